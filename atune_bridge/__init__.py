@@ -1,0 +1,80 @@
+"""Bridge between openEuler A-Tune's project files and Optuna.
+
+* :func:`load_server`, :func:`load_client`, :func:`load_project_file`: A-Tune YAML into
+  typed specs, tolerant of the faults real files have (see :mod:`atune_bridge._spec`).
+* :func:`to_distribution`, :func:`search_space`: knobs into Optuna distributions.
+* :func:`format_params`, :func:`parse_params`, :func:`baseline_params`: parameter dicts to
+  and from A-Tune's ``name=value,...`` strings.
+
+Example:
+    >>> from atune_bridge import Knob, search_space, format_params
+    >>> knobs = [Knob("net.core.somaxconn", "discrete", "int", scope=(128, 65536), step=128)]
+    >>> search_space(knobs)
+    {'net.core.somaxconn': IntDistribution(high=65536, log=False, low=128, step=128)}
+    >>> format_params({"net.core.somaxconn": 1024}, knobs)
+    'net.core.somaxconn=1024'
+"""
+
+from atune_bridge._errors import (
+    AtuneBridgeError,
+    AtuneFileError,
+    DomainError,
+    InvalidKnobError,
+    ParamStringError,
+    Problem,
+)
+from atune_bridge._space import (
+    MAX_CHOICES,
+    baseline_params,
+    check_value,
+    describe_domain,
+    format_params,
+    format_value,
+    parse_params,
+    search_space,
+    to_distribution,
+)
+from atune_bridge._spec import (
+    ClientSpec,
+    Evaluation,
+    Knob,
+    Relationship,
+    ServerSpec,
+    client_from_dict,
+    knob_from_engine,
+    knobs_from_engine,
+    load_client,
+    load_project_file,
+    load_server,
+    server_from_dict,
+)
+
+__all__ = [
+    "AtuneBridgeError",
+    "AtuneFileError",
+    "ClientSpec",
+    "DomainError",
+    "Evaluation",
+    "InvalidKnobError",
+    "Knob",
+    "MAX_CHOICES",
+    "ParamStringError",
+    "Problem",
+    "Relationship",
+    "ServerSpec",
+    "baseline_params",
+    "check_value",
+    "client_from_dict",
+    "describe_domain",
+    "format_params",
+    "format_value",
+    "knob_from_engine",
+    "knobs_from_engine",
+    "load_client",
+    "load_project_file",
+    "load_server",
+    "parse_params",
+    "search_space",
+    "server_from_dict",
+    "to_distribution",
+]
