@@ -1,0 +1,103 @@
+"""How much time LLMSampler adds per trial, model call excluded.
+
+Runs the same study with plain TPE and with LLMSampler wrapping the same TPE and an instant
+scripted model (so only the sampler's own work is measured: schedule, storage reads, prompt,
+parse, repair, enqueue), in memory and on SQLite, and prints the times side by side.
+
+    python benchmarks/sampler_overhead.py [--trials 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+
+from optuna_llm_sampler import LLMSampler
+
+
+SPACE = {
+    "worker_processes": IntDistribution(1, 64),
+    "worker_connections": IntDistribution(512, 65536, step=512),
+    "keepalive_timeout": FloatDistribution(1.0, 120.0),
+    "buffer_kb": IntDistribution(4, 4096, log=True),
+    "sendfile": CategoricalDistribution(["on", "off"]),
+    "tcp_nopush": CategoricalDistribution(["on", "off"]),
+}
+
+
+class InstantModel:
+    """Replies at once with as many random configurations as the prompt asks for."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._rng = random.Random(seed)
+        self.calls = 0
+
+    def invoke(self, messages: list[tuple[str, str]]) -> str:
+        self.calls += 1
+        match = re.search(r"Propose (\d+) new", messages[-1][1])
+        n = int(match.group(1)) if match else 1
+        configs = []
+        for _ in range(n):
+            params = {}
+            for name, d in SPACE.items():
+                if isinstance(d, CategoricalDistribution):
+                    params[name] = self._rng.choice(d.choices)
+                else:
+                    params[name] = self._rng.uniform(d.low, d.high)  # off-step: repaired
+            configs.append({"params": params, "rationale": "benchmark"})
+        return json.dumps({"configurations": configs})
+
+
+def objective(trial: optuna.Trial) -> float:
+    total = 0.0
+    for name, d in SPACE.items():
+        if isinstance(d, IntDistribution):
+            total += trial.suggest_int(name, d.low, d.high, step=d.step, log=d.log)
+        elif isinstance(d, FloatDistribution):
+            total += trial.suggest_float(name, d.low, d.high)
+        else:
+            total += len(trial.suggest_categorical(name, d.choices))
+    return total
+
+
+def run(sampler: optuna.samplers.BaseSampler, storage: str | None, trials: int) -> float:
+    study = optuna.create_study(sampler=sampler, storage=storage)
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=trials)
+    return (time.perf_counter() - start) / trials * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=200)
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("optuna_llm_sampler").setLevel(logging.WARNING)
+
+    print(f"{'storage':<10}{'TPE ms/trial':>14}{'LLMSampler ms/trial':>22}{'ratio':>8}{'calls':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label in ("memory", "sqlite"):
+            def storage(name: str) -> str | None:
+                return None if label == "memory" else f"sqlite:///{Path(tmp) / name}.db"
+
+            plain = run(optuna.samplers.TPESampler(seed=0), storage("plain"), args.trials)
+            model = InstantModel()
+            wrapped = LLMSampler(model, base_sampler=optuna.samplers.TPESampler(seed=0),
+                                 search_space=SPACE)
+            llm = run(wrapped, storage("llm"), args.trials)
+            print(f"{label:<10}{plain:>14.2f}{llm:>22.2f}{llm / plain:>8.2f}{model.calls:>7}")
+
+
+if __name__ == "__main__":
+    main()

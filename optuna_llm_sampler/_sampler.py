@@ -1,0 +1,573 @@
+"""LLMSampler: wiring of schedule, prompt, model call, parse/repair and the trial queue."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.samplers import TPESampler
+
+from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._errors import ModelCallError
+from optuna_llm_sampler._errors import ModelTimeoutError
+from optuna_llm_sampler._errors import SearchSpaceError
+from optuna_llm_sampler._history import evaluated_params
+from optuna_llm_sampler._history import read_history
+from optuna_llm_sampler._history import search_space_from_trials
+from optuna_llm_sampler._invoke import bind_schema
+from optuna_llm_sampler._invoke import invoke
+from optuna_llm_sampler._invoke import model_name
+from optuna_llm_sampler._invoke import reply_schema
+from optuna_llm_sampler._invoke import supports_schema
+from optuna_llm_sampler._parse import parse_reply
+from optuna_llm_sampler._prompt import PromptBuilder
+from optuna_llm_sampler._prompt import PromptConfig
+from optuna_llm_sampler._prompt import load_knowledge
+from optuna_llm_sampler._redact import collect_secrets
+from optuna_llm_sampler._redact import redact
+from optuna_llm_sampler._repair import repair_candidates
+from optuna_llm_sampler._schedule import TrialRole
+from optuna_llm_sampler._schedule import as_schedule
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+
+    from langchain_core.language_models import BaseChatModel
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+    from optuna.trial import TrialState
+
+    from optuna_llm_sampler._repair import Proposal
+    from optuna_llm_sampler._repair import Repair
+    from optuna_llm_sampler._schedule import RoleLike
+    from optuna_llm_sampler._schedule import Schedule
+
+
+_logger = logging.getLogger(__name__)
+
+
+class LLMSampler(BaseSampler):
+    """Sampler in which a language model proposes some rounds of trials, a base sampler the rest.
+
+    This productises the OSPP A-Tune experiment: at the start of an LLM round the model reads
+    the study's history and background knowledge and proposes that round's configurations; the
+    Bayesian optimiser handles the other trials untouched. The default schedule is the
+    experiment's: trial 0 the baseline (when one is given), then two LLM trials and two
+    base-sampler trials, repeating.
+
+    On an LLM round one trial (the lowest-numbered trial of the round that was not enqueued) asks
+    the model once for all of the round's configurations, takes the first for itself and
+    enqueues the rest with :meth:`optuna.study.Study.enqueue_trial`, so the next trials pop them.
+    Every worker computes the same owner from the trial numbers in storage, so the model is
+    called once per round even with ``n_jobs > 1`` or several processes on one storage. Other
+    trials of the round created before the owner's proposals were enqueued go to the base
+    sampler, with the reason in their ``llm_note`` attribute.
+
+    The reply is parsed leniently and repaired against the distributions (clipped, snapped,
+    nearest choice, duplicates dropped); each trial records who proposed it, the model, the
+    rationale, the repairs, the raw reply, the latency or the error as user attributes (see
+    :mod:`optuna_llm_sampler._attrs`). A failed model call never fails the study: the trial goes
+    to the base sampler.
+
+    Example:
+
+        .. code-block:: python
+
+            import optuna
+            from optuna_llm_sampler import LLMSampler, make_chat_model
+
+
+            def objective(trial):
+                x = trial.suggest_int("x", 1, 64)
+                return (x - 24) ** 2
+
+
+            sampler = LLMSampler(
+                make_chat_model("local"),
+                search_space={"x": optuna.distributions.IntDistribution(1, 64)},
+                knowledge="x is the number of worker processes; the machine has 24 cores.",
+                baseline={"x": 8},
+                seed=0,
+            )
+            study = optuna.create_study(sampler=sampler)
+            study.optimize(objective, n_trials=8)
+            print([t.user_attrs["source"] for t in study.trials])
+
+    Args:
+        llm:
+            A LangChain chat model (``BaseChatModel``), e.g. from
+            :func:`~optuna_llm_sampler.make_chat_model`. Anything with ``invoke(messages)``
+            returning a message or a string works.
+        base_sampler:
+            Sampler for every trial the schedule does not give the LLM, and for parameters a
+            proposal lacks. Default :class:`~optuna.samplers.TPESampler` seeded with ``seed``;
+            pass :class:`~optuna.samplers.GPSampler` for Gaussian-process BO.
+        schedule:
+            A :class:`~optuna_llm_sampler.Schedule` or a function of the trial number (see
+            :class:`~optuna_llm_sampler.CallableSchedule`). Default
+            :class:`~optuna_llm_sampler.AlternatingSchedule` ``(llm=2, base=2)``.
+        search_space:
+            Parameter name to distribution, shown to the model and used to repair its reply.
+            Default: the distributions of the study's finished trials; until one exists, LLM
+            rounds go to the base sampler.
+        knowledge:
+            Background for the model (system, hardware, application, what the knobs do): a
+            string, or a path (``pathlib.Path``) to a text file such as the experiment's
+            ``preknowledge.txt``.
+        descriptions:
+            Parameter name to a description shown next to its range (e.g. A-Tune's ``desc``).
+        baseline:
+            Parameter values of the configuration to measure first. Trial 0 uses them and is
+            marked ``baseline``, unless trial 0 was already enqueued by someone else.
+        seed:
+            Seed of the default base sampler; ignored when ``base_sampler`` is given.
+        prompt:
+            Sizes of the prompt's parts and of the history; default :class:`PromptConfig` ``()``
+            (10,000 characters in all).
+        timeout:
+            Seconds to wait for the model before giving the trial to the base sampler.
+            Default 120, enough for a small local model on two cores.
+        structured_output:
+            Pass the reply's JSON schema to the model as an OpenAI-style ``response_format``.
+            :obj:`None` (default) does so only for models that declare
+            ``supports_response_schema`` (the ``local`` model does); :obj:`True` always,
+            :obj:`False` never.
+        model_name:
+            Name recorded in the ``llm_model`` attribute; default the model's own
+            ``model_name``/``model`` field.
+    """
+
+    def __init__(
+        self,
+        llm: BaseChatModel | Any,
+        *,
+        base_sampler: BaseSampler | None = None,
+        schedule: Schedule | Callable[[int], RoleLike] | None = None,
+        search_space: Mapping[str, BaseDistribution] | None = None,
+        knowledge: str | os.PathLike[str] | None = None,
+        descriptions: Mapping[str, str] | None = None,
+        baseline: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        prompt: PromptConfig | None = None,
+        timeout: float | None = 120.0,
+        structured_output: bool | None = None,
+        model_name: str | None = None,
+    ) -> None:
+        if not callable(getattr(llm, "invoke", None)):
+            raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be positive or None, got {timeout!r}")
+        self._llm = llm
+        self._base = base_sampler if base_sampler is not None else TPESampler(seed=seed)
+        self._schedule = as_schedule(schedule)
+        self._search_space = _check_search_space(search_space)
+        self._descriptions = _check_descriptions(descriptions)
+        self._baseline = _check_baseline(baseline, self._search_space)
+        self._config = prompt if prompt is not None else PromptConfig()
+        self._builder = PromptBuilder(self._config, load_knowledge(knowledge), self._descriptions)
+        self._timeout = timeout
+        self._structured = structured_output
+        self._model_name = model_name or _model_name(llm)
+        self._base_name = type(self._base).__name__
+        self._plans: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"LLMSampler(model={self._model_name!r}, base_sampler={self._base_name}, "
+            f"schedule={self._schedule!r})"
+        )
+
+    @property
+    def base_sampler(self) -> BaseSampler:
+        """The sampler that handles non-LLM trials."""
+        return self._base
+
+    @property
+    def schedule(self) -> Schedule:
+        """The schedule deciding which trials the LLM proposes."""
+        return self._schedule
+
+    def role(self, number: int) -> TrialRole:
+        """The role of trial ``number``: the schedule's, except trial 0 with a ``baseline``."""
+        if number == 0 and self._baseline is not None:
+            return TrialRole.BASELINE
+        return self._schedule.role(number)
+
+    # BaseSampler interface ---------------------------------------------------------------------
+
+    def reseed_rng(self) -> None:
+        self._base.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        search_space = self._base.infer_relative_search_space(study, trial)
+        plan = self._plan_of(trial)
+        if plan:
+            # Parameters the model proposed are sampled in sample_independent, from the plan.
+            search_space = {k: v for k, v in search_space.items() if k not in plan}
+        return search_space
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return self._base.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        plan = self._plan_of(trial)
+        if plan is not None and param_name in plan:
+            value = plan[param_name]
+            try:
+                fits = param_distribution._contains(param_distribution.to_internal_repr(value))
+            except (ValueError, TypeError):
+                fits = False
+            if fits:
+                return value
+            _logger.warning(
+                "Trial %d: planned %s=%r does not fit %r; the base sampler chooses.",
+                trial.number,
+                param_name,
+                value,
+                param_distribution,
+            )
+        return self._base.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        try:
+            # With HyperbandPruner, samplers get a per-bracket view of the study that cannot
+            # enqueue trials; rounds and history concern the whole study.
+            self._prepare(_whole_study(study), trial)
+        except Exception as e:  # The study must go on with the base sampler.
+            message = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
+            _logger.error("Trial %d: LLMSampler could not prepare it: %s", trial.number, message)
+            with self._lock:
+                self._plans.pop(trial._trial_id, None)
+            self._set_attrs(
+                study, trial, {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ERROR: message}
+            )
+        self._base.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        with self._lock:
+            self._plans.pop(trial._trial_id, None)
+        self._base.after_trial(study, trial, state, values)
+
+    # Planning ----------------------------------------------------------------------------------
+
+    def _plan_of(self, trial: FrozenTrial) -> dict[str, Any] | None:
+        with self._lock:
+            return self._plans.get(trial._trial_id)
+
+    def _set_plan(self, trial: FrozenTrial, params: dict[str, Any]) -> None:
+        with self._lock:
+            self._plans[trial._trial_id] = dict(params)
+
+    def _prepare(self, study: Study, trial: FrozenTrial) -> None:
+        role = self.role(trial.number)
+        if "fixed_params" in trial.system_attrs:
+            # Popped from the queue: enqueued by an LLM round (its attributes came with it),
+            # by the runner as the baseline, or by a user.
+            if _attrs.ATTR_SOURCE not in trial.user_attrs:
+                source = (
+                    _attrs.SOURCE_BASELINE
+                    if trial.number == 0 and role is TrialRole.BASELINE
+                    else _attrs.SOURCE_ENQUEUED
+                )
+                self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: source})
+            return
+        if role is TrialRole.BASELINE:
+            if self._baseline is not None:
+                self._set_plan(trial, self._baseline)
+                self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: _attrs.SOURCE_BASELINE})
+            else:
+                self._set_attrs(
+                    study,
+                    trial,
+                    {
+                        _attrs.ATTR_SOURCE: self._base_name,
+                        _attrs.ATTR_NOTE: "baseline slot, but no baseline was given",
+                    },
+                )
+            return
+        if role is TrialRole.BASE:
+            self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: self._base_name})
+            return
+        self._llm_round(study, trial)
+
+    def _llm_round(self, study: Study, trial: FrozenTrial) -> None:
+        round_ = self._round_of(trial.number)
+        storage, study_id = study._storage, study._study_id
+        trials = storage.get_all_trials(study_id, deepcopy=False)
+        fallback = {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ROUND: round_.start}
+        note = self._not_the_owner(study, round_, trials, trial.number)
+        if note is not None:
+            self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
+            return
+        record: dict[str, Any] = {"owner": trial.number, "status": "asking"}
+        storage.set_study_system_attr(study_id, round_.key, record)
+
+        search_space = self._search_space or search_space_from_trials(trials)
+        if not search_space:
+            note = "no search space yet: pass search_space= or wait for a finished trial"
+            self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
+            storage.set_study_system_attr(study_id, round_.key, {**record, "status": "skipped"})
+            return
+
+        outcome = self._ask(study, round_, trials, search_space, trial.number)
+        if outcome.error is not None:
+            _logger.warning(
+                "LLM round %s (trial %d): %s", round_.label, trial.number, outcome.error
+            )
+            attrs = {**outcome.about, **fallback, _attrs.ATTR_ERROR: outcome.error}
+            if outcome.notes:
+                attrs[_attrs.ATTR_REPAIRS] = _repairs_json(outcome.notes)
+            self._set_attrs(study, trial, attrs)
+            storage.set_study_system_attr(
+                study_id, round_.key, {**record, "status": outcome.status, "error": outcome.error}
+            )
+            return
+
+        # The owner takes the first configuration and enqueues the rest for the round's
+        # other trials, which pop them from the queue with their attributes.
+        own, *rest = outcome.proposals
+        self._set_plan(trial, own.params)
+        self._set_attrs(study, trial, outcome.attrs_for(own))
+        for proposal in rest:
+            study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(proposal))
+        storage.set_study_system_attr(
+            study_id,
+            round_.key,
+            {**record, "status": "done", "proposals": len(outcome.proposals)},
+        )
+        _logger.info(
+            "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
+            "%d enqueued, %d repair(s).",
+            round_.label,
+            trial.number,
+            len(outcome.proposals),
+            len(round_.slots),
+            outcome.about[_attrs.ATTR_MODEL],
+            outcome.about[_attrs.ATTR_LATENCY],
+            len(rest),
+            len(outcome.notes) + sum(len(p.repairs) for p in outcome.proposals),
+        )
+
+    def _round_of(self, number: int) -> _Round:
+        span = self._schedule.round_of(number)
+        if span is None or number not in span:
+            span = range(number, number + 1)
+        slots = tuple(n for n in span if self.role(n) is TrialRole.LLM)
+        label = f"{span.start}-{span.stop - 1}" if len(span) > 1 else str(span.start)
+        return _Round(span.start, slots, label)
+
+    def _not_the_owner(
+        self, study: Study, round_: _Round, trials: Sequence[FrozenTrial], number: int
+    ) -> str | None:
+        """Why trial ``number`` must not ask the model for ``round_``, or None if it must.
+
+        The owner is the lowest-numbered trial of the round that was not popped from the queue.
+        Trial numbers and enqueued parameters are in storage before any sampler sees the trial,
+        so every worker names the same owner.
+        """
+        owner = min(
+            (
+                t.number
+                for t in trials
+                if t.number in round_.slots and "fixed_params" not in t.system_attrs
+            ),
+            default=number,
+        )
+        records = study._storage.get_study_system_attrs(study._study_id)
+        if owner != number:
+            status = records.get(round_.key, {}).get("status", "asking")
+            return (
+                f"round {round_.label} belongs to trial {owner}, which asks the model once for "
+                f"the whole round (status: {status})"
+            )
+        if round_.key in records:
+            return f"round {round_.label} was already proposed"
+        return None
+
+    def _ask(
+        self,
+        study: Study,
+        round_: _Round,
+        trials: Sequence[FrozenTrial],
+        search_space: Mapping[str, BaseDistribution],
+        number: int,
+    ) -> _Outcome:
+        """Prompt, call the model, parse and repair: the round's proposals or an error."""
+        c = self._config
+        history = read_history(
+            study,
+            best=c.best_trials,
+            recent=c.recent_trials,
+            failures=c.failed_trials,
+            trials=trials,
+        )
+        n = len(round_.slots)
+        prompt = self._builder.build(search_space, history, n)
+        model = self._llm
+        if self._structured or (self._structured is None and supports_schema(model)):
+            model = bind_schema(model, reply_schema(search_space, n))
+        secrets = collect_secrets(self._llm)
+        about: dict[str, Any] = {
+            _attrs.ATTR_MODEL: redact(self._model_name, secrets),
+            _attrs.ATTR_ROUND: round_.start,
+            _attrs.ATTR_PROPOSED_BY: number,
+            _attrs.ATTR_PROMPT_CHARS: len(prompt),
+        }
+        try:
+            reply = invoke(model, prompt.messages(), self._timeout)
+        except (ModelTimeoutError, ModelCallError) as e:
+            return _Outcome(about, error=redact(str(e), secrets), status="failed")
+
+        raw = redact(reply.text, secrets)
+        about[_attrs.ATTR_RAW_REPLY] = _truncate(raw, c.raw_reply_chars)
+        about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
+        parsed = parse_reply(raw, list(search_space))
+        result = repair_candidates(
+            parsed.candidates, search_space, evaluated_params(trials), limit=n
+        )
+        notes = [*parsed.notes, *result.rejected]
+        if result.proposals:
+            return _Outcome(about, proposals=result.proposals, notes=notes)
+        error = "the reply has no usable configuration"
+        if not parsed.candidates and not parsed.notes:
+            error += ": no JSON object or list found"
+        elif notes:
+            error += ": " + "; ".join(r.detail for r in notes[-3:])
+        return _Outcome(about, notes=notes, error=error, status="unusable")
+
+    def _set_attrs(self, study: Study, trial: FrozenTrial, attrs: Mapping[str, Any]) -> None:
+        for key, value in attrs.items():
+            study._storage.set_trial_user_attr(trial._trial_id, key, value)
+            # The objective reads trial.user_attrs from this cached frozen trial.
+            trial.user_attrs[key] = value
+
+
+@dataclasses.dataclass(frozen=True)
+class _Round:
+    """A block of LLM-scheduled trial numbers answered by one model call."""
+
+    start: int
+    slots: tuple[int, ...]
+    label: str
+
+    @property
+    def key(self) -> str:
+        return _attrs.ROUND_RECORD_PREFIX + str(self.start)
+
+
+@dataclasses.dataclass
+class _Outcome:
+    """What one model call gave: proposals, or an error; attributes shared by the round."""
+
+    about: dict[str, Any]
+    proposals: list[Proposal] = dataclasses.field(default_factory=list)
+    notes: list[Repair] = dataclasses.field(default_factory=list)
+    error: str | None = None
+    status: str = "done"
+
+    def attrs_for(self, proposal: Proposal) -> dict[str, Any]:
+        return {
+            **self.about,
+            _attrs.ATTR_SOURCE: _attrs.SOURCE_LLM,
+            _attrs.ATTR_RATIONALE: proposal.rationale,
+            _attrs.ATTR_REPAIRS: _repairs_json([*self.notes, *proposal.repairs]),
+        }
+
+
+def _whole_study(study: Study) -> Study:
+    try:
+        return object.__getattribute__(study, "_study")
+    except AttributeError:
+        return study
+
+
+def _model_name(llm: Any) -> str:
+    return redact(model_name(llm), collect_secrets(llm))
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 15, 0)] + " [...truncated]"
+
+
+def _repairs_json(repairs: Sequence[Repair]) -> list[dict[str, Any]]:
+    return [r.to_json() for r in repairs]
+
+
+def _check_search_space(
+    search_space: Mapping[str, BaseDistribution] | None,
+) -> dict[str, BaseDistribution] | None:
+    if search_space is None:
+        return None
+    out = {}
+    for name, dist in search_space.items():
+        if not isinstance(name, str) or not name:
+            raise SearchSpaceError(f"search_space has a non-string or empty name: {name!r}")
+        if not isinstance(dist, BaseDistribution):
+            raise SearchSpaceError(
+                f"search_space[{name!r}] must be an optuna distribution, got {dist!r}"
+            )
+        out[name] = dist
+    if not out:
+        raise SearchSpaceError("search_space is empty; pass None to read it from the study")
+    return out
+
+
+def _check_descriptions(descriptions: Mapping[str, str] | None) -> dict[str, str]:
+    out = {}
+    for name, text in (descriptions or {}).items():
+        if not isinstance(text, str):
+            raise SearchSpaceError(
+                f"descriptions[{name!r}] must be a string, got {type(text).__name__}"
+            )
+        out[str(name)] = text
+    return out
+
+
+def _check_baseline(
+    baseline: Mapping[str, Any] | None,
+    search_space: Mapping[str, BaseDistribution] | None,
+) -> dict[str, Any] | None:
+    if baseline is None:
+        return None
+    out = dict(baseline)
+    if search_space is None:
+        return out
+    for name, value in out.items():
+        if name not in search_space:
+            raise SearchSpaceError(f"baseline[{name!r}] is not a parameter of search_space")
+        dist = search_space[name]
+        try:
+            fits = dist._contains(dist.to_internal_repr(value))
+        except (ValueError, TypeError):
+            fits = False
+        if not fits:
+            raise SearchSpaceError(f"baseline[{name!r}] = {value!r} is outside {dist!r}")
+    return out
