@@ -15,6 +15,15 @@ Example:
     'net.core.somaxconn=1024'
 """
 
+from atune_bridge._engine import (
+    EngineConfig,
+    EngineRequestError,
+    OptimizerEngine,
+    OutOfOrderError,
+    UnknownTaskError,
+    create_engine_app,
+)
+from atune_bridge._engine_samplers import UnsupportedEngineError, engine_names
 from atune_bridge._errors import (
     AtuneBridgeError,
     AtuneFileError,
@@ -23,6 +32,21 @@ from atune_bridge._errors import (
     ParamStringError,
     Problem,
 )
+from atune_bridge._evaluate import MetricError
+from atune_bridge._report import Summary, format_summary, summarize, write_report
+from atune_bridge._runner import (
+    BaselineError,
+    ProjectError,
+    Runner,
+    RunnerConfig,
+    RunResult,
+    SamplerUnavailableError,
+    StudyBusyError,
+    StudyMismatchError,
+    TrialReport,
+    run_project,
+)
+from atune_bridge._shell import UnsafeValueError
 from atune_bridge._space import (
     MAX_CHOICES,
     baseline_params,
@@ -52,21 +76,42 @@ from atune_bridge._spec import (
 __all__ = [
     "AtuneBridgeError",
     "AtuneFileError",
+    "BaselineError",
     "ClientSpec",
     "DomainError",
+    "EngineConfig",
+    "EngineRequestError",
     "Evaluation",
     "InvalidKnobError",
     "Knob",
     "MAX_CHOICES",
+    "MetricError",
+    "OptimizerEngine",
+    "OutOfOrderError",
     "ParamStringError",
     "Problem",
+    "ProjectError",
     "Relationship",
+    "RunResult",
+    "Runner",
+    "RunnerConfig",
+    "SamplerUnavailableError",
     "ServerSpec",
+    "StudyBusyError",
+    "StudyMismatchError",
+    "Summary",
+    "TrialReport",
+    "UnknownTaskError",
+    "UnsafeValueError",
+    "UnsupportedEngineError",
     "baseline_params",
     "check_value",
     "client_from_dict",
+    "create_engine_app",
     "describe_domain",
+    "engine_names",
     "format_params",
+    "format_summary",
     "format_value",
     "knob_from_engine",
     "knobs_from_engine",
@@ -74,7 +119,10 @@ __all__ = [
     "load_project_file",
     "load_server",
     "parse_params",
+    "run_project",
     "search_space",
     "server_from_dict",
+    "summarize",
     "to_distribution",
+    "write_report",
 ]

@@ -1,0 +1,855 @@
+"""A-Tune's optimizer engine on Optuna: each tuning task is a study, driven by atuned's PUTs.
+
+The protocol, as read from A-Tune's sources (``common/models/optimizer.go``,
+``common/tuning/optimizer.go``, ``analysis/engine/optimizer.py``; see ``docs/atuned-engine.md``):
+
+* ``POST`` creates a task from atuned's knob list; the knobs become an Optuna search space
+  through the bridge (:func:`~atune_bridge.knobs_from_engine`, :func:`~atune_bridge.search_space`).
+  ``x_ref``/``y_ref`` pairs (earlier results, sent when atuned restarts a tuning) are added as
+  completed trials; the knobs' ``ref`` values (the system's current configuration) are
+  enqueued as the first trial.
+* ``PUT iterations=-1`` registers the project (reply ``{}``); ``PUT 0`` carries the baseline
+  measurement, which completes the enqueued baseline trial, and the reply carries the first
+  parameters; ``PUT k`` carries the value measured for the previous reply's parameters (the
+  sum of its comma-separated floats, minimised) and the reply carries the next ones, until
+  the budget is spent: that reply has ``finished: true``, the best parameters and a ``rank``.
+* atuned re-sends the *same* iteration number when a reply's parameters break the project's
+  ``relationships`` (it reports a threshold value for them instead of measuring): a repeated
+  ``PUT k`` (k >= 1) with a value is accepted as the value of the pending parameters. A
+  second ``PUT 0`` is refused (A-Tune's own engine deadlocks on it).
+* After atuned restarts a tuning it POSTs a new task with ``x_ref``/``y_ref`` and resumes
+  with ``PUT iterations=len(x_ref)`` and an empty value; that is accepted as the first PUT.
+
+Everything a task needs to carry on is kept in the study's user attributes
+(``atune_task``: the request, engine, seed, budget; ``atune_state``: phase, last iteration,
+the trial awaiting a value, evaluations done), so an engine restarted on the same storage
+rebuilds a task lazily on its next request. Each task has its own lock; different tasks run
+at the same time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import random
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState, create_trial
+
+from atune_bridge._engine_samplers import (
+    EnginePlan,
+    SamplerContext,
+    UnsupportedEngineError,
+    build_plan,
+    resolve_engine,
+    tidy_float,
+    with_llm,
+)
+from atune_bridge._errors import AtuneBridgeError, DomainError, ParamStringError
+from atune_bridge._space import baseline_params, format_params, format_value, parse_params, search_space
+from atune_bridge._spec import Knob, knobs_from_engine
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+_logger = logging.getLogger(__name__)
+
+TASK_ATTR = "atune_task"
+"""Study user attribute holding what the POST asked for (written once)."""
+STATE_ATTR = "atune_state"
+"""Study user attribute holding where the PUT sequence stands (rewritten by every PUT)."""
+MAX_EVAL = 100_000
+"""The largest ``max_eval`` a task accepts."""
+
+
+class EngineRequestError(AtuneBridgeError):
+    """A request the engine refuses; ``status`` is its HTTP status, ``message`` what atuned prints."""
+
+    status: int = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class UnknownTaskError(EngineRequestError):
+    """No task has this id (never created, deleted, or lost with an in-memory storage)."""
+
+    status = 404
+
+
+class OutOfOrderError(EngineRequestError):
+    """A PUT does not follow the task's sequence (iteration skipped, baseline twice, after the end)."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the optimizer engine stores tasks and chooses samplers.
+
+    Example:
+        >>> from atune_bridge import EngineConfig, OptimizerEngine
+        >>> engine = OptimizerEngine(EngineConfig(storage=None, seed=1))
+        >>> reply = engine.create_task(max_eval=3, engine="tpe", knobs=[
+        ...     {"name": "x", "type": "continuous", "dtype": "int", "range": [1, 9], "ref": "5"}])
+        >>> reply["status"], reply["iters"]
+        ('OK', 3)
+
+    Args:
+        storage: Optuna storage URL holding one study per task. The default SQLite file in
+            the working directory survives a restart of the engine; ``None`` keeps tasks in
+            memory only (they are lost when the engine stops).
+        llm: model spec for :func:`optuna_llm_sampler.make_chat_model` (``"local"``,
+            ``"tongyi:qwen-plus"``, ``"openai:MODEL@URL"``); when set, every new task's
+            sampler is wrapped in ``LLMSampler``, and engine ``llm`` becomes usable. ``None``
+            (the default) runs plain Optuna samplers, with no model loaded.
+        seed: seed of every task's sampler, for reproducible runs; ``None`` draws one per
+            task (stored with the task, so a restarted engine continues from it).
+        rank_percent_sign: write ``rank`` as ``"a: 40.1%, b: ..."`` (A-Tune's Lasso format)
+            instead of ``"a: 40.1, b: ..."``. Off by default because atuned parses each score
+            with ``strconv.ParseFloat`` and fails at the end of tuning on the ``%``.
+        purge_on_delete: ``DELETE`` removes the study from the storage. Off by default: the
+            task stops answering (404) but its trials stay for reports and the dashboard.
+        knowledge: path of a text file given to ``LLMSampler`` as background (system,
+            workload, what the knobs do); used only with an LLM.
+    """
+
+    storage: str | None = "sqlite:///atune-engine.db"
+    llm: str | None = None
+    knowledge: str | None = None
+    seed: int | None = None
+    rank_percent_sign: bool = False
+    purge_on_delete: bool = False
+
+
+@dataclass
+class _Task:
+    task_id: str
+    study: optuna.Study
+    knobs: tuple[Knob, ...]
+    space: dict[str, BaseDistribution]
+    spec: dict[str, Any]
+    state: dict[str, Any]
+    plan: EnginePlan
+    warnings: list[str] = field(default_factory=list)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _make_storage(url: str | None) -> optuna.storages.BaseStorage:
+    if url is None:
+        return optuna.storages.InMemoryStorage()
+    if url.startswith("sqlite"):
+        # Several tasks write at once: wait for SQLite's lock rather than fail at once.
+        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}})
+    return optuna.storages.RDBStorage(url)
+
+
+def parse_value(value: str | float | int | None, *, what: str = "value") -> float | None:
+    """The sum of A-Tune's comma-separated evaluation values, or ``None`` when empty.
+
+    Raises:
+        EngineRequestError: a part is not a finite number.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise EngineRequestError(f"{what}: {value!r} is not a number", field=what)
+    if isinstance(value, (int, float)):
+        parts: list[str] = [repr(float(value))]
+    else:
+        text = value.strip()
+        if not text:
+            return None
+        parts = text.split(",")
+    total = 0.0
+    for part in parts:
+        piece = part.strip()
+        try:
+            if not piece or "_" in piece:
+                raise ValueError(piece)
+            number = float(piece)
+        except ValueError:
+            raise EngineRequestError(
+                f"{what}: {_short(str(value))!r} is not a comma-separated list of numbers "
+                f"(part {_short(piece, 30)!r})",
+                field=what,
+            ) from None
+        if not math.isfinite(number):
+            raise EngineRequestError(f"{what}: {piece!r} is not a finite number", field=what)
+        total += number
+    if not math.isfinite(total):
+        raise EngineRequestError(f"{what}: the sum of {_short(str(value))!r} overflows", field=what)
+    return total
+
+
+def _line_params(line: str | None, iterations: int) -> str | None:
+    """The parameter field of atuned's record line, after checking its shape."""
+    text = (line or "").strip()
+    if not text:
+        return None
+    fields = text.split("|")
+    if len(fields) != 6:
+        raise EngineRequestError(
+            "line: expected 6 '|'-separated fields "
+            f"(iter|start_time|end_time|evaluations=SUM|metrics|params), got {len(fields)}",
+            field="line",
+        )
+    if fields[0].strip() != str(iterations):
+        raise EngineRequestError(
+            f"line: its iteration field {_short(fields[0], 20)!r} does not match iterations {iterations}",
+            field="line",
+        )
+    return fields[5]
+
+
+def _in_distribution(dist: BaseDistribution, value: Any) -> bool:
+    if isinstance(dist, CategoricalDistribution):
+        return any(type(c) is type(value) and c == value for c in dist.choices)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(dist, IntDistribution) and not isinstance(value, int):
+        return False
+    assert isinstance(dist, (IntDistribution, FloatDistribution))
+    if not dist.low <= value <= dist.high:
+        return False
+    if dist.step is None:
+        return True
+    k = (value - dist.low) / dist.step
+    return abs(k - round(k)) < 1e-8
+
+
+def _in_space(params: Mapping[str, Any], space: Mapping[str, BaseDistribution]) -> str | None:
+    """``None`` when ``params`` fit ``space``, else the first reason they do not."""
+    for name, dist in space.items():
+        if name not in params:
+            return f"no value for {name!r}"
+        if not _in_distribution(dist, params[name]):
+            return f"{name}={params[name]!r} lies outside its domain"
+    return None
+
+
+def _tidy(value: Any, dist: BaseDistribution) -> Any:
+    if isinstance(dist, FloatDistribution) and isinstance(value, float):
+        return tidy_float(value, dist)
+    return value
+
+
+def _baseline(knobs: Sequence[Knob], space: Mapping[str, BaseDistribution]) -> dict[str, Any]:
+    """Every knob's ``ref``, typed, when all are present and inside their domains; else ``{}``."""
+    refs = {name: _tidy(v, space[name]) for name, v in baseline_params(knobs).items()}
+    return refs if _in_space(refs, space) is None else {}
+
+
+class OptimizerEngine:
+    """A-Tune's optimizer engine protocol on Optuna studies, without HTTP.
+
+    :func:`~atune_bridge.create_engine_app` serves it on ``/v1/optimizer``; the methods
+    here are what each request does, and return the JSON reply as a dict.
+
+    Example:
+        >>> from atune_bridge import EngineConfig, OptimizerEngine
+        >>> engine = OptimizerEngine(EngineConfig(storage=None, seed=0))
+        >>> knobs = [{"name": "workers", "type": "discrete", "dtype": "int",
+        ...           "range": [1, 8], "step": 1, "ref": "2"}]
+        >>> task = engine.create_task(max_eval=2, knobs=knobs, engine="random")["task_id"]
+        >>> engine.put(task, iterations=-1, value="", line="project demo random 2\\n")
+        {}
+        >>> engine.put(task, iterations=0, value="-100")["finished"]
+        False
+        >>> engine.put(task, iterations=1, value="-120")["finished"]
+        False
+        >>> engine.put(task, iterations=2, value="-90")["finished"]
+        True
+
+    Args:
+        config: storage, seed and model settings; defaults to :class:`EngineConfig`'s.
+        chat_model: a LangChain chat model to use instead of building ``config.llm``
+            (tests pass a scripted fake model here).
+    """
+
+    def __init__(self, config: EngineConfig | None = None, *, chat_model: Any = None) -> None:
+        self.config = config or EngineConfig()
+        self._storage = _make_storage(self.config.storage)
+        self._chat_model = chat_model
+        self._lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        self._tasks: dict[str, _Task] = {}
+        self._task_locks: dict[str, threading.Lock] = {}
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _task_lock(self, task_id: str) -> Iterator[None]:
+        with self._lock:
+            lock = self._task_locks.setdefault(task_id, threading.Lock())
+        with lock:
+            try:
+                yield
+            except UnknownTaskError:
+                with self._lock:
+                    if task_id not in self._tasks:
+                        self._task_locks.pop(task_id, None)
+                raise
+
+    def _llm_enabled(self) -> bool:
+        return self._chat_model is not None or bool(self.config.llm)
+
+    def _model(self) -> Any:
+        with self._model_lock:
+            if self._chat_model is None:
+                from optuna_llm_sampler import make_chat_model
+
+                assert self.config.llm
+                self._chat_model = make_chat_model(self.config.llm)
+            return self._chat_model
+
+    def _sampler_plan(self, plan: EnginePlan, ctx: SamplerContext, use_llm: bool) -> EnginePlan:
+        """``plan`` with ``LLMSampler`` over its sampler when ``use_llm``.
+
+        Raises:
+            UnsupportedEngineError: the sampler package or the model is not available.
+        """
+        if not use_llm:
+            return plan
+        try:
+            model = self._model()
+        except Exception as exc:  # a missing package, credential or model file: all the model's
+            raise UnsupportedEngineError(
+                plan.engine, f"the language model {self.config.llm!r} cannot be built: {type(exc).__name__}: {exc}"
+            ) from exc
+        return with_llm(plan, model, ctx, knowledge=self.config.knowledge)
+
+    def _save_state(self, task: _Task) -> None:
+        task.state["updated"] = _now()
+        task.study.set_user_attr(STATE_ATTR, dict(task.state))
+
+    def _load(self, task_id: str) -> _Task:
+        with self._lock:
+            cached = self._tasks.get(task_id)
+        if cached is not None:
+            return cached
+        missing = UnknownTaskError(f"taskid {_short(task_id)} not found")
+        try:
+            study_id = self._storage.get_study_id_from_name(task_id)
+        except KeyError:
+            raise missing from None
+        attrs = self._storage.get_study_user_attrs(study_id)
+        spec, state = attrs.get(TASK_ATTR), attrs.get(STATE_ATTR)
+        if not isinstance(spec, dict) or not isinstance(state, dict) or state.get("phase") == "deleted":
+            raise missing
+        task = self._rebuild(task_id, study_id, spec, state)
+        with self._lock:
+            self._tasks[task_id] = task
+        return task
+
+    def _rebuild(self, task_id: str, study_id: int, spec: dict[str, Any], state: dict[str, Any]) -> _Task:
+        """A task created before this engine started, from its study's attributes."""
+        knobs = knobs_from_engine(spec["knobs"])
+        space = search_space(knobs)
+        n_trials = len(self._storage.get_all_trials(study_id, deepcopy=False))
+        # Reseed past the trials already drawn, so a restarted random sampler does not repeat them.
+        ctx = self._context(knobs, space, spec, seed=int(spec["seed"]) + n_trials)
+        plan = build_plan(spec["engine"], ctx)
+        warnings = list(spec.get("warnings", []))
+        use_llm = bool(spec.get("llm"))
+        if use_llm and not self._llm_enabled():
+            note = "created with an LLM, but this engine runs without one (--llm none): using the base sampler"
+            _logger.warning("task %s: %s", task_id, note)
+            warnings.append(note)
+            use_llm = False
+        try:
+            plan = self._sampler_plan(plan, ctx, use_llm)
+        except UnsupportedEngineError as exc:
+            note = f"created with an LLM, which is not available now ({exc.message}): using the base sampler"
+            _logger.warning("task %s: %s", task_id, note)
+            warnings.append(note)
+        study = optuna.load_study(study_name=task_id, storage=self._storage, sampler=plan.sampler)
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.number != state.get("pending"):
+                # Asked but never handed out (the engine stopped mid-request): not to be told.
+                study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+        _logger.info("task %s rebuilt from storage (%s, phase %s)", task_id, plan.runs, state.get("phase"))
+        return _Task(task_id, study, knobs, space, spec, dict(state), plan, warnings)
+
+    @staticmethod
+    def _context(knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *, seed: int) -> SamplerContext:
+        return SamplerContext(
+            knobs=tuple(knobs),
+            space=space,
+            baseline=_baseline(knobs, space),
+            max_eval=int(spec["max_eval"]),
+            seed=seed,
+            random_starts=spec.get("random_starts"),
+            split_count=spec.get("split_count"),
+        )
+
+    # ------------------------------------------------------------------ POST
+
+    def create_task(
+        self,
+        *,
+        max_eval: int,
+        knobs: Sequence[Mapping[str, Any]],
+        engine: str | None = None,
+        random_starts: int | None = None,
+        x_ref: Sequence[Sequence[str]] | None = None,
+        y_ref: Sequence[str | float] | None = None,
+        split_count: int | None = None,
+        prj_name: str | None = None,
+        **request: Any,
+    ) -> dict[str, Any]:
+        """Create a task (``POST /v1/optimizer``); the reply is ``{task_id, status, iters}``.
+
+        Other request fields (``noise``, ``sel_feature``, ``feature_filter``,
+        ``feature_selector``, ``history_path``) are recorded with the task and otherwise unused.
+
+        Raises:
+            EngineRequestError: ``max_eval``, ``x_ref`` or ``y_ref`` is invalid.
+            InvalidKnobError: a knob cannot be made valid (naming the knob and the field).
+            UnsupportedEngineError: the engine is unknown or cannot run on these knobs.
+        """
+        if isinstance(max_eval, bool) or not isinstance(max_eval, int) or not 1 <= max_eval <= MAX_EVAL:
+            raise EngineRequestError(f"max_eval must be a whole number from 1 to {MAX_EVAL}, got {max_eval!r}", field="max_eval")
+        if not knobs:
+            raise EngineRequestError("knobs: the task needs at least one knob", field="knobs")
+        knob_list = knobs_from_engine(knobs)
+        space = search_space(knob_list)
+        self._check_formattable(knob_list, space)
+        name = resolve_engine(engine)
+        history, notes = self._history(x_ref, y_ref, knob_list, space)
+        n_ref = len(x_ref or ())
+        if n_ref and max_eval <= n_ref:
+            raise EngineRequestError(
+                f"max_eval {max_eval} must exceed the {n_ref} earlier results in x_ref", field="max_eval"
+            )
+        seed = self.config.seed if self.config.seed is not None else random.SystemRandom().randrange(2**31)
+        spec: dict[str, Any] = {
+            "version": 1,
+            "engine": name,
+            "requested_engine": engine,
+            "max_eval": max_eval,
+            "random_starts": random_starts,
+            "split_count": split_count,
+            "prj_name": prj_name or "",
+            "knobs": [dict(k) for k in knobs],
+            "n_xref": n_ref,
+            "seed": seed,
+            "created": _now(),
+            "request": {k: v for k, v in request.items() if v is not None},
+        }
+        ctx = self._context(knob_list, space, spec, seed=seed)
+        plan = build_plan(name, ctx)
+        if plan.wants_llm and not self._llm_enabled():
+            raise UnsupportedEngineError(
+                name, "engine 'llm' needs a language model: start the engine with --llm SPEC (e.g. --llm local)"
+            )
+        use_llm = plan.wants_llm or self._llm_enabled()
+        plan = self._sampler_plan(plan, ctx, use_llm)
+        if plan.warning:
+            notes.insert(0, plan.warning)
+        if not ctx.baseline and not n_ref:
+            notes.append("no baseline trial enqueued: some knob has no ref inside its domain")
+        spec.update(llm=use_llm, runs=plan.runs, iters=plan.iters, warnings=notes)
+
+        task_id = str(uuid.uuid4())
+        study = optuna.create_study(study_name=task_id, storage=self._storage, sampler=plan.sampler, direction="minimize")
+        study.set_user_attr(TASK_ATTR, spec)
+        if history:
+            study.add_trials(history)
+        if ctx.baseline and not n_ref:
+            study.enqueue_trial(dict(ctx.baseline), user_attrs={"atune_source": "baseline"})
+        for config in plan.fixed:
+            study.enqueue_trial(config, user_attrs={"atune_source": name})
+        state: dict[str, Any] = {
+            "phase": "created",
+            "registered": None,
+            "last_iteration": None,
+            "pending": None,
+            "pending_param": None,
+            "evaluations": n_ref,
+            "baseline_enqueued": bool(ctx.baseline) and not n_ref,
+        }
+        task = _Task(task_id, study, knob_list, space, spec, state, plan, list(notes))
+        self._save_state(task)  # the task exists for GET/PUT from here on
+        with self._lock:
+            self._tasks[task_id] = task
+        for note in notes:
+            _logger.warning("task %s: %s", task_id, note)
+        _logger.info(
+            "task %s created: project %r, engine %s -> %s, %d evaluations, %d knobs",
+            task_id, spec["prj_name"], name, plan.runs, plan.iters, len(knob_list),
+        )
+        reply: dict[str, Any] = {"task_id": task_id, "status": "OK", "iters": plan.iters}
+        if notes:
+            reply["message"] = "; ".join(notes)
+        return reply
+
+    @staticmethod
+    def _check_formattable(knobs: Sequence[Knob], space: Mapping[str, BaseDistribution]) -> None:
+        for knob in knobs:
+            dist = space[knob.name]
+            if isinstance(dist, CategoricalDistribution):
+                for choice in dist.choices:
+                    if "," in format_value(knob, choice):
+                        raise EngineRequestError(
+                            f"knob {knob.name!r}: option {choice!r} holds ',', which A-Tune's "
+                            "name=value,... parameter string cannot carry",
+                            field="knobs",
+                        )
+
+    @staticmethod
+    def _history(
+        x_ref: Sequence[Sequence[str]] | None,
+        y_ref: Sequence[str | float] | None,
+        knobs: Sequence[Knob],
+        space: dict[str, BaseDistribution],
+    ) -> tuple[list[optuna.trial.FrozenTrial], list[str]]:
+        """``x_ref``/``y_ref`` as completed trials, and notes on the pairs left out."""
+        if not x_ref and not y_ref:
+            return [], []
+        if x_ref is None or y_ref is None:
+            raise EngineRequestError("x_ref and y_ref go together: send both or neither", field="x_ref")
+        if len(x_ref) != len(y_ref):
+            raise EngineRequestError(
+                f"x_ref has {len(x_ref)} entries but y_ref has {len(y_ref)}", field="y_ref"
+            )
+        trials, notes = [], []
+        for index, (xs, y) in enumerate(zip(x_ref, y_ref)):
+            try:
+                params = parse_params(",".join(xs), knobs)
+            except (ParamStringError, DomainError) as exc:
+                raise EngineRequestError(f"x_ref[{index}]: {exc}", field="x_ref") from None
+            value = parse_value(y, what=f"y_ref[{index}]")
+            if value is None:
+                raise EngineRequestError(f"y_ref[{index}] is empty", field="y_ref")
+            params = {name: _tidy(v, space[name]) for name, v in params.items()}
+            reason = _in_space(params, space)
+            if reason is not None:
+                notes.append(f"x_ref[{index}] left out: {reason}")
+                continue
+            trials.append(
+                create_trial(
+                    params=params,
+                    distributions=dict(space),
+                    value=value,
+                    user_attrs={"atune_source": "x_ref", "atune_iteration": index + 1},
+                )
+            )
+        return trials, notes
+
+    # ------------------------------------------------------------------ PUT
+
+    def put(
+        self,
+        task_id: str,
+        *,
+        iterations: int,
+        value: str | float | None = "",
+        line: str | None = "",
+        prj_name: str | None = "",
+        max_iter: int | None = None,
+    ) -> dict[str, Any]:
+        """One step of atuned's loop (``PUT /v1/optimizer/{task_id}``).
+
+        Replies ``{}`` to the registration (``iterations=-1``), else
+        ``{param, finished}`` and, when finished, ``rank``.
+
+        Raises:
+            UnknownTaskError: no task has this id.
+            OutOfOrderError: the iteration does not follow the task's sequence.
+            EngineRequestError: the value or the line is malformed.
+        """
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < -1:
+            raise EngineRequestError(
+                f"iterations must be -1 (registration), 0 (baseline) or an iteration number, got {iterations!r}",
+                field="iterations",
+            )
+        with self._task_lock(task_id):
+            task = self._load(task_id)
+            if task.state["phase"] == "finished":
+                raise OutOfOrderError(
+                    f"task {task_id} has finished after {task.state['evaluations']} evaluations "
+                    f"(best: {task.state.get('best_param')}); DELETE it or POST a new task"
+                )
+            total = parse_value(value)
+            params_text = None if iterations == -1 else _line_params(line, iterations)
+            if iterations == -1:
+                return self._register(task, line or "", prj_name or "", max_iter)
+            if iterations == 0:
+                return self._put_baseline(task, total, params_text)
+            return self._put_iteration(task, iterations, total)
+
+    def _register(self, task: _Task, line: str, prj_name: str, max_iter: int | None) -> dict[str, Any]:
+        if task.state["phase"] != "created":
+            raise OutOfOrderError(
+                f"iteration -1 (registration) comes before iteration 0; task {task.task_id} "
+                f"is at iteration {task.state['last_iteration']}"
+            )
+        words = line.split()
+        if words and (words[0] != "project" or len(words) < 2):
+            raise EngineRequestError(
+                f"line: expected 'project NAME ENGINE MAX_ITER' for iteration -1, got {_short(line.strip())!r}",
+                field="line",
+            )
+        task.state["registered"] = {
+            "project": words[1] if len(words) > 1 else "",
+            "engine": words[2] if len(words) > 2 else "",
+            "max_iter": words[3] if len(words) > 3 else "",
+            "prj_name": prj_name,
+            "put_max_iter": max_iter,
+        }
+        self._save_state(task)
+        return {}
+
+    def _put_baseline(self, task: _Task, total: float | None, params_text: str | None) -> dict[str, Any]:
+        if task.state["phase"] != "created":
+            raise OutOfOrderError(
+                f"iteration 0 (the baseline) was already recorded for task {task.task_id}; "
+                f"expected iteration {task.state['last_iteration'] + 1}"
+            )
+        if total is not None:
+            self._record_baseline(task, total, params_text)
+        task.state["phase"] = "running"
+        task.state["last_iteration"] = 0
+        return self._next(task)
+
+    def _record_baseline(self, task: _Task, total: float, params_text: str | None) -> None:
+        """The baseline measurement as a completed trial (the enqueued one when it matches)."""
+        measured = self._measured(task, params_text)
+        if measured is None:
+            note = "baseline value not recorded: its parameters are not in the line and some ref is missing or outside its domain"
+            _logger.warning("task %s: %s", task.task_id, note)
+            task.warnings.append(note)
+            return
+        study = task.study
+        if task.state.get("baseline_enqueued") and measured == _baseline(task.knobs, task.space):
+            trial = study.ask(fixed_distributions=task.space)
+            if trial.params == measured:
+                study.tell(trial, total)
+                task.state["baseline_enqueued"] = False
+                return
+            # Something else was queued first: hand this trial out as the next suggestion.
+            task.state["pending"] = trial.number
+        study.add_trial(
+            create_trial(
+                params=measured,
+                distributions=dict(task.space),
+                value=total,
+                user_attrs={"atune_source": "baseline", "atune_iteration": 0},
+            )
+        )
+
+    def _measured(self, task: _Task, params_text: str | None) -> dict[str, Any] | None:
+        """The baseline's parameters: from the line when complete and valid, else the refs."""
+        if params_text:
+            raw: dict[str, str] = {}
+            for chunk in params_text.split(","):
+                name, sep, text = chunk.partition("=")
+                if sep and name.strip() in task.space:
+                    raw[name.strip()] = text.strip()
+            try:
+                params = {k.name: _tidy(k.coerce(raw[k.name]), task.space[k.name]) for k in task.knobs}
+            except (KeyError, ValueError):
+                params = None
+            if params is not None and _in_space(params, task.space) is None:
+                return params
+        return _baseline(task.knobs, task.space) or None
+
+    def _put_iteration(self, task: _Task, iterations: int, total: float | None) -> dict[str, Any]:
+        state = task.state
+        if state["phase"] == "created":
+            n_ref = int(task.spec.get("n_xref", 0))
+            if total is None and n_ref and iterations == n_ref:
+                # atuned resuming a restarted tuning: no value, the next parameters please.
+                state["phase"] = "running"
+                state["last_iteration"] = iterations
+                return self._next(task)
+            expected = "iteration 0 (the baseline)"
+            if n_ref:
+                expected += f", or iteration {n_ref} with an empty value (resuming after {n_ref} earlier results)"
+            raise OutOfOrderError(f"iteration {iterations} is out of order: task {task.task_id} expects {expected} first")
+        last = state["last_iteration"]
+        if iterations not in (last + 1, last):
+            raise OutOfOrderError(
+                f"iteration {iterations} is out of order: task {task.task_id} expects iteration "
+                f"{last + 1} (the result for the parameters it sent last)"
+            )
+        if total is None:
+            raise EngineRequestError(
+                f"value is empty: iteration {iterations} must carry the result measured for the "
+                "parameters sent in the previous reply",
+                field="value",
+            )
+        pending = state.get("pending")
+        if pending is None:
+            raise OutOfOrderError(f"task {task.task_id} has no parameters awaiting a value")
+        task.study.tell(pending, total, skip_if_finished=True)
+        state["evaluations"] += 1
+        state["last_iteration"] = iterations
+        state["pending"] = None
+        state["pending_param"] = None
+        if state["evaluations"] >= task.plan.iters or (task.plan.planned and not self._waiting(task)):
+            return self._finish(task)
+        return self._next(task)
+
+    @staticmethod
+    def _waiting(task: _Task) -> bool:
+        return bool(task.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+    def _next(self, task: _Task) -> dict[str, Any]:
+        """Ask the next trial (unless one is already pending) and reply its parameters."""
+        number = task.state.get("pending")
+        if number is None:
+            trial = task.study.ask(fixed_distributions=task.space)
+            # The reply to this iteration carries the trial; the next PUT carries its value.
+            trial.set_user_attr("atune_sent_at_iteration", task.state["last_iteration"])
+            number = trial.number
+            params = trial.params
+        else:
+            params = task.study.get_trials(deepcopy=False)[number].params
+        tidy = {name: _tidy(params[name], dist) for name, dist in task.space.items()}
+        param = format_params(tidy, task.knobs)
+        task.state["pending"] = number
+        task.state["pending_param"] = param
+        self._save_state(task)
+        return {"param": param, "finished": False}
+
+    def _finish(self, task: _Task) -> dict[str, Any]:
+        best = task.study.best_trial
+        params = {name: _tidy(best.params[name], dist) for name, dist in task.space.items()}
+        param = format_params(params, task.knobs)
+        rank = self.rank(task.study, task.knobs)
+        task.state.update(phase="finished", best_param=param, best_value=best.value, rank=rank, finished=_now())
+        self._save_state(task)
+        _logger.info("task %s finished: best %s = %s; rank %s", task.task_id, param, best.value, rank)
+        return {"param": param, "rank": rank, "finished": True}
+
+    def rank(self, study: optuna.Study, knobs: Sequence[Knob]) -> str:
+        """Parameter importance in A-Tune's ``"name: 40.1, other: 12.0"`` form (percent, best first).
+
+        Optuna's fANOVA evaluator (``FanovaImportanceEvaluator``, seeded) when scikit-learn is
+        installed, else ``PedAnovaImportanceEvaluator``; knobs it cannot score get 0. A-Tune
+        computes this with a Lasso fit on standardised options; the scale (percent of the
+        total) and the order are the same, the numbers are not.
+        """
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        scores: dict[str, float] = {}
+        if len(complete) >= 2:
+            try:
+                scores = {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=_evaluator()).items()}
+            except Exception as exc:  # a numeric routine on a handful of points: rank what we can
+                _logger.warning("parameter importance could not be computed: %s", exc)
+        values = [(k.name, scores.get(k.name, 0.0)) for k in knobs]
+        values = [(name, v if math.isfinite(v) and v > 0 else 0.0) for name, v in values]
+        total = sum(v for _, v in values)
+        if total <= 0:
+            return ", ".join(f"{name}: 0" for name, _ in values)
+        suffix = "%" if self.config.rank_percent_sign else ""
+        ordered = sorted(values, key=lambda item: -item[1])
+        return ", ".join(f"{name}: {round(100 * v / total, 2)}{suffix}" for name, v in ordered)
+
+    # ------------------------------------------------------------------ GET, DELETE
+
+    def list_tasks(self) -> list[str]:
+        """Ids of the tasks that answer (``GET /v1/optimizer``), oldest first."""
+        ids = []
+        for summary in self._storage.get_all_studies():
+            attrs = summary.user_attrs
+            state = attrs.get(STATE_ATTR)
+            if TASK_ATTR in attrs and isinstance(state, dict) and state.get("phase") != "deleted":
+                ids.append(summary.study_name)
+        return ids
+
+    def get_task(self, task_id: str) -> list[str]:
+        """``[task_id]`` when the task exists (``GET /v1/optimizer/{task_id}``), as A-Tune replies.
+
+        Raises:
+            UnknownTaskError: no task has this id.
+        """
+        with self._task_lock(task_id):
+            self._load(task_id)
+        return [task_id]
+
+    def study(self, task_id: str) -> optuna.Study:
+        """The Optuna study behind a task (for reports, the dashboard, tests).
+
+        Raises:
+            UnknownTaskError: no task has this id.
+        """
+        with self._task_lock(task_id):
+            return self._load(task_id).study
+
+    def delete_task(self, task_id: str) -> dict[str, Any]:
+        """Stop a task (``DELETE /v1/optimizer/{task_id}``); its trials stay in the storage.
+
+        Raises:
+            UnknownTaskError: no task has this id.
+        """
+        with self._task_lock(task_id):
+            task = self._load(task_id)
+            pending = task.state.get("pending")
+            if pending is not None and task.state["phase"] != "finished":
+                task.study.tell(pending, state=TrialState.FAIL, skip_if_finished=True)
+            if self.config.purge_on_delete:
+                optuna.delete_study(study_name=task_id, storage=self._storage)
+            else:
+                task.state.update(phase="deleted", pending=None, deleted=_now())
+                self._save_state(task)
+            with self._lock:
+                self._tasks.pop(task_id, None)
+            _logger.info("task %s deleted", task_id)
+        return {}
+
+
+def _evaluator() -> optuna.importance.BaseImportanceEvaluator:
+    if importlib.util.find_spec("sklearn") is not None:
+        return optuna.importance.FanovaImportanceEvaluator(seed=0)
+    return optuna.importance.PedAnovaImportanceEvaluator()
+
+
+def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = None) -> FastAPI:
+    """A FastAPI app serving A-Tune's optimizer engine protocol on ``/v1/optimizer``.
+
+    Each call builds its own :class:`~atune_bridge.OptimizerEngine` (kept on
+    ``app.state.engine``); nothing is shared between apps.
+
+    Example:
+        >>> from fastapi.testclient import TestClient
+        >>> from atune_bridge import EngineConfig, create_engine_app
+        >>> client = TestClient(create_engine_app(EngineConfig(storage=None)))
+        >>> client.post("/v1/optimizer", json={"max_eval": 5, "engine": "tpe", "knobs": [
+        ...     {"name": "x", "type": "continuous", "dtype": "float", "range": [0, 1]}]}).json()["status"]
+        'OK'
+        >>> client.put("/v1/optimizer/nope", json={"iterations": 1, "value": "1"}).json()
+        {'message': 'taskid nope not found'}
+
+    Args:
+        config: storage, seed, model settings (:class:`~atune_bridge.EngineConfig`).
+        chat_model: a LangChain chat model to use instead of building ``config.llm``.
+    """
+    from atune_bridge._engine_app import create_engine_app as build
+
+    return build(config, chat_model=chat_model)

@@ -1,0 +1,267 @@
+"""The HTTP face of the optimizer engine: A-Tune's ``/v1/optimizer`` on FastAPI.
+
+Every reply that is not a success is a 4xx with a JSON ``message`` atuned can print:
+validation errors are 400 (not FastAPI's 422), unknown tasks 404, PUTs out of sequence
+409, and anything unexpected is logged with its traceback and answered with a 400 whose
+body also carries ``"error": "internal"`` (the fuzz tests fail on that marker, so such a
+reply is a bug to fix, not a behaviour).
+
+atuned sends ``Content-Type: application/x-www-form-urlencoded`` *and*
+``Content-Type: application/json`` on every request (A-Tune's ``common/http``); bodies of
+POST and PUT on ``/v1/`` are therefore always read as JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from atune_bridge._engine import MAX_EVAL, EngineConfig, EngineRequestError, OptimizerEngine
+from atune_bridge._engine_samplers import engine_names
+from atune_bridge._errors import AtuneBridgeError, InvalidKnobError
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_logger = logging.getLogger(__name__)
+
+PATH = "/v1/optimizer"
+
+
+# ---------------------------------------------------------------------- request and reply models
+
+
+class Knob(BaseModel):
+    """One tunable parameter, as atuned builds it from the server YAML ``object`` list."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(description="parameter name")
+    type: str | None = Field(None, description='"discrete" or "continuous"')
+    dtype: str | None = Field(None, description='"int", "float" or "string"')
+    range: list[float] | None = Field(None, description="the YAML scope: [lo, hi] or [lo1, hi1, lo2, hi2, ...]")
+    items: list[float] | None = Field(None, description="extra allowed discrete values")
+    step: float | None = Field(None, description="discrete step (0 or absent: 1 for int, 0.1 for float)")
+    options: list[str | int | float] | None = Field(None, description='allowed values when dtype is "string"')
+    ref: str | int | float | None = Field(None, description="the parameter's current value (the baseline)")
+
+
+class CreateTask(BaseModel):
+    """``POST /v1/optimizer``: create a tuning task. Unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_eval: int = Field(ge=1, le=MAX_EVAL, description="number of evaluations to run")
+    knobs: list[Knob] = Field(min_length=1, description="the tunable parameters")
+    engine: str | None = Field(None, description=f"one of {', '.join(engine_names())} (default bayes)")
+    random_starts: int | None = Field(None, ge=0, description="random evaluations before the model-based ones")
+    history_path: list[str] | str | None = Field(None, description="recorded, not used")
+    x_ref: list[list[str]] | None = Field(None, description='earlier configurations, each ["name=value", ...]')
+    y_ref: list[str | float] | None = Field(None, description="their evaluation sums (minimised)")
+    feature_filter: bool | None = None
+    split_count: int | None = Field(None, ge=0, description="levels per knob for abtest (default 5)")
+    noise: float | None = None
+    sel_feature: bool | None = None
+    prj_name: str | None = None
+    feature_selector: str | None = None
+
+
+class TaskCreated(BaseModel):
+    task_id: str
+    status: str = Field(description='"OK"')
+    iters: int = Field(description="evaluations the task will run")
+    message: str | None = Field(None, description="warnings about the task (e.g. a sampler fallback)")
+
+
+class PutStep(BaseModel):
+    """``PUT /v1/optimizer/{task_id}``: one step of atuned's loop. Unknown keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    iterations: int = Field(ge=-1, description="-1 registration, 0 baseline, k >= 1 result of iteration k")
+    value: str | float = Field(description='comma-separated floats, summed and minimised; "" when none')
+    line: str | None = Field(None, description="atuned's record: iter|start|end|evaluations=SUM|metrics|params")
+    prj_name: str | None = None
+    max_iter: int | None = None
+
+
+class StepReply(BaseModel):
+    param: str | None = Field(None, description='"name1=value1,name2=value2,..." for every knob')
+    rank: str | None = Field(None, description='parameter importance, "name1: 40.1, name2: 12.0, ...", when finished')
+    finished: bool | None = None
+    message: str | None = None
+
+
+class ErrorReply(BaseModel):
+    message: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorReply, "description": "invalid request"},
+    404: {"model": ErrorReply, "description": "unknown task id"},
+}
+
+
+# ---------------------------------------------------------------------- middleware and handlers
+
+
+class _JsonBodies:
+    """Read POST/PUT bodies under ``/v1/`` as JSON whatever Content-Type headers came with them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT") and scope["path"].startswith("/v1/"):
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+            headers.append((b"content-type", b"application/json"))
+            scope = dict(scope, headers=headers)
+        await self.app(scope, receive, send)
+
+
+class _NeverCrash:
+    """Answer any exception that escaped the handlers with a JSON message (and log it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            _logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = {"message": f"internal error: {type(exc).__name__}: {exc}", "error": "internal"}
+            await JSONResponse(body, status_code=400)(scope, receive, send)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in list(exc.errors())[:5]:
+        loc = [str(p) for p in error.get("loc", ())]
+        if loc and loc[0] in ("body", "path", "query"):
+            loc = loc[1:]
+        where = ".".join(loc) or "body"
+        text = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            where, text = "body", f"not valid JSON ({(error.get('ctx') or {}).get('error', 'decode error')})"
+        parts.append(f"{where}: {text}")
+    return "invalid request: " + "; ".join(parts)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"message": _validation_message(exc)}, status_code=400)
+
+
+async def _on_bridge_error(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status if isinstance(exc, EngineRequestError) else 400
+    message = str(exc)
+    if isinstance(exc, InvalidKnobError):
+        p = exc.problem
+        source = f" ({p.file})" if p.file.startswith("request") else ""
+        where = p.file if p.object is None else f"knob {p.object!r}{source}"
+        message = where + (f" field {p.field!r}" if p.field else "") + f": {p.message}"
+    return JSONResponse({"message": message}, status_code=status)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+
+def _drop_422(app: FastAPI) -> None:
+    """The OpenAPI description without FastAPI's 422 replies (validation errors are 400 here)."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------- the app
+
+
+def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = None) -> FastAPI:
+    """Build the app; see :func:`atune_bridge.create_engine_app` (the public, lazy entry)."""
+    engine = OptimizerEngine(config, chat_model=chat_model)
+    app = FastAPI(
+        title="A-Tune optimizer engine on Optuna",
+        description=(
+            "Drop-in for A-Tune's engine `/v1/optimizer` API (what atuned calls during "
+            "`atune-adm tuning`). Every task is an Optuna study."
+        ),
+        version="1",
+    )
+    app.state.engine = engine
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(AtuneBridgeError, _on_bridge_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_middleware(_JsonBodies)
+    app.add_middleware(_NeverCrash)
+
+    @app.post(
+        PATH,
+        response_model=TaskCreated,
+        response_model_exclude_none=True,
+        responses={**_ERRORS, 200: {"links": {"PutStep": {"operationId": "put_step", "parameters": {"task_id": "$response.body#/task_id"}}}}},
+        operation_id="create_task",
+        summary="Create a tuning task",
+    )
+    def create_task(body: CreateTask) -> dict[str, Any]:
+        request = body.model_dump(exclude={"knobs"})
+        knobs = [k.model_dump(exclude_none=True) for k in body.knobs]
+        return engine.create_task(knobs=knobs, **request)
+
+    @app.get(PATH, response_model=list[str], operation_id="list_tasks", summary="List task ids")
+    def list_tasks() -> list[str]:
+        return engine.list_tasks()
+
+    @app.get(f"{PATH}/{{task_id}}", response_model=list[str], responses=_ERRORS, operation_id="get_task", summary="Confirm a task exists")
+    def get_task(task_id: str) -> list[str]:
+        return engine.get_task(task_id)
+
+    @app.put(
+        f"{PATH}/{{task_id}}",
+        response_model=StepReply,
+        response_model_exclude_none=True,
+        responses={**_ERRORS, 409: {"model": ErrorReply, "description": "iteration out of sequence"}},
+        operation_id="put_step",
+        summary="Report a result, get the next parameters",
+    )
+    def put_step(task_id: str, body: PutStep) -> dict[str, Any]:
+        return engine.put(task_id, **body.model_dump())
+
+    @app.delete(f"{PATH}/{{task_id}}", responses=_ERRORS, operation_id="delete_task", summary="Stop and remove a task")
+    def delete_task(task_id: str) -> dict[str, Any]:
+        return engine.delete_task(task_id)
+
+    _drop_422(app)
+    return app

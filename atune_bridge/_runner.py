@@ -1,0 +1,1013 @@
+"""The standalone A-Tune project runner: A-Tune's tuning loop on an Optuna study, no atuned.
+
+One trial is one A-Tune iteration:
+
+1. the sampler proposes a value for every tunable parameter (trial 0 is the baseline);
+2. each value passes the gate (declared domain, then safe characters: see
+   :mod:`atune_bridge._shell`); a value that does not fails the trial before any command runs;
+3. every parameter's ``set`` runs with ``$value`` substituted (A-Tune's ``RunSet`` sets them
+   all each iteration);
+4. ``stopworkload`` then ``startworkload`` run when a parameter with ``needrestart`` changed
+   (A-Tune restarts every iteration as soon as any object has ``needrestart``; restarting
+   only on a change is the issue's rule and saves a restart per unchanged trial);
+5. the ``benchmark`` runs, each evaluation's ``get`` reads its metric from ``$out``;
+6. the metrics are scored (:mod:`atune_bridge._evaluate`) and told to the study.
+
+A failed command, a timeout or an unreadable metric fails that trial (``TrialState.FAIL``,
+with ``fail_reason`` and the step's output kept as user attributes) and the study goes on.
+
+Baseline and restoration. Before anything is set, each parameter's current value is read
+with its ``get`` (``ref`` when it has none) and stored in the study as the *original*
+values; the *baseline* configuration is ``ref`` where given, else the original value.
+Trial 0 applies the baseline (nothing to do unless a ``ref`` differs) and measures it; it is
+measured once per study and reused on resume. On every exit (end, Ctrl-C, SIGTERM, an
+exception) the original values are set back, or the best configuration is applied with
+``apply_best``. The original and baseline values come from the system or the YAML, not a
+sampler, so they are exempt from the domain check (the system may sit outside the tuned
+domain) but not from the character rule.
+
+Resume. Running again with the same storage and study name continues the study: finished
+trials are kept; a trial left ``RUNNING`` by a killed runner (its recorded process is gone)
+is marked ``FAIL``; the budget counts every finished trial, the baseline included. A
+``RUNNING`` trial whose runner is still alive on this host stops the new run with
+:class:`StudyBusyError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import signal
+import socket
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from atune_bridge._errors import AtuneBridgeError, DomainError
+from atune_bridge._evaluate import MetricError, Scoring, parse_metric
+from atune_bridge._shell import (
+    OUT_VARIABLE,
+    CommandInterrupted,
+    CommandResult,
+    UnsafeValueError,
+    run_command,
+    substitute_out,
+    substitute_value,
+    truncate,
+    value_text,
+)
+from atune_bridge._space import describe_domain, search_space
+from atune_bridge._spec import ClientSpec, Knob, ServerSpec, load_client, load_server
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+    from optuna.samplers import BaseSampler
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial, Trial
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
+"""Where studies go unless told otherwise: a SQLite file in the working directory."""
+
+DEFAULT_LLM = "local"
+
+SOURCE_BASELINE = "baseline"
+SOURCE_ENQUEUED = "enqueued"
+ATTR_FAIL_REASON = "fail_reason"
+
+# Study user attributes the runner keeps.
+STUDY_ORIGINAL = "atune_original"
+STUDY_BASELINE = "atune_baseline_config"
+STUDY_PROJECT = "atune_project"
+STUDY_MODE = "atune_mode"
+STUDY_APPLIED = "atune_applied"
+
+_OUTPUT_ENV_LIMIT = 100_000
+
+
+class ProjectError(AtuneBridgeError):
+    """The project cannot be tuned as given (nothing tunable, no benchmark, unreadable values)."""
+
+
+class BaselineError(AtuneBridgeError):
+    """The baseline could not be measured; nothing was tuned."""
+
+
+class StudyBusyError(AtuneBridgeError):
+    """Another live runner process is tuning the same study."""
+
+
+class StudyMismatchError(AtuneBridgeError):
+    """The stored study was created for other objectives than this run asks for."""
+
+
+class SamplerUnavailableError(AtuneBridgeError):
+    """The requested LLM sampler cannot be built (package missing, unknown model spec)."""
+
+
+def _open_storage(url: str) -> optuna.storages.BaseStorage:
+    """The storage at ``url``; a SQLite file through ``sqlite_storage``, which serialises writers
+    so that several runner processes sharing one file never pop the same enqueued trial."""
+    if url.startswith("sqlite:///"):
+        try:
+            from optuna_llm_sampler import sqlite_storage
+        except ImportError:  # pragma: no cover - the sampler package ships with the bridge
+            return optuna.storages.get_storage(url)
+        return sqlite_storage(url)
+    return optuna.storages.get_storage(url)
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """How a :class:`Runner` tunes: storage, budget, model, timeouts, what to leave applied.
+
+    Args:
+        storage: Optuna storage URL. Default a SQLite file in the working directory, so
+            running the same command again resumes.
+        study_name: Default the project name of the server file.
+        llm: A model spec for :func:`optuna_llm_sampler.make_chat_model` (``"local"``,
+            ``"tongyi:qwen-plus"``, ``"openai:MODEL@BASE_URL"``), or ``"none"`` for TPE alone.
+        n_trials: Finished trials (complete + failed, baseline included, earlier runs
+            included) to reach. Default the client file's ``iterations`` plus 1 (A-Tune's
+            iterations come after its baseline).
+        knowledge: A text file of tuning knowledge given to the model with what the runner
+            knows (machine, project, parameter descriptions).
+        multi_objective: Optimise each metric as its own objective (a Pareto front) instead
+            of A-Tune's weighted improvement rate.
+        seed: Seed of the samplers.
+        command_timeout: Seconds each ``set``/``get``/restart/evaluation command may take.
+        benchmark_timeout: Seconds the benchmark may take.
+        apply_best: Leave the best configuration applied at the end instead of the original.
+        workdir: Directory the commands run in. Default the current directory.
+        output_limit: Characters of a failed step's stdout/stderr kept on the trial.
+    """
+
+    storage: str = DEFAULT_STORAGE
+    study_name: str | None = None
+    llm: str = DEFAULT_LLM
+    n_trials: int | None = None
+    knowledge: str | None = None
+    multi_objective: bool = False
+    seed: int | None = None
+    command_timeout: float = 120.0
+    benchmark_timeout: float = 1800.0
+    apply_best: bool = False
+    workdir: str | None = None
+    output_limit: int = 4000
+
+    def __post_init__(self) -> None:
+        for name in ("command_timeout", "benchmark_timeout"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"RunnerConfig.{name} must be positive seconds, got {value!r}")
+        if self.n_trials is not None and self.n_trials < 1:
+            raise ValueError(f"RunnerConfig.n_trials must be at least 1, got {self.n_trials!r}")
+
+
+@dataclass(frozen=True)
+class TrialReport:
+    """What one finished trial gave, for progress lines."""
+
+    number: int
+    state: str
+    source: str
+    metrics: dict[str, float]
+    values: tuple[float, ...] | None
+    reason: str | None
+    restarted: bool
+    finished: int
+    budget: int
+    best_number: int | None
+    best_metrics: dict[str, float]
+    best_values: tuple[float, ...] | None
+
+
+@dataclass
+class RunResult:
+    """The outcome of :meth:`Runner.run`."""
+
+    study: Study
+    scoring: Scoring
+    storage: str
+    study_name: str
+    server: ServerSpec
+    client: ClientSpec
+    new_trials: int = 0
+    interrupted: str | None = None
+    applied: str = ""
+    restore_error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    report: Any = None
+    """The :class:`~atune_bridge._report.ReportFiles` when :func:`run_project` wrote one."""
+
+
+class _StepFailed(Exception):
+    """One step of a trial failed; carries what to keep on the trial."""
+
+    def __init__(self, step: str, reason: str, result: CommandResult | None = None,
+                 extra: Mapping[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.step = step
+        self.reason = reason
+        self.result = result
+        self.extra = dict(extra or {})
+
+
+def _source_key() -> str:
+    try:
+        from optuna_llm_sampler import _attrs
+    except ImportError:
+        return "source"
+    return str(getattr(_attrs, "ATTR_SOURCE", "source"))
+
+
+def _normalise(knob: Knob, text: str) -> str:
+    text = text.strip()
+    return " ".join(text.split()) if knob.dtype == "string" else text
+
+
+def _same(knob: Knob, a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return False
+    if knob.dtype != "string":
+        try:
+            return float(a) == float(b)
+        except ValueError:
+            pass
+    return _normalise(knob, a) == _normalise(knob, b)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------- knowledge
+
+
+def machine_summary() -> str:
+    """One line on this machine: CPU cores, memory, kernel and OS, for the model."""
+    parts = [f"{os.cpu_count() or '?'} CPU cores"]
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                parts.append(f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB memory")
+                break
+    parts.append(f"kernel {platform.system()} {platform.release()} ({platform.machine()})")
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                parts.append(line.split("=", 1)[1].strip().strip('"'))
+                break
+    return ", ".join(parts)
+
+
+def project_knowledge(
+    server: ServerSpec,
+    client: ClientSpec,
+    user_text: str | None = None,
+    *,
+    with_parameters: bool = True,
+) -> str:
+    """The knowledge the runner gives the model: the machine, the project, the user's text.
+
+    The runner's own lines come first because they are short and the sampler caps the
+    knowledge's length. With ``with_parameters`` each parameter's domain, restart need and
+    ``desc`` are listed too; the runner leaves them out when it passes them to the sampler
+    as ``descriptions`` (see :func:`parameter_descriptions`), which shows each next to its range.
+    """
+    lines = [f"Machine: {machine_summary()}."]
+    goals = ", ".join(
+        f"{e.name} ({'higher' if e.higher_is_better else 'lower'} is better, weight {e.weight:g})"
+        for e in client.evaluations
+    )
+    lines.append(f"Project: {server.project}; benchmark `{client.benchmark}`; metrics: {goals}.")
+    if with_parameters:
+        lines.append("Parameters:")
+        for knob in server.tunable:
+            restart = ", needs a service restart" if knob.needrestart else ""
+            desc = f": {knob.desc.strip()}" if knob.desc.strip() else ""
+            lines.append(f"- {knob.name} in {describe_domain(knob)}{restart}{desc}")
+    if user_text and user_text.strip():
+        lines += ["", user_text.strip()]
+    return "\n".join(lines)
+
+
+def parameter_descriptions(knobs: Sequence[Knob]) -> dict[str, str]:
+    """Each parameter's ``desc``, plus whether changing it restarts the service."""
+    out = {}
+    for knob in knobs:
+        parts = [knob.desc.strip()] if knob.desc.strip() else []
+        if knob.needrestart:
+            parts.append("changing it restarts the service")
+        if parts:
+            out[knob.name] = "; ".join(parts)
+    return out
+
+
+# --------------------------------------------------------------------------- sampler
+
+
+def build_sampler(
+    llm: str,
+    *,
+    space: Mapping[str, BaseDistribution],
+    knowledge: str,
+    descriptions: Mapping[str, str],
+    baseline: Mapping[str, Any],
+    seed: int | None,
+    n_startup_trials: int,
+) -> BaseSampler:
+    """TPE, wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
+
+    Raises:
+        SamplerUnavailableError: the sampler package or the model cannot be loaded.
+    """
+    base = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(1, n_startup_trials))
+    if llm.strip().lower() == "none":
+        return base
+    try:
+        from optuna_llm_sampler import LLMSampler, make_chat_model
+    except ImportError as exc:
+        raise SamplerUnavailableError(
+            f"--llm {llm}: optuna_llm_sampler cannot be imported ({exc}); use --llm none for TPE alone"
+        ) from exc
+    try:
+        model = make_chat_model(llm)
+        return LLMSampler(
+            model,
+            base_sampler=base,
+            search_space=dict(space),
+            knowledge=knowledge,
+            descriptions=dict(descriptions),
+            baseline=dict(baseline),
+            seed=seed,
+        )
+    except (ValueError, ImportError, OSError, RuntimeError) as exc:
+        raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- the system
+
+
+class _System:
+    """The service's parameters: reads them, sets them, restarts, remembers what is applied."""
+
+    def __init__(self, server: ServerSpec, knobs: Sequence[Knob], config: RunnerConfig) -> None:
+        self.server = server
+        self.knobs = list(knobs)
+        self.config = config
+        self.state: dict[str, str | None] = {k.name: None for k in self.knobs}
+        self.restart_pending = False
+
+    def _run(self, command: str, cancel: threading.Event | None,
+             env: Mapping[str, str] | None = None) -> CommandResult:
+        return run_command(command, timeout=self.config.command_timeout, env=env,
+                           cwd=self.config.workdir, cancel=cancel)
+
+    def read(self, knob: Knob) -> str:
+        """The current value of ``knob`` read with its ``get``.
+
+        Raises:
+            ProjectError: the command failed or printed nothing.
+        """
+        result = self._run(knob.get, None)
+        text = _normalise(knob, result.stdout)
+        if not result.ok or not text:
+            why = result.describe() if not result.ok else "it printed nothing"
+            raise ProjectError(f"{self.server.path}: object {knob.name!r}: get `{knob.get}` {why}")
+        return text
+
+    def apply(self, target: Mapping[str, str], cancel: threading.Event | None, *,
+              only_changed: bool) -> bool:
+        """Set ``target`` (name to gated text), then restart if a needrestart value changed.
+
+        Returns whether the service was restarted.
+
+        Raises:
+            _StepFailed: a set or restart command failed; ``state`` says what is known.
+            CommandInterrupted: ``cancel`` was set.
+        """
+        merged = {k: v for k, v in self.state.items() if v is not None}
+        merged.update(target)
+        for knob in self.knobs:
+            if knob.name not in target:
+                continue
+            text = target[knob.name]
+            changed = not _same(knob, self.state[knob.name], text)
+            if only_changed and not changed:
+                continue
+            name = ""
+            active = True
+            for rel in knob.relationships:
+                if rel.type == "rely_on" and merged.get(rel.target) != rel.value:
+                    active = False
+                    break
+                if rel.type == "depend_on" and merged.get(rel.target) == rel.value:
+                    name = rel.src_name
+            if not active:
+                logger.info("%s: not set, its rely_on relation does not hold", knob.name)
+                continue
+            command = substitute_value(knob.set, text, name=name)
+            if changed and knob.needrestart:
+                # Pending until a restart succeeds, even if this trial fails before it.
+                self.restart_pending = True
+            self.state[knob.name] = None
+            result = self._run(command, cancel, env={"ATUNE_VALUE": text, "ATUNE_NAME": knob.name})
+            if not result.ok:
+                raise _StepFailed(f"set {knob.name}", f"set of {knob.name}={text} {result.describe()}", result)
+            self.state[knob.name] = text
+        restarted = self.restart_pending
+        if self.restart_pending:
+            for step, command in (("stopworkload", self.server.stopworkload),
+                                  ("startworkload", self.server.startworkload)):
+                if not command:
+                    continue
+                result = self._run(command, cancel)
+                if not result.ok:
+                    raise _StepFailed(step, f"{step} {result.describe()}", result)
+            self.restart_pending = False
+        return restarted
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class Runner:
+    """Tunes an A-Tune project (server + client YAML) on an Optuna study, without atuned.
+
+    Example:
+        A "service" whose setting ``x`` lives in a file and whose benchmark prints it:
+
+        >>> import pathlib, tempfile
+        >>> from atune_bridge import Runner, RunnerConfig, client_from_dict, server_from_dict
+        >>> work = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (work / "x").write_text("3\\n")
+        >>> server = server_from_dict({"project": "demo", "object": [{"name": "x", "info": {
+        ...     "get": "cat x", "set": "echo $value > x", "type": "discrete", "dtype": "int",
+        ...     "scope": [1, 9]}}]})
+        >>> client = client_from_dict({"benchmark": "cat x", "evaluations": [
+        ...     {"name": "score", "info": {"get": "echo '$out'", "type": "negative"}}]})
+        >>> config = RunnerConfig(storage=f"sqlite:///{work}/demo.db", llm="none", n_trials=5,
+        ...                       seed=0, workdir=str(work))
+        >>> result = Runner(server, client, config).run()
+        >>> [t.user_attrs["source"] for t in result.study.trials][:2]
+        ['baseline', 'TPESampler']
+        >>> (work / "x").read_text()  # the original value is set back
+        '3\\n'
+
+    Args:
+        server: The server file: parameters, their ``get``/``set``, the workload commands.
+        client: The client file: the benchmark and its evaluations.
+        config: Storage, budget, model, timeouts (see :class:`RunnerConfig`).
+        sampler: Use this sampler instead of building one from ``config.llm``.
+        on_trial: Called after every finished trial with a :class:`TrialReport`.
+    """
+
+    def __init__(
+        self,
+        server: ServerSpec,
+        client: ClientSpec,
+        config: RunnerConfig | None = None,
+        *,
+        sampler: BaseSampler | None = None,
+        on_trial: Callable[[TrialReport], None] | None = None,
+    ) -> None:
+        self.server = server
+        self.client = client
+        self.config = config or RunnerConfig()
+        self.scoring = Scoring(tuple(client.evaluations), self.config.multi_objective)
+        self.study_name = self.config.study_name or server.project
+        self._sampler = sampler
+        self._on_trial = on_trial
+        self._stop = threading.Event()
+        self._stop_reason: str | None = None
+        self._restoring = False
+        self._source_key = _source_key()
+        self._knobs = list(server.tunable)
+        self._space: dict[str, BaseDistribution] = {}
+        self._system = _System(server, self._knobs, self.config)
+        self._original: dict[str, str] = {}
+        self._baseline_config: dict[str, str] = {}
+        self._baseline_metrics: dict[str, float] | None = None
+        self._study: Study | None = None
+        self._storage: optuna.storages.BaseStorage | None = None
+        self._host = socket.gethostname()
+        self._warnings: list[str] = []
+
+    # ----------------------------------------------------------------- public
+
+    @property
+    def budget(self) -> int:
+        """Finished trials to reach (baseline and earlier runs included)."""
+        if self.config.n_trials is not None:
+            return self.config.n_trials
+        return self.client.iterations + 1
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Ask the run to stop: the running command is ended, the trial failed, values restored.
+
+        Thread-safe; the signal handlers of :meth:`run` call it for SIGINT and SIGTERM.
+        """
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        self._stop.set()
+
+    def run(self) -> RunResult:
+        """Run the tuning loop until the budget is reached or a stop is asked.
+
+        Raises:
+            ProjectError: the project cannot be tuned as given.
+            BaselineError: the baseline measurement failed.
+            StudyBusyError, StudyMismatchError: the stored study cannot be continued.
+            SamplerUnavailableError: the model cannot be built.
+        """
+        self._check_project()
+        storage = _open_storage(self.config.storage)
+        self._storage = storage
+        stored = self._stored_study(storage)
+        result = RunResult(
+            study=None,  # type: ignore[arg-type]
+            scoring=self.scoring,
+            storage=self.config.storage,
+            study_name=self.study_name,
+            server=self.server,
+            client=self.client,
+            warnings=self._warnings,
+        )
+        with self._signal_handlers():
+            try:
+                self._read_system(stored)
+                study = self._open_study(storage, stored)
+                result.study = study
+                self._ensure_baseline(study, result)
+                while not self._stop.is_set() and self._finished(study) < self.budget:
+                    self._run_trial(study)
+                    result.new_trials += 1
+            finally:
+                result.interrupted = self._stop_reason
+                self._finish(result)
+        return result
+
+    # ----------------------------------------------------------------- setup
+
+    def _check_project(self) -> None:
+        if not self._knobs:
+            raise ProjectError(f"{self.server.path}: no tunable object (all skipped or invalid)")
+        if not self.client.benchmark:
+            raise ProjectError(f"{self.client.path}: no benchmark command")
+        if not self.client.evaluations:
+            raise ProjectError(f"{self.client.path}: no usable evaluation")
+        names = [e.name for e in self.client.evaluations]
+        if len(set(names)) != len(names):
+            raise ProjectError(f"{self.client.path}: evaluation names must be unique, got {names}")
+        if self.budget < 1:
+            raise ProjectError(f"the number of trials must be at least 1, got {self.budget}")
+        for problem in self.server.errors + self.client.errors:
+            self._warn(f"left out: {problem}")
+        for knob in self._knobs:
+            for rel in knob.relationships:
+                if rel.type in ("less", "greater", "multiple"):
+                    self._warn(f"{knob.name}: relationship {rel.type!r} is not applied by the runner")
+            if not knob.get and knob.ref is None:
+                self._warn(f"{knob.name}: no get and no ref, so its original value cannot be set back")
+        self._space = search_space(self._knobs)
+
+    def _warn(self, message: str) -> None:
+        logger.warning(message)
+        self._warnings.append(message)
+
+    def _stored_study(self, storage: optuna.storages.BaseStorage) -> dict[str, Any] | None:
+        try:
+            study_id = storage.get_study_id_from_name(self.study_name)
+        except KeyError:
+            return None
+        directions = [d.name.lower() for d in storage.get_study_directions(study_id)]
+        if directions != self.scoring.directions:
+            raise StudyMismatchError(
+                f"study {self.study_name!r} in {self.config.storage} optimises {directions} "
+                f"(mode {storage.get_study_user_attrs(study_id).get(STUDY_MODE, '?')}); this run "
+                f"optimises {self.scoring.directions} (mode {self.scoring.mode}): use another --study "
+                "name or the same --multi-objective setting"
+            )
+        self._recover_stale(storage, study_id)
+        return storage.get_study_user_attrs(study_id)
+
+    def _recover_stale(self, storage: optuna.storages.BaseStorage, study_id: int) -> None:
+        for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+            runner = trial.user_attrs.get("runner") or {}
+            pid, host = runner.get("pid"), runner.get("host")
+            if host == self._host and isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid):
+                raise StudyBusyError(
+                    f"study {self.study_name!r}: trial {trial.number} is being run by process {pid} "
+                    "on this host; stop it first (or use another --study name)"
+                )
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            who = f" (process {pid} on {host})" if pid is not None else ""
+            reason = f"left RUNNING by an earlier run that stopped without finishing it{who}"
+            storage.set_trial_user_attr(trial_id, ATTR_FAIL_REASON, reason)
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+            logger.warning("trial %d %s: marked failed", trial.number, reason)
+
+    def _read_system(self, stored: Mapping[str, Any] | None) -> None:
+        """Read current values; settle the original and baseline configurations."""
+        stored_original = dict((stored or {}).get(STUDY_ORIGINAL) or {})
+        for knob in self._knobs:
+            if knob.get:
+                self._system.state[knob.name] = self._system.read(knob)
+        for knob in self._knobs:
+            if knob.name in stored_original:
+                original = str(stored_original[knob.name])
+            elif knob.get:
+                original = self._system.state[knob.name]  # type: ignore[assignment]
+            elif knob.ref is not None:
+                original = _normalise(knob, knob.ref)
+            else:
+                continue
+            try:
+                value_text(knob, original, check_domain=False)
+            except UnsafeValueError as exc:
+                raise ProjectError(f"{self.server.path}: original value cannot be set back safely: {exc}") from None
+            self._original[knob.name] = original
+            baseline = _normalise(knob, knob.ref) if knob.ref is not None else original
+            try:
+                value_text(knob, baseline, check_domain=False)
+            except UnsafeValueError as exc:
+                raise ProjectError(f"{self.server.path}: ref cannot be set safely: {exc}") from None
+            self._baseline_config[knob.name] = baseline
+            if not knob.contains(baseline):
+                self._warn(
+                    f"{knob.name}: baseline value {baseline!r} lies outside the tuned domain "
+                    f"{describe_domain(knob)}; trial 0 keeps it in user attrs, not as a parameter"
+                )
+
+    def _baseline_params(self) -> dict[str, Any]:
+        return {
+            name: knob.coerce(self._baseline_config[name])
+            for name, knob in ((k.name, k) for k in self._knobs)
+            if name in self._baseline_config and knob.contains(self._baseline_config[name])
+        }
+
+    def _open_study(self, storage: optuna.storages.BaseStorage, stored: Mapping[str, Any] | None) -> Study:
+        sampler = self._sampler
+        if sampler is None:
+            user_text = None
+            if self.config.knowledge:
+                try:
+                    user_text = Path(self.config.knowledge).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise ProjectError(f"--knowledge {self.config.knowledge}: cannot read it: {exc}") from exc
+            sampler = build_sampler(
+                self.config.llm,
+                space=self._space,
+                knowledge=project_knowledge(self.server, self.client, user_text, with_parameters=False),
+                descriptions=parameter_descriptions(self._knobs),
+                baseline=self._baseline_params(),
+                seed=self.config.seed,
+                n_startup_trials=self.client.random_starts,
+            )
+        self._sampler = sampler
+        study = optuna.create_study(
+            storage=storage,
+            study_name=self.study_name,
+            directions=self.scoring.directions,
+            sampler=sampler,
+            load_if_exists=True,
+        )
+        if stored is None or STUDY_ORIGINAL not in stored:
+            study.set_user_attr(STUDY_ORIGINAL, self._original)
+            study.set_user_attr(STUDY_BASELINE, self._baseline_config)
+            study.set_user_attr(STUDY_PROJECT, self.server.project)
+            study.set_user_attr(STUDY_MODE, self.scoring.mode)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(self.scoring.objective_names)
+        self._study = study
+        return study
+
+    # ----------------------------------------------------------------- trials
+
+    def _finished(self, study: Study) -> int:
+        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))
+
+    def _baseline_trial(self, study: Study) -> FrozenTrial | None:
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if trial.user_attrs.get(self._source_key) == SOURCE_BASELINE and "metrics" in trial.user_attrs:
+                return trial
+        return None
+
+    def _ensure_baseline(self, study: Study, result: RunResult) -> None:
+        existing = self._baseline_trial(study)
+        if existing is not None:
+            self._baseline_metrics = {k: float(v) for k, v in existing.user_attrs["metrics"].items()}
+            logger.info("baseline reused from trial %d: %s", existing.number, self._baseline_metrics)
+            return
+        if self._finished(study) >= self.budget:
+            return
+        attrs: dict[str, Any] = {
+            self._source_key: SOURCE_BASELINE,
+            "baseline_values": dict(self._baseline_config),
+            "params_text": ",".join(f"{n}={v}" for n, v in self._baseline_config.items()),
+        }
+        params = self._baseline_params()
+        distributions = {name: self._space[name] for name in params}
+        try:
+            restarted = self._system.apply(self._baseline_config, self._stop, only_changed=True)
+            metrics, _ = self._measure()
+            score = self.scoring.score(metrics, metrics)
+        except (_StepFailed, MetricError, CommandInterrupted) as exc:
+            reason = self._failure_attrs(exc, attrs)
+            trial = self._add_trial(study, optuna.trial.create_trial(
+                state=TrialState.FAIL, params=params, distributions=distributions, user_attrs=attrs,
+            ))
+            result.new_trials += 1
+            self._report(study, trial, restarted=False, reason=reason)
+            if isinstance(exc, CommandInterrupted):
+                return
+            raise BaselineError(
+                f"the baseline (trial {trial.number}) failed: {reason}. Nothing was tuned; fix the "
+                "project and run the same command again"
+            ) from None
+        attrs.update(self._score_attrs(metrics, score))
+        attrs["restarted"] = restarted
+        trial = self._add_trial(study, optuna.trial.create_trial(
+            state=TrialState.COMPLETE, values=list(score.values), params=params,
+            distributions=distributions, user_attrs=attrs,
+        ))
+        result.new_trials += 1
+        self._baseline_metrics = metrics
+        self._report(study, trial, restarted=restarted, reason=None)
+
+    @staticmethod
+    def _add_trial(study: Study, frozen: FrozenTrial) -> FrozenTrial:
+        before = {t.number for t in study.get_trials(deepcopy=False)}
+        study.add_trial(frozen)
+        return next(t for t in study.get_trials(deepcopy=False) if t.number not in before)
+
+    def _suggest(self, trial: Trial) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name, dist in self._space.items():
+            try:
+                if isinstance(dist, IntDistribution):
+                    params[name] = trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+                elif isinstance(dist, FloatDistribution):
+                    params[name] = trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+                elif isinstance(dist, CategoricalDistribution):
+                    params[name] = trial.suggest_categorical(name, dist.choices)
+                else:  # pragma: no cover - search_space builds only these three
+                    raise TypeError(f"unsupported distribution {dist!r}")
+            except (ValueError, TypeError) as exc:
+                raise DomainError(f"{name}: the proposed value is not usable: {exc}") from None
+        return params
+
+    def _run_trial(self, study: Study) -> None:
+        trial = study.ask()
+        trial.set_user_attr("runner", {"pid": os.getpid(), "host": self._host})
+        self._record_source(trial)
+        attrs: dict[str, Any] = {}
+        restarted = False
+        try:
+            params = self._suggest(trial)
+            texts = {k.name: value_text(k, params[k.name]) for k in self._knobs}
+            attrs["params_text"] = ",".join(f"{n}={t}" for n, t in texts.items())
+            restarted = self._system.apply(texts, self._stop, only_changed=False)
+            metrics, _ = self._measure()
+            score = self.scoring.score(metrics, self._baseline_metrics)
+        except (_StepFailed, MetricError, DomainError, CommandInterrupted) as exc:
+            if isinstance(exc, DomainError):
+                exc = _StepFailed("gate", f"refused before any command ran: {exc}")
+            if isinstance(exc, CommandInterrupted) and self._stop_reason:
+                exc = _StepFailed("interrupted", f"interrupted by {self._stop_reason}")
+            attrs["restarted"] = restarted
+            reason = self._failure_attrs(exc, attrs)
+            self._tell(study, trial, attrs, None)
+            self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=restarted, reason=reason)
+            return
+        except BaseException as exc:
+            attrs[ATTR_FAIL_REASON] = (
+                "interrupted (Ctrl-C twice)" if isinstance(exc, KeyboardInterrupt)
+                else f"the runner stopped with an error during this trial: {type(exc).__name__}: {exc}"
+            )
+            with contextlib.suppress(Exception):
+                self._tell(study, trial, attrs, None)
+            raise
+        attrs.update(self._score_attrs(metrics, score))
+        attrs["restarted"] = restarted
+        self._tell(study, trial, attrs, score.values)
+        self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=restarted, reason=None)
+
+    def _record_source(self, trial: Trial) -> None:
+        """Name the proposer when the sampler did not (TPE alone, or a trial a user enqueued)."""
+        assert self._storage is not None
+        study_id = self._storage.get_study_id_from_name(self.study_name)
+        trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        # LLMSampler writes the source straight to storage, so the trial's cache may miss it.
+        if self._source_key not in self._storage.get_trial_user_attrs(trial_id):
+            fixed = self._storage.get_trial_system_attrs(trial_id).get("fixed_params")
+            trial.set_user_attr(self._source_key, SOURCE_ENQUEUED if fixed else type(self._sampler).__name__)
+
+    def _tell(self, study: Study, trial: Trial, attrs: Mapping[str, Any], values: Sequence[float] | None) -> None:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        if values is None:
+            study.tell(trial, state=TrialState.FAIL)
+        else:
+            study.tell(trial, list(values))
+
+    def _measure(self) -> tuple[dict[str, float], str]:
+        bench = run_command(
+            self.client.benchmark,
+            timeout=self.config.benchmark_timeout,
+            cwd=self.config.workdir,
+            combined=True,
+            cancel=self._stop,
+        )
+        if not bench.ok:
+            raise _StepFailed("benchmark", f"benchmark {bench.describe()}", bench)
+        metrics: dict[str, float] = {}
+        output = bench.stdout
+        for evaluation in self.client.evaluations:
+            with contextlib.ExitStack() as stack:
+                if len(output.encode("utf-8", errors="replace")) > _OUTPUT_ENV_LIMIT:
+                    # Too long for one environment variable: read it from a file instead.
+                    import tempfile
+
+                    handle = stack.enter_context(tempfile.NamedTemporaryFile("w", suffix=".out", encoding="utf-8"))
+                    handle.write(output)
+                    handle.flush()
+                    env = {"ATUNE_OUT_FILE": handle.name}
+                    command = substitute_out(evaluation.get, from_file=True)
+                else:
+                    env = {OUT_VARIABLE: output}
+                    command = substitute_out(evaluation.get)
+                result = run_command(
+                    command, timeout=self.config.command_timeout, env=env,
+                    cwd=self.config.workdir, cancel=self._stop,
+                )
+            step = f"evaluation {evaluation.name}"
+            if not result.ok:
+                raise _StepFailed(step, f"{step} {result.describe()}", result, {"benchmark_output": output})
+            try:
+                metrics[evaluation.name] = parse_metric(evaluation.name, result.stdout)
+            except MetricError as exc:
+                raise _StepFailed(step, str(exc), result, {"benchmark_output": output}) from None
+        return metrics, output
+
+    def _score_attrs(self, metrics: Mapping[str, float], score: Any) -> dict[str, Any]:
+        return {
+            "metrics": dict(metrics),
+            "atune_objective": score.atune_objective,
+            "atune_evaluations": ",".join(f"{n}={v:.2f}" for n, v in score.signed.items()),
+        }
+
+    def _failure_attrs(self, exc: BaseException, attrs: dict[str, Any]) -> str:
+        limit = self.config.output_limit
+        if isinstance(exc, _StepFailed):
+            reason = exc.reason
+            attrs["failed_step"] = exc.step
+            if exc.result is not None:
+                attrs["failed_command"] = truncate(exc.result.command, limit)
+                attrs["failed_returncode"] = exc.result.returncode
+                attrs["failed_stdout"] = truncate(exc.result.stdout, limit)
+                attrs["failed_stderr"] = truncate(exc.result.stderr, limit)
+            for key, value in exc.extra.items():
+                attrs[key] = truncate(value, limit)
+        elif isinstance(exc, CommandInterrupted):
+            reason = f"interrupted by {self._stop_reason or 'a stop request'}"
+            attrs["failed_step"] = "interrupted"
+        else:
+            reason = str(exc)
+        attrs[ATTR_FAIL_REASON] = reason
+        logger.info("trial failed: %s", reason)
+        return reason
+
+    def _report(self, study: Study, trial: FrozenTrial, *, restarted: bool, reason: str | None) -> None:
+        if self._on_trial is None:
+            return
+        from atune_bridge._report import best_trial
+
+        best = best_trial(study, self.scoring)
+        self._on_trial(TrialReport(
+            number=trial.number,
+            state=trial.state.name,
+            source=str(trial.user_attrs.get(self._source_key, "?")),
+            metrics=dict(trial.user_attrs.get("metrics") or {}),
+            values=tuple(trial.values) if trial.values is not None else None,
+            reason=reason,
+            restarted=restarted,
+            finished=self._finished(study),
+            budget=self.budget,
+            best_number=best.number if best is not None else None,
+            best_metrics=dict(best.user_attrs.get("metrics") or {}) if best is not None else {},
+            best_values=tuple(best.values) if best is not None and best.values is not None else None,
+        ))
+
+    # ----------------------------------------------------------------- the end
+
+    def _finish(self, result: RunResult) -> None:
+        """Set the original values back (or apply the best); never lets a signal cut it short."""
+        self._restoring = True
+        try:
+            target = dict(self._original)
+            label = "original values"
+            if self.config.apply_best and self._study is not None:
+                from atune_bridge._report import best_trial
+
+                best = best_trial(self._study, self.scoring)
+                if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
+                    for knob in self._knobs:
+                        if knob.name in best.params:
+                            target[knob.name] = value_text(knob, best.params[knob.name])
+                    label = f"best configuration (trial {best.number})"
+            pending = [
+                k.name for k in self._knobs
+                if k.name in target and not _same(k, self._system.state[k.name], target[k.name])
+            ]
+            if pending or self._system.restart_pending:
+                logger.info("setting %s: %s", label, ", ".join(f"{n}={target[n]}" for n in pending))
+                self._system.apply({n: target[n] for n in pending}, None, only_changed=True)
+            result.applied = label
+            if self._study is not None:
+                with contextlib.suppress(Exception):
+                    self._study.set_user_attr(STUDY_APPLIED, label)
+        except (_StepFailed, AtuneBridgeError, OSError) as exc:
+            result.restore_error = str(exc)
+            logger.error("could not set the %s back: %s", "values", exc)
+        finally:
+            self._restoring = False
+
+    @contextlib.contextmanager
+    def _signal_handlers(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            name = signal.Signals(signum).name
+            if self._restoring:
+                logger.warning("%s received while setting values back: finishing that first", name)
+                return
+            if self._stop.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            logger.warning("%s received: stopping after setting the values back", name)
+            self.stop(name)
+
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, handler)
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def run_project(
+    server: str | os.PathLike[str] | ServerSpec,
+    client: str | os.PathLike[str] | ClientSpec,
+    config: RunnerConfig | None = None,
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    on_trial: Callable[[TrialReport], None] | None = None,
+) -> RunResult:
+    """Load the project files, tune, and write the report (unless interrupted).
+
+    Example:
+        >>> from atune_bridge import RunnerConfig, run_project
+        >>> result = run_project("nginx_server.yaml", "nginx_client.yaml",  # doctest: +SKIP
+        ...                      RunnerConfig(llm="none", n_trials=8), output_dir="out")
+        >>> print(result.report.best.read_text())  # doctest: +SKIP
+        worker_processes=4,worker_connections=4096
+
+    The report goes to ``output_dir`` (default ``./atune-bridge-output/<study>/``).
+    """
+    server_spec = server if isinstance(server, ServerSpec) else load_server(server)
+    client_spec = client if isinstance(client, ClientSpec) else load_client(client)
+    result = Runner(server_spec, client_spec, config, on_trial=on_trial).run()
+    if result.interrupted is None:
+        from atune_bridge._report import summarize, write_report
+
+        folder = Path(output_dir) if output_dir is not None else default_output_dir(result.study_name)
+        result.report = write_report(summarize(result), folder, result.study)
+    return result
+
+
+def default_output_dir(study_name: str) -> Path:
+    """``./atune-bridge-output/<study>/`` with the study name made safe for a path."""
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in study_name) or "study"
+    return Path("atune-bridge-output") / safe

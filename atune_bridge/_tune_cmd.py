@@ -1,0 +1,155 @@
+"""``atune-bridge tune``: tune an A-Tune project (server + client YAML) without atuned.
+
+Running the same command again resumes the study. Exit status: 0 when the budget is
+reached, 1 when the project cannot be tuned (the error says why), 128 + the signal number
+when stopped by Ctrl-C (130) or SIGTERM (143) after the original values were set back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from atune_bridge._runner import TrialReport
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "tune",
+        help="tune an A-Tune project on an Optuna study (no atuned needed)",
+        description=(
+            "Tune an A-Tune project with A-Tune's semantics (get/set/restart/benchmark/"
+            "evaluations) on an Optuna study: trial 0 measures the baseline, then an LLM "
+            "proposes configurations alongside TPE. The original values are set back on every "
+            "exit (unless --apply-best). Running the same command again resumes the study."
+        ),
+        epilog=(
+            "What the study stores, for optuna-dashboard: with one evaluation, the metric as "
+            "measured (maximised when its type is negative, i.e. higher is better; minimised when "
+            "positive); with several, A-Tune's weighted improvement rate over the baseline in "
+            "percent (maximised), or with --multi-objective each metric in its own direction. "
+            "A-Tune's own signed objective is kept on each trial as user attribute atune_objective. "
+            "Exit status: 0 done, 1 error, 130 Ctrl-C, 143 SIGTERM (values set back in each case)."
+        ),
+    )
+    parser.add_argument("--server", required=True, metavar="S.yaml", help="A-Tune server YAML (object list)")
+    parser.add_argument("--client", required=True, metavar="C.yaml", help="A-Tune client YAML (benchmark, evaluations)")
+    parser.add_argument("--storage", default="sqlite:///atune-bridge.db", metavar="URL",
+                        help="Optuna storage URL (default: %(default)s, in the working directory)")
+    parser.add_argument("--study", metavar="NAME", help="study name (default: the project name)")
+    parser.add_argument("--llm", default="local", metavar="SPEC|none",
+                        help="model for LLMSampler: local, tongyi:MODEL, openai:MODEL@URL; "
+                             "none for TPE alone (default: %(default)s)")
+    parser.add_argument("--trials", type=int, metavar="N",
+                        help="finished trials to reach in the study, baseline and earlier runs "
+                             "included (default: the client's iterations + 1)")
+    parser.add_argument("--knowledge", metavar="FILE", help="text file of tuning knowledge for the model")
+    parser.add_argument("--multi-objective", action="store_true",
+                        help="optimise each metric as an objective (Pareto front) instead of A-Tune's "
+                             "weighted improvement rate")
+    parser.add_argument("--seed", type=int, help="seed of the samplers")
+    parser.add_argument("--apply-best", action="store_true",
+                        help="leave the best configuration applied at the end instead of the original values")
+    parser.add_argument("--output", metavar="DIR",
+                        help="report folder (default: ./atune-bridge-output/<study>/)")
+    parser.add_argument("--benchmark-timeout", type=float, default=1800.0, metavar="SEC",
+                        help="seconds the benchmark may run (default: %(default)g)")
+    parser.add_argument("--command-timeout", type=float, default=120.0, metavar="SEC",
+                        help="seconds each set/get/restart/evaluation command may run (default: %(default)g)")
+    parser.add_argument("--workdir", metavar="DIR", help="directory the project's commands run in (default: here)")
+    parser.set_defaults(func=run)
+
+
+def progress_line(report: TrialReport, names: list[str]) -> str:
+    """One line per finished trial: number, proposer, metrics, best so far."""
+    width = len(str(report.budget))
+    head = f"trial {report.number:>{width}} [{report.finished:>{width}}/{report.budget}] {report.source:<12}"
+    if report.state == "COMPLETE":
+        body = " ".join(f"{n}={report.metrics[n]:.2f}" for n in names if n in report.metrics)
+        if len(names) > 1 and report.values is not None and len(report.values) == 1:
+            body += f" ({report.values[0]:+.2f}% weighted)"
+        if report.restarted:
+            body += " (restarted)"
+    else:
+        body = f"FAILED: {report.reason}"
+    if report.best_number is not None:
+        best = " ".join(f"{n}={report.best_metrics[n]:.2f}" for n in names if n in report.best_metrics)
+        if len(names) > 1 and report.best_values is not None and len(report.best_values) == 1:
+            best += f" ({report.best_values[0]:+.2f}%)"
+        body += f" | best {best} (trial {report.best_number})"
+    return f"{head} {body}"
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    import logging
+
+    import optuna
+
+    from atune_bridge._errors import AtuneBridgeError
+    from atune_bridge._report import format_summary, summarize, write_report
+    from atune_bridge._runner import Runner, RunnerConfig, default_output_dir
+    from atune_bridge._spec import load_client, load_server
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def error(message: str) -> int:
+        print(f"atune-bridge tune: error: {message}", file=sys.stderr, flush=True)
+        return 1
+
+    if args.trials is not None and args.trials < 1:
+        return error(f"--trials must be at least 1, got {args.trials}")
+    try:
+        server = load_server(args.server)
+        client = load_client(args.client)
+    except AtuneBridgeError as exc:
+        return error(str(exc))
+    if not (args.command_timeout > 0 and args.benchmark_timeout > 0):
+        return error("--command-timeout and --benchmark-timeout must be positive seconds")
+    config = RunnerConfig(
+        storage=args.storage,
+        study_name=args.study,
+        llm=args.llm,
+        n_trials=args.trials,
+        knowledge=args.knowledge,
+        multi_objective=args.multi_objective,
+        seed=args.seed,
+        command_timeout=args.command_timeout,
+        benchmark_timeout=args.benchmark_timeout,
+        apply_best=args.apply_best,
+        workdir=args.workdir,
+    )
+    names = [e.name for e in client.evaluations]
+    runner = Runner(server, client, config,
+                    on_trial=lambda report: print(progress_line(report, names), file=out, flush=True))
+    print(f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
+          f"({runner.budget} trials, llm {config.llm})", file=out, flush=True)
+    try:
+        result = runner.run()
+    except AtuneBridgeError as exc:
+        return error(str(exc))
+    except KeyboardInterrupt:  # a second Ctrl-C: the values were still set back
+        print("Interrupted; run the same command again to resume.", file=out, flush=True)
+        return 128 + int(signal.SIGINT)
+    if result.restore_error:
+        print(f"WARNING: could not set the values back: {result.restore_error}", file=out, flush=True)
+    elif result.applied:
+        print(f"Left applied: {result.applied}.", file=out, flush=True)
+    if result.interrupted is not None:
+        print(f"Interrupted by {result.interrupted}; run the same command again to resume.", file=out, flush=True)
+        signum = getattr(signal, result.interrupted, None) if result.interrupted.startswith("SIG") else None
+        return 128 + int(signum) if signum is not None else 1
+    summary = summarize(result)
+    print(format_summary(summary), file=out, flush=True)
+    folder = args.output or default_output_dir(result.study_name)
+    files = write_report(summary, folder, result.study)
+    if not files.plots and files.note:
+        print(f"Note: {files.note}", file=out)
+    print(f"Report: {files.html}", file=out)
+    print(f"Best configuration: {files.best}", file=out)
+    print(f"Open the same study: {summary.dashboard_command}", file=out, flush=True)
+    return 0

@@ -1,0 +1,115 @@
+"""``atune-bridge tune``: its flags, its progress lines, its output and its exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atune_bridge._cli import build_parser
+from atune_bridge._runner import TrialReport
+from atune_bridge._tune_cmd import progress_line
+
+from toy_project import ORIGINAL, Toy, copy_toy
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> Toy:
+    return copy_toy(tmp_path)
+
+
+def test_the_flags_and_their_defaults() -> None:
+    args = build_parser().parse_args(["tune", "--server", "s.yaml", "--client", "c.yaml"])
+    assert (args.server, args.client) == ("s.yaml", "c.yaml")
+    assert args.storage == "sqlite:///atune-bridge.db"
+    assert (args.study, args.llm, args.trials, args.knowledge) == (None, "local", None, None)
+    assert (args.multi_objective, args.apply_best, args.seed, args.output) == (False, False, None, None)
+    assert (args.benchmark_timeout, args.command_timeout) == (1800.0, 120.0)
+    args = build_parser().parse_args([
+        "tune", "--server", "s", "--client", "c", "--storage", "sqlite:///x.db", "--study", "n",
+        "--llm", "none", "--trials", "7", "--knowledge", "k.txt", "--multi-objective", "--seed", "3",
+        "--apply-best", "--output", "out", "--benchmark-timeout", "60", "--command-timeout", "5",
+        "--workdir", "w",
+    ])
+    assert (args.storage, args.study, args.llm, args.trials, args.knowledge) == ("sqlite:///x.db", "n", "none", 7, "k.txt")
+    assert (args.multi_objective, args.seed, args.apply_best, args.output) == (True, 3, True, "out")
+    assert (args.benchmark_timeout, args.command_timeout, args.workdir) == (60.0, 5.0, "w")
+
+
+def test_importing_the_command_stays_cheap() -> None:
+    code = ("import sys, atune_bridge._tune_cmd; "
+            "print(sorted(m for m in ('plotly', 'langchain_core', 'llama_cpp') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def report(**kwargs: object) -> TrialReport:
+    base: dict[str, object] = dict(
+        number=3, state="COMPLETE", source="llm", metrics={"rps": 912.5}, values=(912.5,), reason=None,
+        restarted=True, finished=4, budget=20, best_number=2, best_metrics={"rps": 990.0}, best_values=(990.0,),
+    )
+    base.update(kwargs)
+    return TrialReport(**base)  # type: ignore[arg-type]
+
+
+def test_a_progress_line_names_trial_proposer_metric_and_best() -> None:
+    assert progress_line(report(), ["rps"]) == \
+        "trial  3 [ 4/20] llm          rps=912.50 (restarted) | best rps=990.00 (trial 2)"
+    failed = report(state="FAIL", source="TPESampler", metrics={}, reason="benchmark exited with status 3")
+    assert progress_line(failed, ["rps"]) == \
+        "trial  3 [ 4/20] TPESampler   FAILED: benchmark exited with status 3 | best rps=990.00 (trial 2)"
+    weighted = report(metrics={"rps": 912.5, "latency": 3.0}, values=(12.345,), restarted=False,
+                      best_metrics={"rps": 990.0, "latency": 2.0}, best_values=(20.0,))
+    assert progress_line(weighted, ["rps", "latency"]) == (
+        "trial  3 [ 4/20] llm          rps=912.50 latency=3.00 (+12.35% weighted)"
+        " | best rps=990.00 latency=2.00 (+20.00%) (trial 2)"
+    )
+
+
+def test_a_run_prints_progress_the_best_configuration_and_where_to_look(toy: Toy) -> None:
+    # no --storage and no --output: the defaults land in the working directory
+    args = [a for a in toy.cli_args("--trials", "4")]
+    for flag in ("--storage", "--output"):
+        i = args.index(flag)
+        del args[i:i + 2]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Tuning project 'toy' as study 'toy' in sqlite:///atune-bridge.db (4 trials, llm none)"
+    progress = [line for line in lines if line.startswith("trial ")]
+    assert [line.split()[1] for line in progress] == ["0", "1", "2", "3"]
+    assert progress[0].startswith("trial 0 [1/4] baseline     rps=656.00 | best rps=656.00 (trial 0)")
+    assert "Left applied: original values." in lines
+    best_line = next(line for line in lines if line.startswith("Best configuration (A-Tune): "))
+    folder = toy.root / "atune-bridge-output" / "toy"
+    assert f"Report: {Path('atune-bridge-output/toy/index.html')}" in lines
+    assert "Open the same study: optuna-dashboard sqlite:///atune-bridge.db" in lines
+    assert (toy.root / "atune-bridge.db").exists()
+    assert (folder / "best.txt").read_text().strip() == best_line.split(": ", 1)[1]
+    assert json.loads((folder / "summary.json").read_text())["study_name"] == "toy"
+    assert (folder / "index.html").stat().st_size > 0
+    assert toy.conf() == ORIGINAL
+
+
+def test_a_file_that_is_not_a_project_is_an_error_naming_it(toy: Toy) -> None:
+    args = toy.cli_args()
+    args[args.index("--client") + 1] = str(toy.server_path)  # a server file given as the client
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=toy.root)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"atune-bridge tune: error: {toy.server_path}: not an A-Tune client file")
+
+
+def test_a_bad_trial_count_is_refused(toy: Toy) -> None:
+    done = toy.cli("--trials", "0")
+    assert done.returncode == 1 and "--trials must be at least 1, got 0" in done.stderr
+    assert not (toy.root / "study.db").exists()
+
+
+def test_a_failing_baseline_exits_1_with_the_reason(toy: Toy) -> None:
+    (toy.root / "running.conf").write_text("workers=1\n")
+    done = toy.cli("--trials", "3")
+    assert done.returncode == 1
+    assert "the baseline (trial 0) failed: benchmark exited with status 3: toy: service crashed" in done.stderr
