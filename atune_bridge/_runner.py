@@ -145,6 +145,8 @@ class RunnerConfig:
         multi_objective: Optimise each metric as its own objective (a Pareto front) instead
             of A-Tune's weighted improvement rate.
         seed: Seed of the samplers.
+        llm_timeout: Seconds one model call may take before its trial goes to TPE. Default
+            300: the offline model on two busy cores can need minutes for a round.
         command_timeout: Seconds each ``set``/``get``/restart/evaluation command may take.
         benchmark_timeout: Seconds the benchmark may take.
         apply_best: Leave the best configuration applied at the end instead of the original.
@@ -159,6 +161,7 @@ class RunnerConfig:
     knowledge: str | None = None
     multi_objective: bool = False
     seed: int | None = None
+    llm_timeout: float = 300.0
     command_timeout: float = 120.0
     benchmark_timeout: float = 1800.0
     apply_best: bool = False
@@ -166,7 +169,7 @@ class RunnerConfig:
     output_limit: int = 4000
 
     def __post_init__(self) -> None:
-        for name in ("command_timeout", "benchmark_timeout"):
+        for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"RunnerConfig.{name} must be positive seconds, got {value!r}")
@@ -332,6 +335,7 @@ def build_sampler(
     baseline: Mapping[str, Any],
     seed: int | None,
     n_startup_trials: int,
+    llm_timeout: float = 300.0,
 ) -> BaseSampler:
     """TPE, wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
 
@@ -357,6 +361,7 @@ def build_sampler(
             descriptions=dict(descriptions),
             baseline=dict(baseline),
             seed=seed,
+            timeout=llm_timeout,
         )
     except (ValueError, ImportError, OSError, RuntimeError) as exc:
         raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
@@ -680,6 +685,7 @@ class Runner:
                 baseline=self._baseline_params(),
                 seed=self.config.seed,
                 n_startup_trials=self.client.random_starts,
+                llm_timeout=self.config.llm_timeout,
             )
         self._sampler = sampler
         study = optuna.create_study(

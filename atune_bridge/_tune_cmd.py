@@ -51,6 +51,9 @@ def add_parser(subparsers: Any) -> None:
                         help="optimise each metric as an objective (Pareto front) instead of A-Tune's "
                              "weighted improvement rate")
     parser.add_argument("--seed", type=int, help="seed of the samplers")
+    parser.add_argument("--llm-timeout", type=float, default=300.0, metavar="SEC",
+                        help="seconds one model call may take before its trial goes to TPE "
+                             "(default: %(default)g)")
     parser.add_argument("--apply-best", action="store_true",
                         help="leave the best configuration applied at the end instead of the original values")
     parser.add_argument("--output", metavar="DIR",
@@ -108,8 +111,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         client = load_client(args.client)
     except AtuneBridgeError as exc:
         return error(str(exc))
-    if not (args.command_timeout > 0 and args.benchmark_timeout > 0):
-        return error("--command-timeout and --benchmark-timeout must be positive seconds")
+    if not (args.command_timeout > 0 and args.benchmark_timeout > 0 and args.llm_timeout > 0):
+        return error("--command-timeout, --benchmark-timeout and --llm-timeout must be positive seconds")
     config = RunnerConfig(
         storage=args.storage,
         study_name=args.study,
@@ -118,6 +121,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         knowledge=args.knowledge,
         multi_objective=args.multi_objective,
         seed=args.seed,
+        llm_timeout=args.llm_timeout,
         command_timeout=args.command_timeout,
         benchmark_timeout=args.benchmark_timeout,
         apply_best=args.apply_best,

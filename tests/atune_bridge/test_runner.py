@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import optuna
@@ -348,6 +349,22 @@ def test_llm_proposals_are_measured_and_the_model_sees_what_the_runner_knows(
     assert toy.conf() == ORIGINAL
 
 
+class SlowModel(ScriptedModel):
+    def invoke(self, messages: list[tuple[str, str]]) -> str:
+        time.sleep(3)
+        return super().invoke(messages)
+
+
+def test_a_model_slower_than_llm_timeout_sends_its_trial_to_tpe(toy: Toy, monkeypatch: pytest.MonkeyPatch) -> None:
+    import optuna_llm_sampler
+
+    monkeypatch.setattr(optuna_llm_sampler, "make_chat_model", lambda spec: SlowModel(BEST))
+    toy.runner(llm="scripted", n_trials=2, llm_timeout=0.5).run()
+    trial = toy.study().trials[1]
+    assert trial.user_attrs["source"] == "TPESampler"
+    assert "0.5" in trial.user_attrs["llm_error"] and trial.state is TrialState.COMPLETE
+
+
 def test_an_unknown_model_is_a_clear_error_before_anything_is_set(toy: Toy) -> None:
     with pytest.raises(SamplerUnavailableError, match="--llm nosuchprovider:x"):
         toy.runner(llm="nosuchprovider:x", n_trials=2).run()
@@ -371,7 +388,9 @@ def test_default_budget_is_the_client_iterations_plus_the_baseline(toy: Toy) -> 
     assert runner.config.storage == "sqlite:///atune-bridge.db"
 
 
-@pytest.mark.parametrize("field, value", [("command_timeout", 0), ("benchmark_timeout", -1), ("n_trials", 0)])
+@pytest.mark.parametrize(
+    "field, value", [("command_timeout", 0), ("benchmark_timeout", -1), ("llm_timeout", 0), ("n_trials", 0)]
+)
 def test_a_config_value_out_of_range_is_refused_naming_the_field(field: str, value: int) -> None:
     with pytest.raises(ValueError, match=f"RunnerConfig.{field} must be"):
         RunnerConfig(**{field: value})  # type: ignore[arg-type]
