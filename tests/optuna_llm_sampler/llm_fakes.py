@@ -192,7 +192,10 @@ def _worker(storage_url: str, study_name: str, n_trials: int, call_log: str, sle
     from optuna_llm_sampler import LLMSampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if storage_url.startswith("plain+"):
+    if storage_url.startswith("postgresql"):
+        # PostgreSQL locks the waiting trial it pops (SELECT ... FOR UPDATE): plain RDBStorage.
+        storage = optuna.storages.RDBStorage(storage_url)
+    elif storage_url.startswith("plain+"):
         storage = optuna.storages.RDBStorage(
             storage_url[len("plain+"):], engine_kwargs={"connect_args": {"timeout": 60}}
         )
