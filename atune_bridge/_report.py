@@ -166,6 +166,17 @@ def _split_line(line: str) -> dict[str, str]:
     return out
 
 
+def _importance_evaluator() -> Any:
+    """fANOVA when scikit-learn is there (extra ``report``), else PED-ANOVA, which needs none."""
+    import importlib.util
+
+    import optuna
+
+    if importlib.util.find_spec("sklearn") is not None:
+        return optuna.importance.FanovaImportanceEvaluator(seed=0)
+    return optuna.importance.PedAnovaImportanceEvaluator()
+
+
 def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[str, dict[str, float]], str]:
     if n_complete < 3:
         return {}, f"parameter importances need at least 3 completed trials; this study has {n_complete}"
@@ -176,7 +187,7 @@ def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[
     targets = list(enumerate(scoring.objective_names))
     for index, name in targets:
         try:
-            evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+            evaluator = _importance_evaluator()
             target = (lambda t, i=index: t.values[i]) if len(targets) > 1 else None
             out[name] = dict(optuna.importance.get_param_importances(study, evaluator=evaluator, target=target))
         except (RuntimeError, ValueError, ZeroDivisionError, IndexError) as exc:
@@ -358,11 +369,11 @@ def _plots(summary: Summary, study: Study) -> tuple[list[str], str]:
         try:
             if len(summary.objective_names) > 1:
                 figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
+                    study, evaluator=_importance_evaluator(),
                     target=lambda t: t.values[0], target_name=summary.objective_names[0]))
             else:
                 figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)))
+                    study, evaluator=_importance_evaluator()))
         except (RuntimeError, ValueError, ZeroDivisionError) as exc:
             notes.append(f"no importance plot: {exc}")
     if summary.mode == "pareto" and summary.n_complete:

@@ -83,6 +83,22 @@ def test_without_plotly_the_report_has_tables_and_says_why(
     assert "Plotly.newPlot" not in page
 
 
+def test_without_scikit_learn_importances_come_from_ped_anova(
+    finished: tuple[Toy, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    _, result = finished
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real_find_spec(name, *a))
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # fANOVA would fail to import it
+    summary = summarize(result)  # type: ignore[arg-type]
+    assert summary.importances and set(next(iter(summary.importances.values()))) <= {"workers", "cache", "mode", "ratio"}
+    files = write_report(summary, tmp_path, result.study)  # type: ignore[attr-defined]
+    assert files.plots and "no importance plot" not in files.note
+    assert files.html.read_text().count("Plotly.newPlot") >= 2
+
+
 def test_the_history_figure_tells_proposers_apart_and_tracks_the_best(finished: tuple[Toy, object]) -> None:
     _, result = finished
     fig = history_figure(summarize(result))  # type: ignore[arg-type]
