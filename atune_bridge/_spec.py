@@ -479,16 +479,14 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
     return knob
 
 
-def _read(path: str | Path) -> tuple[str, Any, _Collector]:
+def _load(path: str | Path) -> tuple[dict[str, Any], _Collector]:
+    """Read and parse ``path``; its top-level keys normalised, and the collector of problems."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise AtuneFileError(file, f"cannot read the file: {exc}") from exc
-    return file, text, _Collector(file)
-
-
-def _parse_text(file: str, text: str, c: _Collector) -> dict[str, Any]:
+    c = _Collector(file)
     try:
         result = load_tolerant(text)
     except yaml.YAMLError as exc:
@@ -503,7 +501,7 @@ def _parse_text(file: str, text: str, c: _Collector) -> dict[str, Any]:
         raise AtuneFileError(file, "the file is empty")
     if not isinstance(data, Mapping):
         raise AtuneFileError(file, f"expected a mapping of keys at the top, got {type(data).__name__}")
-    return _norm_keys(data, c, None)
+    return _norm_keys(data, c, None), c
 
 
 def _kind(data: Mapping[str, Any]) -> Literal["server", "client"] | None:
@@ -594,10 +592,9 @@ def load_server(path: str | Path) -> ServerSpec:
         AtuneFileError: the file cannot be read, is not YAML even after repairs, or is not a
             server file.
     """
-    file, text, c = _read(path)
-    data = _parse_text(file, text, c)
+    data, c = _load(path)
     if _kind(data) != "server":
-        raise AtuneFileError(file, "not an A-Tune server file: it has no `object` list")
+        raise AtuneFileError(c.file, "not an A-Tune server file: it has no `object` list")
     return _server(data, c)
 
 
@@ -687,10 +684,9 @@ def load_client(path: str | Path) -> ClientSpec:
         AtuneFileError: the file cannot be read, is not YAML even after repairs, or is not a
             client file.
     """
-    file, text, c = _read(path)
-    data = _parse_text(file, text, c)
+    data, c = _load(path)
     if _kind(data) != "client":
-        raise AtuneFileError(file, "not an A-Tune client file: it has no `evaluations` or `benchmark`")
+        raise AtuneFileError(c.file, "not an A-Tune client file: it has no `evaluations` or `benchmark`")
     return _client(data, c)
 
 
@@ -701,8 +697,7 @@ def load_project_file(path: str | Path) -> ServerSpec | ClientSpec:
         AtuneFileError: the file is not an A-Tune project file (for example a TiUP
             topology), with what was found instead.
     """
-    file, text, c = _read(path)
-    data = _parse_text(file, text, c)
+    data, c = _load(path)
     kind = _kind(data)
     if kind == "server":
         return _server(data, c)
@@ -710,7 +705,7 @@ def load_project_file(path: str | Path) -> ServerSpec | ClientSpec:
         return _client(data, c)
     keys = ", ".join(sorted(data)[:6])
     raise AtuneFileError(
-        file,
+        c.file,
         f"not an A-Tune project file: no `object` list (server) and no `evaluations` (client); "
         f"top-level keys are {keys}",
     )
