@@ -28,6 +28,10 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 from pydantic import PrivateAttr
 
+from optuna_llm_sampler import AlternatingSchedule
+from optuna_llm_sampler import TrialRole
+from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
+
 
 Replier = Callable[[str, int], str]
 
@@ -186,6 +190,24 @@ def read_call_log(path: str) -> list[dict[str, Any]]:
         return []
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def rounds_with_an_owner(study: optuna.Study, schedule: AlternatingSchedule) -> set[int]:
+    """The rounds whose model call was made: those with an LLM trial not popped from the queue."""
+    rounds = set()
+    for t in study.get_trials(deepcopy=False):
+        if schedule.role(t.number) is TrialRole.LLM and "fixed_params" not in t.system_attrs:
+            rounds.add(schedule.round_of(t.number).start)
+    return rounds
+
+
+def round_records(study: optuna.Study) -> dict[int, Any]:
+    """The round records the sampler keeps in the study's system attributes, by round start."""
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    return {
+        int(k[len(ROUND_RECORD_PREFIX):]): v for k, v in attrs.items()
+        if k.startswith(ROUND_RECORD_PREFIX)
+    }
 
 
 def _worker(storage_url: str, study_name: str, n_trials: int, call_log: str, sleep: float) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import subprocess
 import sys
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 import optuna
@@ -18,6 +18,8 @@ import pytest
 from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import read_call_log
+from llm_fakes import round_records
+from llm_fakes import rounds_with_an_owner
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from optuna_llm_sampler import AlternatingSchedule
@@ -27,27 +29,10 @@ from optuna_llm_sampler import ATTR_NOTE
 from optuna_llm_sampler import ATTR_RAW_REPLY
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
-from optuna_llm_sampler import TrialRole
 from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
 
 
 HERE = Path(__file__).parent
-
-
-def rounds_with_an_owner(study: optuna.Study, schedule: AlternatingSchedule) -> set[int]:
-    rounds = set()
-    for t in study.get_trials(deepcopy=False):
-        if schedule.role(t.number) is TrialRole.LLM and "fixed_params" not in t.system_attrs:
-            rounds.add(schedule.round_of(t.number).start)
-    return rounds
-
-
-def round_records(study: optuna.Study) -> dict[int, Any]:
-    attrs = study._storage.get_study_system_attrs(study._study_id)
-    return {
-        int(k[len(ROUND_RECORD_PREFIX):]): v for k, v in attrs.items()
-        if k.startswith(ROUND_RECORD_PREFIX)
-    }
 
 
 def test_two_threads_call_the_model_once_per_round(tmp_path: Path) -> None:

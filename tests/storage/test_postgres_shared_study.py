@@ -18,9 +18,9 @@ from optuna.trial import TrialState
 SAMPLER_TESTS = Path(__file__).resolve().parent.parent / "optuna_llm_sampler"
 sys.path.insert(0, str(SAMPLER_TESTS))
 
-from llm_fakes import SPACE, read_call_log  # noqa: E402
+from llm_fakes import SPACE, read_call_log, round_records, rounds_with_an_owner  # noqa: E402
 
-from optuna_llm_sampler import ATTR_SOURCE, AlternatingSchedule, TrialRole  # noqa: E402
+from optuna_llm_sampler import ATTR_SOURCE, AlternatingSchedule  # noqa: E402
 
 
 @pytest.mark.postgres
@@ -39,14 +39,10 @@ def test_three_processes_on_one_postgres_study_call_the_model_once_per_round(
     study = optuna.load_study(study_name="shared-pg", storage=postgres_url)
     finished = [t for t in study.trials if t.state is TrialState.COMPLETE]
     assert len(finished) == 24, [(t.number, t.state.name) for t in study.trials]
-    schedule = AlternatingSchedule()
-    owners = {
-        schedule.round_of(t.number).start
-        for t in study.trials
-        if schedule.role(t.number) is TrialRole.LLM and "fixed_params" not in t.system_attrs
-    }
+    owners = rounds_with_an_owner(study, AlternatingSchedule())
     calls = read_call_log(log)
     assert len(calls) == len(owners) >= 4, "one model call per round, whichever process owns it"
+    assert set(round_records(study)) == owners
     assert [t.user_attrs[ATTR_SOURCE] for t in study.trials].count("baseline") == 1
     assert sum(t.user_attrs[ATTR_SOURCE] == "llm" for t in finished) >= len(owners)
     for trial in finished:
