@@ -39,7 +39,7 @@ from optuna.distributions import (
 )
 
 from atune_bridge._errors import DomainError, InvalidKnobError, ParamStringError, Problem
-from atune_bridge._spec import Knob
+from atune_bridge._spec import Knob, arange_count, on_range
 
 MAX_CHOICES = 10_000
 """The largest discrete set turned into a categorical distribution."""
@@ -56,10 +56,6 @@ def _progression(values: Sequence[float]) -> float | None:
     return step
 
 
-def _float_count(lo: float, hi: float, step: float) -> int:
-    return max(0, math.ceil((hi - lo) / step))
-
-
 def _discrete_values(knob: Knob) -> list[float]:
     step = knob.effective_step
     values: set[float] = set(knob.items)
@@ -67,7 +63,7 @@ def _discrete_values(knob: Knob) -> list[float]:
         if knob.dtype == "int":
             values.update(range(int(lo), int(hi) + 1, int(step)))
         else:
-            values.update(lo + i * step for i in range(_float_count(lo, hi, step)))
+            values.update(lo + i * step for i in range(arange_count(lo, hi, step)))
     return sorted(values)
 
 
@@ -75,16 +71,8 @@ def _set_size(knob: Knob) -> int:
     step = knob.effective_step
     total = len(knob.items)
     for lo, hi in knob.pairs:
-        total += int((hi - lo) // step) + 1 if knob.dtype == "int" else _float_count(lo, hi, step)
+        total += int((hi - lo) // step) + 1 if knob.dtype == "int" else arange_count(lo, hi, step)
     return total
-
-
-def _on_range(value: float, lo: float, hi: float, step: float, dtype: str) -> bool:
-    """Whether ``value`` is one of the values A-Tune enumerates for the pair ``(lo, hi)``."""
-    if dtype == "int":
-        return lo <= value <= hi and (value - lo) % step == 0
-    k = round((value - lo) / step)
-    return 0 <= k < _float_count(lo, hi, step) and math.isclose(value, lo + k * step, rel_tol=1e-9, abs_tol=step * 1e-9)
 
 
 def _fail(knob: Knob, fld: str, message: str) -> InvalidKnobError:
@@ -112,12 +100,12 @@ def to_distribution(knob: Knob) -> BaseDistribution:
 
     step = knob.effective_step
     pairs = knob.pairs
-    if len(pairs) == 1 and all(_on_range(v, *pairs[0], step, knob.dtype) for v in knob.items):
+    if len(pairs) == 1 and all(on_range(v, *pairs[0], step, knob.dtype) for v in knob.items):
         lo, hi = pairs[0]
         if knob.dtype == "int":
             last = int(lo) + (int(hi) - int(lo)) // int(step) * int(step)
             return IntDistribution(int(lo), last, step=int(step))
-        count = _float_count(lo, hi, step)
+        count = arange_count(lo, hi, step)
         if count == 0:
             raise _fail(knob, "scope", f"np.arange({lo}, {hi}, {step}) is empty: raise high")
         if count == 1:

@@ -69,6 +69,22 @@ class Relationship:
     src_name: str = ""
 
 
+def arange_count(lo: float, hi: float, step: float) -> int:
+    """How many values ``np.arange(lo, hi, step)`` has (``hi`` excluded): A-Tune's float sets."""
+    return max(0, math.ceil((hi - lo) / step))
+
+
+def on_range(value: float, lo: float, hi: float, step: float, dtype: str) -> bool:
+    """Whether ``value`` is one of the values A-Tune enumerates for the scope pair ``(lo, hi)``:
+    ``range(lo, hi + 1, step)`` for ints, ``np.arange(lo, hi, step)`` for floats."""
+    if dtype == "int":
+        return lo <= value <= hi and (value - lo) % step == 0
+    k = round((value - lo) / step)
+    return 0 <= k < arange_count(lo, hi, step) and math.isclose(
+        value, lo + k * step, rel_tol=1e-9, abs_tol=step * 1e-9
+    )
+
+
 @dataclass(frozen=True)
 class Knob:
     """One tunable parameter, validated: what A-Tune's optimizer calls a knob.
@@ -150,17 +166,7 @@ class Knob:
         if any(math.isclose(v, item, rel_tol=1e-12, abs_tol=1e-12) for item in self.items):
             return True
         step = self.effective_step
-        for lo, hi in self.pairs:
-            if self.dtype == "int":
-                if lo <= v <= hi and (v - lo) % step == 0:
-                    return True
-            else:
-                # np.arange(lo, hi, step): hi excluded, ceil((hi - lo) / step) values.
-                count = math.ceil((hi - lo) / step)
-                k = round((v - lo) / step)
-                if 0 <= k < count and math.isclose(v, lo + k * step, rel_tol=1e-9, abs_tol=step * 1e-9):
-                    return True
-        return False
+        return any(on_range(v, lo, hi, step, self.dtype) for lo, hi in self.pairs)
 
 
 @dataclass(frozen=True)
