@@ -29,7 +29,6 @@ at the same time.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 import random
@@ -60,6 +59,7 @@ from atune_bridge._engine_samplers import (
     with_llm,
 )
 from atune_bridge._errors import AtuneBridgeError, DomainError, ParamStringError
+from atune_bridge._report import importance_evaluator
 from atune_bridge._space import baseline_params, format_params, format_value, parse_params, search_space
 from atune_bridge._spec import Knob, knobs_from_engine
 
@@ -759,7 +759,7 @@ class OptimizerEngine:
         scores: dict[str, float] = {}
         if len(complete) >= 2:
             try:
-                scores = {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=_evaluator()).items()}
+                scores = {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=importance_evaluator()).items()}
             except Exception as exc:  # a numeric routine on a handful of points: rank what we can
                 _logger.warning("parameter importance could not be computed: %s", exc)
         values = [(k.name, scores.get(k.name, 0.0)) for k in knobs]
@@ -822,12 +822,6 @@ class OptimizerEngine:
                 self._tasks.pop(task_id, None)
             _logger.info("task %s deleted", task_id)
         return {}
-
-
-def _evaluator() -> optuna.importance.BaseImportanceEvaluator:
-    if importlib.util.find_spec("sklearn") is not None:
-        return optuna.importance.FanovaImportanceEvaluator(seed=0)
-    return optuna.importance.PedAnovaImportanceEvaluator()
 
 
 def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = None) -> FastAPI:

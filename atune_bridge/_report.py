@@ -166,8 +166,9 @@ def _split_line(line: str) -> dict[str, str]:
     return out
 
 
-def _importance_evaluator() -> Any:
-    """fANOVA when scikit-learn is there (extra ``report``), else PED-ANOVA, which needs none."""
+def importance_evaluator() -> Any:
+    """fANOVA when scikit-learn is there (extras ``report``, ``engine``), else PED-ANOVA, which
+    needs none. Used by the runner's report and the engine's ``rank``."""
     import importlib.util
 
     import optuna
@@ -187,7 +188,7 @@ def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[
     targets = list(enumerate(scoring.objective_names))
     for index, name in targets:
         try:
-            evaluator = _importance_evaluator()
+            evaluator = importance_evaluator()
             target = (lambda t, i=index: t.values[i]) if len(targets) > 1 else None
             out[name] = dict(optuna.importance.get_param_importances(study, evaluator=evaluator, target=target))
         except (RuntimeError, ValueError, ZeroDivisionError, IndexError) as exc:
@@ -369,11 +370,11 @@ def _plots(summary: Summary, study: Study) -> tuple[list[str], str]:
         try:
             if len(summary.objective_names) > 1:
                 figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=_importance_evaluator(),
+                    study, evaluator=importance_evaluator(),
                     target=lambda t: t.values[0], target_name=summary.objective_names[0]))
             else:
                 figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=_importance_evaluator()))
+                    study, evaluator=importance_evaluator()))
         except (RuntimeError, ValueError, ZeroDivisionError) as exc:
             notes.append(f"no importance plot: {exc}")
     if summary.mode == "pareto" and summary.n_complete:
