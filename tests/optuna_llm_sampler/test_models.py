@@ -88,7 +88,7 @@ def test_malformed_or_unknown_specs(spec: str) -> None:
 
 
 def test_unknown_provider_lists_the_known_ones() -> None:
-    with pytest.raises(ModelSpecError, match="local, openai, tongyi"):
+    with pytest.raises(ModelSpecError, match="local, openai, random, tongyi"):
         make_chat_model("claude:opus")
 
 

@@ -1,0 +1,216 @@
+"""Compare optimisers on a cheap, faithful problem: many seeds, every arm side by side, one run.
+
+Does a model's advice make tuning better? Each arm (a name on the command line) runs the
+same problem for the same number of trials with each seed; trial 0 is always the baseline.
+Seeds and arms are interleaved, finished runs are appended to ``DIR/runs.jsonl`` so a rerun
+of the same command resumes, and the results are printed and written as:
+
+* ``DIR/results.json``: ``{"direction", "arms": {ARM: {SEED: [objective values in trial
+  order]}}, ...}`` plus the noise-free values, the summary, the settings and the machine;
+* ``DIR/results.md``: the table (mean ± standard error of best-so-far at trials 5, 10, 20,
+  30, gain over the baseline, average rank, trials to 95% of the best known value, time
+  split into objective, sampler and model);
+* ``DIR/convergence.png``: mean best-so-far ± one standard error per arm.
+
+Usage, from the repository root::
+
+    .venv/bin/python benchmarks/compare.py --list
+    .venv/bin/python benchmarks/compare.py --problem nginx-surface \\
+        --arms random,tpe,tpe-mv,gp,gbrt,llm:random,llm:expert,llm:local \\
+        --seeds 20 --llm-seeds 10 --trials 30 --out out/compare/nginx-surface
+
+``--problem PATH`` takes any recorded surface folder (``surface.json`` + ``measurements.csv``,
+see ``benchmarks/record_surface.py`` and ``docs/benchmarks.md``). ``llm:random`` and
+``llm:expert`` are stand-ins, not models, and are labelled so everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from optbench.arms import LLM_ARMS, MODEL_FREE, ArmError, check_arm  # noqa: E402
+from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
+from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
+from optbench.summary import label, markdown_table, plot, summarize, to_json  # noqa: E402
+
+_PROBLEM: dict[str, Problem] = {}
+
+
+def _quiet() -> None:
+    import warnings
+
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    logging.getLogger("optuna_llm_sampler").setLevel(logging.ERROR)
+
+
+def _run_in_worker(problem_name: str, arm: str, seed: int, trials: int, llm_timeout: float) -> RunRecord:
+    _quiet()
+    if problem_name not in _PROBLEM:
+        _PROBLEM[problem_name] = make_problem(problem_name)
+    return run_once(_PROBLEM[problem_name], arm, seed, trials, llm_timeout=llm_timeout)
+
+
+def print_list() -> None:
+    print("problems:")
+    for name, factory in PROBLEMS.items():
+        try:
+            about = factory().about
+        except Exception as e:  # a missing surface file is shown, not fatal for --list
+            about = f"unavailable: {e}"
+        print(f"  {name:<24} {about}")
+    print("  PATH                     any recorded surface folder (surface.json + measurements.csv)")
+    print("arms:")
+    for name, (_, about) in MODEL_FREE.items():
+        print(f"  {name:<24} {about}")
+    for name, about in LLM_ARMS.items():
+        print(f"  {name:<24} {about}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--list", action="store_true", help="print the problems and arms, then exit")
+    p.add_argument("--problem", default="nginx-surface", help="problem name or surface folder (default nginx-surface)")
+    p.add_argument("--arms", default="random,tpe,llm:random", help="comma-separated arms (default random,tpe,llm:random)")
+    p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 for model-free arms (default 20)")
+    p.add_argument("--llm-seeds", type=int, default=None,
+                   help="seeds for llm: arms (default: --seeds); a real model costs its own time")
+    p.add_argument("--trials", type=int, default=30, help="trials per run, baseline included (default 30)")
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "compare", help="results folder (default out/compare)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once in separate processes (default 1)")
+    p.add_argument("--llm-timeout", type=float, default=300.0, help="seconds a model call may take (default 300)")
+    args = p.parse_args(argv)
+    if args.list:
+        return args
+    args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    if not args.arms:
+        p.error("--arms names no arm")
+    if args.seeds < 1 or args.trials < 2 or args.jobs < 1:
+        p.error("need --seeds >= 1, --trials >= 2, --jobs >= 1")
+    if args.llm_seeds is None:
+        args.llm_seeds = args.seeds
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        print_list()
+        return 0
+    _quiet()
+    try:
+        problem = make_problem(args.problem)
+        for arm in args.arms:
+            check_arm(arm, problem)
+    except (ProblemError, ArmError, ValueError) as e:
+        print(f"compare: {e}", file=sys.stderr)
+        return 2
+    _PROBLEM[args.problem] = problem
+    store = RunStore(args.out / "runs.jsonl")
+    plan = [(arm, seed) for seed in range(max(args.seeds, args.llm_seeds)) for arm in args.arms
+            if seed < (args.llm_seeds if arm.startswith("llm:") else args.seeds)]
+    todo = [(a, s) for a, s in plan if store.get((problem.name, a, s, args.trials)) is None]
+    print(f"compare: {problem.name} ({problem.direction}); arms {', '.join(label(a) for a in args.arms)}; "
+          f"{args.trials} trials; {len(plan)} runs, {len(plan) - len(todo)} already in {store.path}", flush=True)
+    started = time.perf_counter()
+
+    def done(record: RunRecord, count: int) -> None:
+        store.add(record)
+        finite = [v for v in record.values if v is not None]
+        best = (max if problem.maximize else min)(finite) if finite else float("nan")
+        print(f"  [{count}/{len(todo)}] {label(record.arm)} seed {record.seed}: best {best:.6g} "
+              f"({record.seconds:.1f} s; model {record.model_s:.1f} s in {record.model_calls} calls)", flush=True)
+
+    try:
+        if args.jobs == 1:
+            for i, (arm, seed) in enumerate(todo, start=1):
+                done(run_once(problem, arm, seed, args.trials, llm_timeout=args.llm_timeout), i)
+        else:
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                futures = [pool.submit(_run_in_worker, args.problem, a, s, args.trials, args.llm_timeout)
+                           for a, s in todo]
+                for i, future in enumerate(futures, start=1):
+                    done(future.result(), i)
+    except KeyboardInterrupt:
+        print("compare: interrupted; finished runs are kept, run the same command to resume", file=sys.stderr)
+        return 130
+    wall = time.perf_counter() - started
+    write_results(args, problem, store, wall)
+    return 0
+
+
+def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, wall: float) -> None:
+    runs = [r for arm in args.arms for r in sorted(store.runs(problem.name, args.trials, [arm]), key=lambda r: r.seed)
+            if r.seed < (args.llm_seeds if arm.startswith("llm:") else args.seeds)]
+    baseline_values = [r.means[0] for r in runs if r.means and r.means[0] is not None]
+    baseline = float(sum(baseline_values) / len(baseline_values)) if baseline_values else float("nan")
+    observed = [v for r in runs for v in r.values if v is not None]
+    # the best any run of any arm observed: a target every arm could have reached
+    best_known = (max if problem.maximize else min)(observed)
+    gap = problem.surface is None  # synthetic values cross zero: % of the way to the best, not % gain
+    summaries = summarize(runs, problem.maximize, best_known, baseline, gap=gap)
+    table = markdown_table(problem.name, summaries, args.trials, best_known, baseline, problem.maximize, gap=gap)
+    if problem.optimum is not None:
+        table += f"\n\nThe function's true optimum is {problem.optimum:.6g}."
+    quality = None
+    if problem.surface is not None:
+        q = problem.surface.quality()
+        quality = asdict(q) | {"noise_sd": problem.surface.noise, "noise_scale": "log" if problem.surface.log else "linear"}
+        table = (f"Surrogate: random forest on {q.rows} measurements of {q.configs} configurations; held-out "
+                 f"({q.folds}-fold, grouped by configuration) Spearman {q.spearman:.3f}, R² {q.r2:.3f} "
+                 f"(R² {q.r2_log:.3f} on the log scale); noise sd {problem.surface.noise:.3f} "
+                 f"({'log scale' if problem.surface.log else 'linear'}).\n\n") + table
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/compare.py " + " ".join(
+        [f"--problem {args.problem}", f"--arms {','.join(args.arms)}", f"--seeds {args.seeds}",
+         f"--llm-seeds {args.llm_seeds}", f"--trials {args.trials}", f"--out {args.out}"])
+    result: dict[str, Any] = {
+        "direction": problem.direction,
+        "problem": problem.name,
+        "arms": {r_arm: {str(r.seed): r.values for r in runs if r.arm == r_arm} for r_arm in args.arms},
+        "noise_free": {r_arm: {str(r.seed): r.means for r in runs if r.arm == r_arm} for r_arm in args.arms},
+        "sources": {r_arm: {str(r.seed): r.sources for r in runs if r.arm == r_arm} for r_arm in args.arms},
+        "labels": {a: label(a) for a in args.arms},
+        "baseline": baseline,
+        "best_known": best_known,
+        "best_known_means": "the best value any run of any arm observed",
+        "optimum": problem.optimum,
+        "summary": {s.arm: to_json(s) for s in summaries},
+        "surrogate": quality,
+        "settings": {"trials": args.trials, "seeds": args.seeds, "llm_seeds": args.llm_seeds, "jobs": args.jobs,
+                     "llm_timeout": args.llm_timeout, "command": command},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "wall_seconds_this_invocation": wall,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    (args.out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (args.out / "results.md").write_text(table + f"\n\nReproduce: `{command}`\n", encoding="utf-8")
+    try:
+        plot(args.out / "convergence.png", [(problem.name, summaries, problem.maximize, best_known)])
+        plotted = f", {args.out / 'convergence.png'}"
+    except ImportError:
+        plotted = " (no plot: matplotlib is not installed; it comes with the bench extra)"
+    print()
+    print(table)
+    print(f"\ncompare: {wall:.0f} s this invocation; {args.out / 'results.json'}, {args.out / 'results.md'}{plotted}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Arms: the optimisers a benchmark compares, each a name on the command line.
+
+Model-free arms are Optuna's samplers and A-Tune's default engine; ``llm:SPEC`` arms are
+LLMSampler over TPE with a model spec (anything ``make_chat_model`` takes, ``random`` among
+them, a stand-in that is not a model) or ``llm:expert``, scripted nginx advice that is not a
+model either (see :mod:`optbench.expert`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.trial import FrozenTrial, TrialState
+
+from optbench.problems import Problem
+
+
+class ArmError(ValueError):
+    """An unknown arm, or one that cannot run here (missing package, no advice for the problem)."""
+
+
+# --------------------------------------------------------------------------- A-Tune's GBRT
+
+
+def _gbrt_estimator(seed: int) -> Any:
+    """skopt's GBRT quantile regressor, patched for current scikit-learn and NumPy.
+
+    scikit-optimize 0.10 predates scikit-learn's estimator tags (its regressor is not
+    recognised as one) and NumPy 2's removal of ``np.in1d``; the subclass fixes both
+    without touching the installed package.
+    """
+    from sklearn.ensemble import GradientBoostingRegressor
+    from skopt.learning import GradientBoostingQuantileRegressor
+
+    class _GBRT(GradientBoostingQuantileRegressor):
+        def __sklearn_tags__(self) -> Any:
+            tags = super().__sklearn_tags__()
+            tags.estimator_type = "regressor"
+            return tags
+
+        def predict(self, X: Any, return_std: bool = False, return_quantiles: bool = False) -> Any:
+            if return_std and not return_quantiles:
+                by_q = {q: r for q, r in zip(self.quantiles, self.regressors_)}
+                low, mid, high = (by_q[q].predict(X) for q in (0.16, 0.5, 0.84))
+                return mid, (high - low) / 2.0
+            return super().predict(X, return_std=return_std, return_quantiles=return_quantiles)
+
+    # skopt's own default for base_estimator="GBRT" (cook_estimator): 30 trees, quantile loss.
+    return _GBRT(
+        base_estimator=GradientBoostingRegressor(n_estimators=30, loss="quantile"),
+        random_state=seed,
+    )
+
+
+class GBRTSampler(BaseSampler):
+    """A-Tune's ``gbrt`` engine as an Optuna sampler: ``skopt.Optimizer`` with a GBRT model.
+
+    Each finished trial (the baseline included) is told to the optimiser; each new trial is
+    its ``ask()``. The first ``n_initial_points`` points are random, as A-Tune's
+    ``random_starts``.
+    """
+
+    def __init__(self, seed: int, n_initial_points: int) -> None:
+        self._seed = seed
+        self._n_initial = n_initial_points
+        self._space: dict[str, Any] | None = None
+        self._optimizer: Any = None
+        self._told: set[int] = set()
+        self._fallback = RandomSampler(seed=seed)
+        self._intersection = IntersectionSearchSpace()
+
+    def reseed_rng(self) -> None:
+        self._fallback.reseed_rng()
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+        return self._intersection.calculate(study)
+
+    def _dimension(self, dist: Any) -> Any:
+        from skopt.space import Categorical, Integer, Real
+
+        if isinstance(dist, CategoricalDistribution):
+            return Categorical(list(dist.choices), transform="onehot")
+        if isinstance(dist, IntDistribution):
+            if dist.log:
+                return Integer(dist.low, dist.high, prior="log-uniform")
+            return Integer(0, (dist.high - dist.low) // dist.step)  # index of the step grid
+        if isinstance(dist, FloatDistribution):
+            if dist.step is not None:
+                return Integer(0, int(round((dist.high - dist.low) / dist.step)))
+            return Real(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
+        raise TypeError(f"unsupported distribution {dist!r}")
+
+    @staticmethod
+    def _to_point(dist: Any, value: Any) -> Any:
+        if isinstance(dist, IntDistribution) and not dist.log:
+            return (int(value) - dist.low) // dist.step
+        if isinstance(dist, FloatDistribution) and dist.step is not None:
+            return int(round((float(value) - dist.low) / dist.step))
+        return value
+
+    @staticmethod
+    def _from_point(dist: Any, point: Any) -> Any:
+        if isinstance(dist, IntDistribution):
+            return int(point) if dist.log else dist.low + int(point) * dist.step
+        if isinstance(dist, FloatDistribution):
+            return dist.low + int(point) * dist.step if dist.step is not None else float(point)
+        return point
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, Any]) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        from skopt import Optimizer
+
+        if self._optimizer is None or self._space != search_space:
+            self._space = dict(search_space)
+            self._optimizer = Optimizer(
+                [self._dimension(d) for d in search_space.values()],
+                base_estimator=_gbrt_estimator(self._seed),
+                n_initial_points=self._n_initial,
+                acq_optimizer="sampling",
+                random_state=self._seed,
+            )
+            self._told = set()
+        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
+        xs, ys = [], []
+        for past in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if past.number in self._told or not all(n in past.params for n in search_space):
+                continue
+            xs.append([self._to_point(d, past.params[n]) for n, d in search_space.items()])
+            ys.append(sign * float(past.value))  # skopt minimises
+            self._told.add(past.number)
+        if xs:
+            self._optimizer.tell(xs, ys)
+        point = self._optimizer.ask()
+        return {n: self._from_point(d, p) for (n, d), p in zip(search_space.items(), point)}
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: Any) -> Any:
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+
+@dataclass
+class Arm:
+    """A built arm for one run: its sampler, and the model (if any) to attach to the study."""
+
+    name: str
+    sampler: BaseSampler
+    model: Any = None
+    uses_model: bool = False
+
+    def attach(self, study: optuna.Study) -> None:
+        attach = getattr(self.model, "attach", None)
+        if callable(attach):
+            attach(study)
+
+
+def _tpe(problem: Problem, seed: int) -> BaseSampler:
+    return TPESampler(seed=seed)
+
+
+def _tpe_mv(problem: Problem, seed: int) -> BaseSampler:
+    return TPESampler(seed=seed, multivariate=True, group=True)
+
+
+def _gp(problem: Problem, seed: int) -> BaseSampler:
+    if importlib.util.find_spec("torch") is None:
+        raise ArmError("arm 'gp' needs torch (GPSampler): pip install torch (the bench extra's bootstrap installs the CPU wheel)")
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+def _gbrt(problem: Problem, seed: int) -> BaseSampler:
+    if importlib.util.find_spec("skopt") is None:
+        raise ArmError("arm 'gbrt' needs scikit-optimize: pip install scikit-optimize")
+    return GBRTSampler(seed=seed, n_initial_points=10)
+
+
+#: model-free arms: name -> (factory, one line for --list)
+MODEL_FREE: dict[str, tuple[Callable[[Problem, int], BaseSampler], str]] = {
+    "random": (lambda p, s: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
+    "tpe": (_tpe, "Optuna's default TPESampler (independent, 10 random start trials)"),
+    "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True)"),
+    "gp": (_gp, "Optuna's GPSampler (needs torch)"),
+    "gbrt": (_gbrt, "A-Tune's gbrt engine: scikit-optimize's GBRT optimiser, 10 random starts"),
+}
+
+LLM_ARMS: dict[str, str] = {
+    "llm:random": "LLMSampler over TPE; the model is the 'random' stand-in (NOT a model: uniform random replies)",
+    "llm:expert": "LLMSampler over TPE; the model is scripted nginx advice (NOT a model; nginx surface only)",
+    "llm:local": "LLMSampler over TPE with SmolLM2-135M-Instruct on llama.cpp (a real, weak model)",
+    "llm:SPEC": "LLMSampler over TPE with any make_chat_model spec (tongyi:MODEL, openai:MODEL@URL)",
+}
+
+
+def arm_names() -> list[str]:
+    return [*MODEL_FREE, *(k for k in LLM_ARMS if k != "llm:SPEC")]
+
+
+def check_arm(name: str, problem: Problem) -> None:
+    """Raise :class:`ArmError` when ``name`` is unknown or cannot run on ``problem`` here."""
+    if name in MODEL_FREE:
+        if name == "gp" and importlib.util.find_spec("torch") is None:
+            raise ArmError("arm 'gp' needs torch (GPSampler); install the bench extra with scripts/bootstrap.sh")
+        if name == "gbrt" and importlib.util.find_spec("skopt") is None:
+            raise ArmError("arm 'gbrt' needs scikit-optimize (the bench extra)")
+        return
+    if not name.startswith("llm:") or not name[4:]:
+        raise ArmError(f"unknown arm {name!r}: choose from {', '.join(arm_names())} or llm:SPEC")
+    if name == "llm:expert":
+        from optbench.expert import ExpertUnavailableError, check_expert
+
+        try:
+            check_expert(problem.space)
+        except ExpertUnavailableError as e:
+            raise ArmError(f"arm 'llm:expert' is unavailable on {problem.name}: {e}") from None
+        return
+    from optuna_llm_sampler import LLMSamplerError, make_chat_model
+
+    try:
+        make_chat_model(name[4:])  # builds only: a local model loads at its first call
+    except LLMSamplerError as e:
+        raise ArmError(f"arm {name!r}: {e}") from None
+
+
+def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | None = 300.0) -> Arm:
+    """Build arm ``name`` for one run of ``problem`` with ``seed``."""
+    check_arm(name, problem)
+    if name in MODEL_FREE:
+        return Arm(name, MODEL_FREE[name][0](problem, seed))
+    from optuna_llm_sampler import LLMSampler, make_chat_model
+
+    spec = name[4:]
+    if spec == "expert":
+        from optbench.expert import ExpertChatModel
+
+        model: Any = ExpertChatModel(seed=seed)
+    elif spec in ("random", "local"):
+        model = make_chat_model(spec, seed=seed)
+    else:
+        model = make_chat_model(spec)
+    sampler = LLMSampler(
+        model,
+        base_sampler=TPESampler(seed=seed),
+        search_space=problem.space,
+        knowledge=problem.knowledge or None,
+        descriptions=problem.descriptions or None,
+        baseline=problem.baseline,
+        seed=seed,
+        timeout=llm_timeout,
+    )
+    return Arm(name, sampler, model, uses_model=True)

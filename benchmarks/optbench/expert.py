@@ -1,0 +1,128 @@
+"""The ``expert`` stand-in: scripted nginx advice, not a model.
+
+It stands for what a capable model knows about nginx, so that the benchmark can show what
+LLMSampler makes of good advice. It encodes published nginx tuning advice (nginx's own
+tuning guide, the "Tuning NGINX for performance" blog post, common production checklists)
+and applies it to the study's best configuration so far. It answers through the same chat
+model interface, schema and parser as a real model, and its recorded model name says what it
+is. It knows nothing about the recorded surface beyond that advice, and it is benchmark
+code, not part of the package.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+EXPERT_MODEL_NAME = "expert (scripted nginx advice, not a model)"
+
+#: knob -> (advised value, the advice), in the order a tuning guide gives them.
+NGINX_ADVICE: dict[str, tuple[Any, str]] = {
+    "access_log": ("off", "access logging off (or buffered) on a hot static path"),
+    "gzip": ("off", "no on-the-fly compression for small static files: CPU is the bottleneck"),
+    "sendfile": ("on", "sendfile on: the kernel copies file data"),
+    "tcp_nopush": ("on", "tcp_nopush on with sendfile: full packets"),
+    "tcp_nodelay": ("on", "tcp_nodelay on for keep-alive connections"),
+    "keepalive_requests": (10000, "more requests per keep-alive connection"),
+    "keepalive_timeout": (65, "keep-alive on, a minute's timeout"),
+    "worker_processes": ("auto", "one worker per core"),
+    "worker_connections": (4096, "enough connections per worker"),
+    "open_file_cache": ("on", "cache open file descriptors"),
+    "reuseport": ("on", "a listening socket per worker"),
+    "multi_accept": ("on", "accept all pending connections at once"),
+    "gzip_comp_level": (1, "if compressing, the cheapest level"),
+}
+
+
+class ExpertUnavailableError(ValueError):
+    """The expert has no advice for this search space."""
+
+
+def check_expert(space: Mapping[str, Any], advice: Mapping[str, tuple[Any, str]] = NGINX_ADVICE) -> None:
+    """Raise :class:`ExpertUnavailableError` unless most advised knobs are in ``space``."""
+    known = [k for k in advice if k in space]
+    if len(known) < len(advice) / 2:
+        raise ExpertUnavailableError(
+            "the expert stand-in has advice only for the nginx study's knobs "
+            f"({', '.join(advice)}); this problem has {', '.join(space)}"
+        )
+
+
+class ExpertChatModel(BaseChatModel):
+    """Scripted advice applied to the study's best so far, answered as a chat model would.
+
+    The first configuration of a round is the best so far with every piece of advice
+    applied; each further one applies a random half of it, so that a round explores around
+    the advice rather than repeating it. Before the study has a best trial, the baseline
+    (the space's first trial) is the starting point. :meth:`attach` gives it the study.
+    """
+
+    seed: int = 0
+    model_name: str = EXPERT_MODEL_NAME
+
+    supports_response_schema: ClassVar[bool] = True
+
+    _study: Any = PrivateAttr(default=None)
+    _rng: random.Random = PrivateAttr(default=None)  # type: ignore[assignment]
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any) -> None:
+        self._rng = random.Random(self.seed)
+
+    def attach(self, study: Any) -> None:
+        """The study whose best configuration the advice is applied to."""
+        self._study = study
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-expert"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        schema = (kwargs.get("response_format") or {}).get("json_schema", {}).get("schema") or {}
+        slots = int(schema.get("properties", {}).get("configurations", {}).get("minItems", 1))
+        props = (schema.get("properties", {}).get("configurations", {}).get("items", {})
+                 .get("properties", {}).get("params", {}).get("properties", {}))
+        with self._lock:
+            start = self._start()
+            configurations = []
+            for slot in range(slots):
+                params = dict(start)
+                applied = []
+                for knob, (value, why) in NGINX_ADVICE.items():
+                    if knob not in props or (slot > 0 and self._rng.random() < 0.5):
+                        continue
+                    if _allowed(props[knob], value):
+                        params[knob] = value
+                        applied.append(why)
+                configurations.append({
+                    "params": {k: v for k, v in params.items() if k in props},
+                    "rationale": "; ".join(applied)[:200] or "best so far",
+                })
+        text = json.dumps({"configurations": configurations})
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _start(self) -> dict[str, Any]:
+        study = self._study
+        if study is None:
+            return {}
+        try:
+            return dict(study.best_trial.params)
+        except ValueError:
+            trials = study.get_trials(deepcopy=False)
+            return dict(trials[0].params) if trials else {}
+
+
+def _allowed(prop: Mapping[str, Any], value: Any) -> bool:
+    if "enum" in prop:
+        return value in prop["enum"]
+    low, high = prop.get("minimum"), prop.get("maximum")
+    return (low is None or value >= low) and (high is None or value <= high)

@@ -1,0 +1,134 @@
+"""One run of one arm on one problem with one seed, and the file that makes a benchmark resumable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from optbench.arms import make_arm
+from optbench.problems import Problem
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunRecord:
+    """What one run gave: values in trial order and where the time went."""
+
+    problem: str
+    arm: str
+    seed: int
+    trials: int
+    values: list[float | None]
+    means: list[float | None]
+    sources: list[str]
+    objective_s: float
+    sampler_s: float
+    model_s: float
+    model_calls: int
+    model_failures: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return (self.problem, self.arm, self.seed, self.trials)
+
+
+def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_timeout: float | None = 300.0) -> RunRecord:
+    """Run ``arm_name`` on ``problem`` for ``trials`` trials (trial 0 the baseline) with ``seed``.
+
+    The noise stream depends on the seed only, so every arm of a seed meets the same noise
+    draws at the same trial numbers (common random numbers: less variance between arms).
+    """
+    from optuna_llm_sampler import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE
+
+    started = time.perf_counter()
+    arm = make_arm(arm_name, problem, seed, llm_timeout=llm_timeout)
+    study = optuna.create_study(direction=problem.direction, sampler=arm.sampler)
+    arm.attach(study)
+    if not arm.uses_model:
+        study.enqueue_trial(problem.baseline)  # LLMSampler enqueues its own baseline
+    rng = np.random.default_rng([seed, 2026])
+    values: list[float | None] = []
+    means: list[float | None] = []
+    objective_s = sampler_s = 0.0
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        trial = study.ask(problem.space)
+        t1 = time.perf_counter()
+        try:
+            value = float(problem.objective(trial.params, rng))
+        except Exception as exc:  # a failing evaluation is a failed trial, as in a real study
+            logger.warning("%s seed %d trial %d failed: %s", arm_name, seed, trial.number, exc)
+            study.tell(trial, state=TrialState.FAIL)
+            values.append(None)
+            means.append(None)
+            continue
+        t2 = time.perf_counter()
+        study.tell(trial, value)
+        objective_s += t2 - t1
+        sampler_s += t1 - t0
+        values.append(value)
+        means.append(float(problem.mean(trial.params)))
+    frozen = study.get_trials(deepcopy=False)
+    sources = []
+    latencies: dict[Any, float] = {}
+    failures = 0
+    for t in frozen:
+        source = t.user_attrs.get(ATTR_SOURCE)
+        if source is None:
+            source = "baseline" if t.number == 0 else arm_name
+        sources.append(str(source))
+        if ATTR_LATENCY in t.user_attrs:
+            latencies[t.user_attrs.get(ATTR_ROUND, t.number)] = float(t.user_attrs[ATTR_LATENCY])
+        if ATTR_ERROR in t.user_attrs:
+            failures += 1
+    model_s = sum(latencies.values())
+    return RunRecord(
+        problem=problem.name, arm=arm_name, seed=seed, trials=trials, values=values, means=means,
+        sources=sources[:trials], objective_s=objective_s, sampler_s=max(0.0, sampler_s - model_s),
+        model_s=model_s, model_calls=len(latencies), model_failures=failures,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class RunStore:
+    """Finished runs, one JSON line each, appended as they finish: a rerun skips them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._runs: dict[tuple[str, str, int, int], RunRecord] = {}
+        if path.is_file():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = RunRecord(**json.loads(line))
+                except (ValueError, TypeError) as e:  # a line cut by a kill: measured again
+                    logger.warning("%s: line %d unreadable (%s); that run is repeated", path, number, e)
+                    continue
+                self._runs[record.key] = record
+
+    def get(self, key: tuple[str, str, int, int]) -> RunRecord | None:
+        return self._runs.get(key)
+
+    def add(self, record: RunRecord) -> None:
+        self._runs[record.key] = record
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(record)) + "\n")
+
+    def runs(self, problem: str, trials: int, arms: Iterable[str] | None = None) -> list[RunRecord]:
+        wanted = None if arms is None else set(arms)
+        return [r for r in self._runs.values()
+                if r.problem == problem and r.trials == trials and (wanted is None or r.arm in wanted)]

@@ -1,0 +1,224 @@
+"""From runs to evidence: best-so-far curves, mean ± standard error, ranks, the table and the plot."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optbench.protocol import RunRecord
+
+CHECKPOINTS = (5, 10, 20, 30)
+
+#: how an arm is shown wherever it appears: stand-ins are named as such
+STAND_IN = {
+    "llm:random": "llm:random (stand-in, not a model)",
+    "llm:expert": "llm:expert (scripted advice, not a model)",
+}
+
+
+def label(arm: str) -> str:
+    return STAND_IN.get(arm, arm)
+
+
+def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | None]:
+    out: list[float | None] = []
+    best: float | None = None
+    for v in values:
+        if v is not None and (best is None or (v > best if maximize else v < best)):
+            best = v
+        out.append(best)
+    return out
+
+
+def mean_se(xs: Sequence[float]) -> tuple[float, float]:
+    if not xs:
+        return float("nan"), float("nan")
+    if len(xs) == 1:
+        return float(xs[0]), float("nan")
+    return statistics.fmean(xs), statistics.stdev(xs) / math.sqrt(len(xs))
+
+
+def reached(value: float | None, target: float, baseline: float, maximize: bool) -> bool:
+    """Whether ``value`` reaches the 95% target (see :func:`target_of`)."""
+    if value is None:
+        return False
+    return value >= target if maximize else value <= target
+
+
+def target_of(best_known: float, baseline: float, maximize: bool) -> float:
+    """95% of the best known value: literally for positive maximised metrics (requests/s),
+    else 95% of the way from the baseline to the best known value."""
+    if maximize and best_known > 0 and baseline >= 0:
+        return 0.95 * best_known
+    return baseline + 0.95 * (best_known - baseline)
+
+
+@dataclass
+class ArmSummary:
+    arm: str
+    runs: int
+    at: dict[int, tuple[float, float]]
+    gain_pct: tuple[float, float]
+    rank: float
+    to_target: tuple[float, float]
+    reached: int
+    objective_s: float
+    sampler_s: float
+    model_s: float
+    model_calls: float
+    model_failures: int
+    curve: list[tuple[float, float]]
+
+
+def summarize(runs: Sequence[RunRecord], maximize: bool, best_known: float, baseline: float, *,
+              gap: bool = False) -> list[ArmSummary]:
+    """One :class:`ArmSummary` per arm, in the order the arms first appear in ``runs``.
+
+    ``gap``: report the gain as the percentage of the way from the baseline to the best known
+    value (for problems whose values cross zero) instead of the percentage over the baseline.
+    """
+    arms = list(dict.fromkeys(r.arm for r in runs))
+    by_arm = {a: sorted((r for r in runs if r.arm == a), key=lambda r: r.seed) for a in arms}
+    trials = max(r.trials for r in runs)
+    target = target_of(best_known, baseline, maximize)
+    ranks = _ranks(by_arm, maximize)
+    out = []
+    for arm, rs in by_arm.items():
+        curves = [best_so_far(r.values, maximize) for r in rs]
+        at = {}
+        for k in [c for c in CHECKPOINTS if c <= trials] + ([trials] if trials not in CHECKPOINTS else []):
+            at[k] = mean_se([c[k - 1] for c in curves if c[k - 1] is not None])
+        gains = []
+        for r, c in zip(rs, curves):
+            base, final = r.values[0], c[-1]
+            if base is None or final is None:
+                continue
+            if gap and abs(best_known - base) > 1e-12:
+                gains.append(100.0 * (final - base) / (best_known - base))
+            elif not gap and abs(base) > 1e-12:
+                gains.append(100.0 * (final - base) / abs(base) * (1 if maximize else -1))
+        hits = []
+        for c in curves:
+            n = next((i + 1 for i, v in enumerate(c) if reached(v, target, baseline, maximize)), None)
+            hits.append(n)
+        counted = [h if h is not None else trials + 1 for h in hits]
+        curve = []
+        for i in range(trials):
+            curve.append(mean_se([c[i] for c in curves if c[i] is not None]))
+        out.append(ArmSummary(
+            arm=arm, runs=len(rs), at=at, gain_pct=mean_se(gains), rank=ranks.get(arm, float("nan")),
+            to_target=mean_se(counted), reached=sum(h is not None for h in hits),
+            objective_s=statistics.fmean(r.objective_s for r in rs),
+            sampler_s=statistics.fmean(r.sampler_s for r in rs),
+            model_s=statistics.fmean(r.model_s for r in rs),
+            model_calls=statistics.fmean(r.model_calls for r in rs),
+            model_failures=sum(r.model_failures for r in rs),
+            curve=curve,
+        ))
+    return out
+
+
+def _ranks(by_arm: Mapping[str, Sequence[RunRecord]], maximize: bool) -> dict[str, float]:
+    """Average rank of each arm's final best over the seeds every arm ran (1 is best, ties shared)."""
+    seeds = set.intersection(*(set(r.seed for r in rs) for rs in by_arm.values())) if by_arm else set()
+    totals = {a: 0.0 for a in by_arm}
+    for seed in seeds:
+        finals = {}
+        for arm, rs in by_arm.items():
+            run = next(r for r in rs if r.seed == seed)
+            final = best_so_far(run.values, maximize)[-1]
+            finals[arm] = final if final is not None else (-math.inf if maximize else math.inf)
+        ordered = sorted(finals.values(), reverse=maximize)
+        for arm, v in finals.items():
+            positions = [i + 1 for i, w in enumerate(ordered) if w == v]
+            totals[arm] += statistics.fmean(positions)
+    return {a: totals[a] / len(seeds) for a in by_arm} if seeds else {}
+
+
+def _num(x: float, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def _pm(pair: tuple[float, float], digits: int = 4) -> str:
+    m, se = pair
+    return f"{_num(m, digits)} ± {_num(se, 2)}"
+
+
+def markdown_table(problem: str, summaries: Sequence[ArmSummary], trials: int, best_known: float,
+                   baseline: float, maximize: bool, *, gap: bool = False) -> str:
+    checkpoints = list(summaries[0].at) if summaries else []
+    head = ["arm", "seeds", *[f"best@{k}" for k in checkpoints], "% of gap closed" if gap else "gain vs baseline %", "avg rank",
+            "trials to 95%", "objective s", "sampler s", "model s (calls)"]
+    lines = [
+        f"**{problem}**: {'maximise' if maximize else 'minimise'}; baseline {_num(baseline)}, best known "
+        f"{_num(best_known)}, 95% target {_num(target_of(best_known, baseline, maximize))}; {trials} trials per run "
+        "(trial 0 is the baseline); mean ± standard error over seeds.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for s in summaries:
+        row = [label(s.arm), str(s.runs), *[_pm(s.at[k]) for k in checkpoints], _pm(s.gain_pct, 3),
+               _num(s.rank, 3), f"{_pm(s.to_target, 3)} ({s.reached}/{s.runs})",
+               f"{s.objective_s:.3f}", f"{s.sampler_s:.2f}",
+               f"{s.model_s:.1f} ({s.model_calls:.0f})" + (f", {s.model_failures} failed" if s.model_failures else "")]
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "best@k: best value in the first k trials; "
+        + ("% of gap closed: how far the final best got from the baseline towards the best known value; "
+           if gap else "gain: of the final best over the run's own baseline measurement; ")
+        + "best known: the best value any run of any arm observed; avg rank: of the final best among the arms, over the seeds all "
+        f"arms ran (1 is best); trials to 95%: first trial reaching the target, runs that never did counted as "
+        f"{trials + 1}, with how many reached it; times are per run, the sampler's without the model's.",
+    ]
+    return "\n".join(lines)
+
+
+def plot(path: Path, panels: Sequence[tuple[str, Sequence[ArmSummary], bool, float | None]]) -> None:
+    """A convergence plot: mean best-so-far ± one standard error per arm, one panel a problem."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
+    for ax, (problem, summaries, maximize, best_known) in zip(axes[0], panels):
+        for s in summaries:
+            xs = [i for i, (m, _) in enumerate(s.curve) if not math.isnan(m)]
+            means = [s.curve[i][0] for i in xs]
+            ses = [0.0 if math.isnan(s.curve[i][1]) else s.curve[i][1] for i in xs]
+            line, = ax.plot(xs, means, label=f"{label(s.arm)} (n={s.runs})",
+                            linestyle="--" if s.arm in STAND_IN else "-")
+            ax.fill_between(xs, [m - e for m, e in zip(means, ses)], [m + e for m, e in zip(means, ses)],
+                            color=line.get_color(), alpha=0.18)
+        if best_known is not None:
+            ax.axhline(best_known, color="grey", linewidth=0.8, linestyle=":", label="best known")
+        ax.set_title(problem)
+        ax.set_xlabel("trial (0 = baseline)")
+        ax.set_ylabel(f"best so far ({'higher' if maximize else 'lower'} is better)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right" if maximize else "upper right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def to_json(s: ArmSummary) -> dict[str, Any]:
+    return {
+        "label": label(s.arm), "runs": s.runs,
+        "best_so_far_at": {str(k): {"mean": m, "se": e} for k, (m, e) in s.at.items()},
+        "gain_pct": {"mean": s.gain_pct[0], "se": s.gain_pct[1]}, "avg_rank": s.rank,
+        "trials_to_95pct": {"mean": s.to_target[0], "se": s.to_target[1], "reached": s.reached},
+        "seconds_per_run": {"objective": s.objective_s, "sampler": s.sampler_s, "model": s.model_s},
+        "model_calls_per_run": s.model_calls, "model_failures": s.model_failures,
+    }

@@ -1,0 +1,304 @@
+"""Record a service's response surface: a space-filling design measured on the real service.
+
+Runs an A-Tune project (server + client YAML) through ``atune_bridge.Runner`` with a fixed
+plan instead of an optimiser: the baseline, ``--points`` configurations of a scrambled Sobol
+design over the project's knobs, and ``--repeats`` re-measurements each of the baseline and
+of the first ``--repeat-configs`` design points, spread evenly through the run so that the
+measured noise includes the machine's drift. Every measurement lands in an Optuna study
+(SQLite), so a killed recording resumes where it stopped when run again. At the end the
+measurements are written as a surface folder that ``benchmarks/compare.py --problem DIR``
+reads:
+
+* ``measurements.csv``: one row per measurement: ``kind`` (baseline, design, repeat),
+  ``config`` (``baseline`` or ``dNNNN``, the design point), the knob values, the metric.
+* ``surface.json``: the metric, its direction, each knob's type and domain, the baseline,
+  and how, where and when it was recorded (versions, machine, date, settings).
+
+Usage, from the repository root (nginx and wrk from Debian's packages; ~45 min)::
+
+    .venv/bin/python benchmarks/record_surface.py --out benchmarks/surfaces/nginx \\
+        --server studies/nginx/nginx_server.yaml --client studies/nginx/nginx_client.yaml \\
+        --metric rps --setup "bash studies/nginx/scripts/param.sh reset" \\
+        --setup "bash studies/nginx/scripts/start.sh" \\
+        --teardown "bash studies/nginx/scripts/stop.sh" \\
+        --version "nginx -v" --version "wrk --version"
+
+Any other project records the same way: its own YAML files, metric, setup and teardown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.trial import FrozenTrial, TrialState
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from optbench.surface import knob_from_distribution  # noqa: E402
+
+PLAN_ATTR = "surface_plan"
+
+
+def sobol_design(space: Mapping[str, BaseDistribution], n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` points of a scrambled Sobol sequence mapped onto ``space`` (grids and choices)."""
+    from scipy.stats import qmc
+
+    unit = qmc.Sobol(d=len(space), scramble=True, seed=seed).random(n)
+    points = []
+    for row in unit:
+        point: dict[str, Any] = {}
+        for u, (name, dist) in zip(row, space.items()):
+            point[name] = from_unit(dist, float(u))
+        points.append(point)
+    return points
+
+
+def from_unit(dist: BaseDistribution, u: float) -> Any:
+    """The value at quantile ``u`` in [0, 1) of a uniform draw from ``dist``."""
+    u = min(max(u, 0.0), math.nextafter(1.0, 0.0))
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[int(u * len(dist.choices))]
+    if isinstance(dist, IntDistribution):
+        if dist.log:
+            return int(round(math.exp(math.log(dist.low) + u * (math.log(dist.high) - math.log(dist.low)))))
+        count = (dist.high - dist.low) // dist.step + 1
+        return dist.low + int(u * count) * dist.step
+    if isinstance(dist, FloatDistribution):
+        if dist.step is not None:
+            count = int(round((dist.high - dist.low) / dist.step)) + 1
+            return dist.low + int(u * count) * dist.step
+        if dist.log:
+            return math.exp(math.log(dist.low) + u * (math.log(dist.high) - math.log(dist.low)))
+        return dist.low + u * (dist.high - dist.low)
+    raise TypeError(f"unsupported distribution {dist!r}")
+
+
+def make_plan(n_points: int, repeat_configs: int, repeats: int) -> list[tuple[str, str]]:
+    """The order of measurements after the baseline: ``(kind, config)`` pairs.
+
+    Repeats of the baseline and of the first design points are spread evenly among the
+    design points, cycling through the repeated configurations.
+    """
+    repeated = ["baseline"] + [f"d{i:04d}" for i in range(min(repeat_configs, n_points))]
+    extra = [c for _ in range(repeats) for c in repeated]
+    # the runner's own trial 0 is the baseline's first measurement
+    extra.remove("baseline")
+    plan: list[tuple[str, str]] = []
+    gap = n_points / max(1, len(extra))
+    next_repeat = gap / 2
+    design_done = 0
+    for i in range(n_points):
+        plan.append(("design", f"d{i:04d}"))
+        design_done += 1
+        while extra and design_done >= next_repeat:
+            plan.append(("repeat", extra.pop(0)))
+            next_repeat += gap
+    plan.extend(("repeat", c) for c in extra)
+    return plan
+
+
+class PlanSampler(BaseSampler):
+    """Gives each new trial the first planned measurement not yet completed.
+
+    The plan index is stored on the trial, so a trial that failed or was killed is measured
+    again by the next one, and a resumed recording continues where it stopped.
+    """
+
+    def __init__(self, space: Mapping[str, BaseDistribution], plan: Sequence[tuple[str, str]],
+                 design: Sequence[Mapping[str, Any]]) -> None:
+        self._space = dict(space)
+        self._plan = list(plan)
+        self._design = list(design)
+        self._fallback = RandomSampler(seed=0)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return dict(self._space)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        done = {t.user_attrs.get(PLAN_ATTR) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+        index = next((i for i in range(len(self._plan)) if i not in done), len(self._plan) - 1)
+        study._storage.set_trial_user_attr(trial._trial_id, PLAN_ATTR, index)
+        kind, config = self._plan[index]
+        study._storage.set_trial_user_attr(trial._trial_id, "surface_kind", kind)
+        study._storage.set_trial_user_attr(trial._trial_id, "surface_config", config)
+        if config == "baseline":
+            return dict(baseline_trial(study).params)
+        return dict(self._design[int(config[1:])])
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+
+def baseline_trial(study: optuna.Study) -> FrozenTrial:
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if t.number == 0:
+            return t
+    raise RuntimeError("the baseline (trial 0) has not been measured")
+
+
+def run_commands(commands: Sequence[str], workdir: Path) -> None:
+    for command in commands:
+        subprocess.run(["/bin/sh", "-c", command], check=True, cwd=workdir)
+
+
+def versions(commands: Sequence[str], workdir: Path) -> dict[str, str]:
+    out = {}
+    for command in commands:
+        done = subprocess.run(["/bin/sh", "-c", command], cwd=workdir, capture_output=True, text=True)
+        text = (done.stdout + done.stderr).strip().splitlines()
+        out[command] = text[0] if text else f"exit {done.returncode}"
+    return out
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+            "platform": platform.platform(), "python": platform.python_version()}
+
+
+def export(study: optuna.Study, space: Mapping[str, BaseDistribution], metric: str, direction: str,
+           out: Path, meta: dict[str, Any], descriptions: Mapping[str, str], knowledge: str | None) -> int:
+    """Write ``measurements.csv`` and ``surface.json``; returns the number of rows."""
+    names = list(space)
+    rows = []
+    baseline = baseline_trial(study)
+    for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number):
+        value = t.user_attrs.get("metrics", {}).get(metric)
+        if value is None:
+            continue
+        if t.number == 0:
+            kind, config = "baseline", "baseline"
+        elif PLAN_ATTR in t.user_attrs:
+            kind, config = t.user_attrs["surface_kind"], t.user_attrs["surface_config"]
+        else:
+            continue
+        seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_start and t.datetime_complete else ""
+        rows.append({"kind": kind, "config": config, **{n: t.params[n] for n in names}, metric: value,
+                     "trial": t.number, "seconds": seconds})
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "measurements.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["kind", "config", *names, metric, "trial", "seconds"])
+        writer.writeheader()
+        writer.writerows(rows)
+    surface = {
+        "name": meta.pop("name"),
+        "metric": metric,
+        "direction": direction,
+        "knobs": [knob_from_distribution(n, d, descriptions.get(n)) for n, d in space.items()],
+        "baseline": {n: baseline.params[n] for n in names},
+        "recorded": meta,
+    }
+    if knowledge:
+        surface["knowledge"] = knowledge
+    (out / "surface.json").write_text(json.dumps(surface, indent=2) + "\n", encoding="utf-8")
+    return len(rows)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--server", type=Path, required=True, help="A-Tune server YAML")
+    p.add_argument("--client", type=Path, required=True, help="A-Tune client YAML")
+    p.add_argument("--metric", required=True, help="the client evaluation recorded")
+    p.add_argument("--out", type=Path, required=True, help="surface folder to write")
+    p.add_argument("--name", default=None, help="surface name (default: the project's)")
+    p.add_argument("--points", type=int, default=512, help="Sobol design points (default 512)")
+    p.add_argument("--repeat-configs", type=int, default=3,
+                   help="design points re-measured besides the baseline (default 3)")
+    p.add_argument("--repeats", type=int, default=10, help="measurements of each repeated configuration (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="Sobol scrambling seed (default 0)")
+    p.add_argument("--setup", action="append", default=[], help="command run before (repeatable)")
+    p.add_argument("--teardown", action="append", default=[], help="command run after (repeatable)")
+    p.add_argument("--knowledge", default=None,
+                   help="text file of background a model is given (path relative to the repository)")
+    p.add_argument("--version", action="append", default=[], help="command whose first output line is recorded")
+    p.add_argument("--workdir", type=Path, default=ROOT,
+                   help="directory the project's commands run in (default the repository root)")
+    p.add_argument("--storage", default=None, help="Optuna storage (default OUT/recording.db, resumable)")
+    p.add_argument("--export-only", action="store_true", help="write the files from the stored study, measure nothing")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from atune_bridge import Runner, RunnerConfig, load_client, load_server
+
+    server = load_server(args.server)
+    client = load_client(args.client)
+    evaluation = next((e for e in client.evaluations if e.name == args.metric), None)
+    if evaluation is None:
+        print(f"record_surface: {args.client}: no evaluation named {args.metric!r}", file=sys.stderr)
+        return 2
+    direction = "maximize" if evaluation.type == "negative" else "minimize"
+    space = server.search_space()
+    design = sobol_design(space, args.points, args.seed)
+    plan = make_plan(args.points, args.repeat_configs, args.repeats)
+    args.out.mkdir(parents=True, exist_ok=True)
+    storage = args.storage or f"sqlite:///{(args.out / 'recording.db').resolve()}"
+    study_name = f"surface-{server.project}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    started = time.monotonic()
+    if not args.export_only:
+        config = RunnerConfig(storage=storage, study_name=study_name, llm="none", n_trials=1 + len(plan),
+                              seed=args.seed, benchmark_timeout=600, command_timeout=60, workdir=str(args.workdir))
+
+        def progress(report: Any) -> None:
+            value = report.metrics.get(args.metric)
+            shown = f"{value:.6g}" if value is not None else f"FAILED ({(report.reason or '')[:60]})"
+            rate = (time.monotonic() - started) / max(1, report.finished)
+            print(f"record_surface: {report.finished}/{1 + len(plan)} {args.metric} {shown}"
+                  f"  ({rate:.1f} s each this run)", flush=True)
+
+        run_commands(args.setup, args.workdir)
+        try:
+            result = Runner(server, client, config, sampler=PlanSampler(space, plan, design), on_trial=progress).run()
+        finally:
+            run_commands(args.teardown, args.workdir)
+        if result.interrupted:
+            print(f"record_surface: interrupted ({result.interrupted}); run again to resume", file=sys.stderr)
+            return 1
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    meta = {
+        "name": args.name or server.project,
+        "date": _dt.date.today().isoformat(),
+        "versions": versions(args.version, args.workdir),
+        "machine": machine(),
+        "design": f"scrambled Sobol, seed {args.seed}, {args.points} points",
+        "repeats": f"baseline and d0000..d{args.repeat_configs - 1:04d}, {args.repeats} each, spread through the run",
+        "server": str(args.server),
+        "client": str(args.client),
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("NGINX_STUDY_")},
+        "command": "python benchmarks/record_surface.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    descriptions = {k.name: k.desc for k in server.tunable if k.desc}
+    rows = export(study, space, args.metric, direction, args.out, meta, descriptions, args.knowledge)
+    print(f"record_surface: {rows} measurements in {args.out / 'measurements.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""benchmarks/compare.py: every arm runs, the results file keeps its contract, a rerun resumes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from optbench.problems import make_problem
+from optbench.protocol import RunStore, run_once
+from surface_fixture import BASELINE, write_surface
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPARE = ROOT / "benchmarks" / "compare.py"
+MODEL_FREE = ["random", "tpe", "tpe-mv", "gp", "gbrt"]
+
+
+def compare(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(COMPARE), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def toy_surface(tmp_path_factory) -> Path:
+    return write_surface(tmp_path_factory.mktemp("surface") / "toy", n=80)
+
+
+def test_list_names_every_problem_and_arm() -> None:
+    out = compare("--list")
+    assert out.returncode == 0, out.stderr
+    for name in ["nginx-surface", "ackley-mixed", "styblinski-tang-mixed", *MODEL_FREE, "llm:random", "llm:expert"]:
+        assert name in out.stdout
+    assert "NOT a model" in out.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None or importlib.util.find_spec("skopt") is None,
+                    reason="the gp and gbrt arms need the bench extra (torch, scikit-optimize)")
+def test_a_smoke_run_of_every_model_free_arm_and_the_random_stand_in(tmp_path: Path, toy_surface: Path) -> None:
+    arms = [*MODEL_FREE, "llm:random"]
+    out = compare("--problem", str(toy_surface), "--arms", ",".join(arms), "--seeds", "2", "--trials", "5",
+                  "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert result["direction"] == "maximize"
+    assert set(result["arms"]) == set(arms)
+    for arm in arms:
+        assert set(result["arms"][arm]) == {"0", "1"}
+        for values in result["arms"][arm].values():
+            assert len(values) == 5 and all(isinstance(v, float) and v > 0 for v in values)
+    # trial 0 is the baseline in every arm, with the same noise draw for the same seed
+    for seed in ("0", "1"):
+        firsts = {result["arms"][arm][seed][0] for arm in arms}
+        assert len(firsts) == 1
+    assert result["sources"]["llm:random"]["0"][0] == "baseline"
+    assert "llm" in result["sources"]["llm:random"]["0"]
+    assert result["labels"]["llm:random"] == "llm:random (stand-in, not a model)"
+    table = (tmp_path / "results.md").read_text()
+    assert "llm:random (stand-in, not a model)" in table and "Reproduce:" in table
+    assert (tmp_path / "convergence.png").read_bytes()[:4] == b"\x89PNG"
+    assert result["surrogate"]["spearman"] > 0.5
+
+    again = compare("--problem", str(toy_surface), "--arms", "tpe,llm:random", "--seeds", "2", "--trials", "5",
+                    "--out", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert "4 runs, 4 already" in again.stdout
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2 * len(arms)
+
+
+def test_a_synthetic_problem_minimises_and_reports_the_gap_closed(tmp_path: Path) -> None:
+    out = compare("--problem", "styblinski-tang-mixed", "--arms", "random,tpe", "--seeds", "2", "--trials", "6",
+                  "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert result["direction"] == "minimize"
+    assert result["optimum"] < result["best_known"] < result["baseline"]
+    assert "% of gap closed" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--problem", "no-such-problem"], "unknown problem 'no-such-problem'"),
+        (["--problem", "ackley-mixed", "--arms", "tpe,hyperband"], "unknown arm 'hyperband'"),
+        (["--problem", "ackley-mixed", "--arms", "llm:expert"], "'llm:expert' is unavailable on ackley-mixed"),
+        (["--problem", "ackley-mixed", "--arms", "llm:nosuch:x"], "unknown model provider 'nosuch'"),
+    ],
+)
+def test_bad_problems_and_arms_are_refused_before_anything_runs(tmp_path: Path, args: list[str], message: str) -> None:
+    out = compare(*args, "--out", str(tmp_path))
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_a_run_store_line_cut_by_a_kill_is_measured_again(tmp_path: Path, toy_surface: Path) -> None:
+    problem = make_problem(str(toy_surface))
+    store = RunStore(tmp_path / "runs.jsonl")
+    store.add(run_once(problem, "random", 0, 4))
+    with (tmp_path / "runs.jsonl").open("a") as f:
+        f.write('{"problem": "toy", "arm": "tpe", "se')
+    reread = RunStore(tmp_path / "runs.jsonl")
+    assert reread.get(("toy", "random", 0, 4)) is not None
+    assert reread.get(("toy", "tpe", 0, 4)) is None
+
+
+def test_the_baseline_is_trial_zero_and_common_noise_is_shared_by_seed(toy_surface: Path) -> None:
+    problem = make_problem(str(toy_surface))
+    a = run_once(problem, "random", 5, 4)
+    b = run_once(problem, "tpe", 5, 4)
+    assert a.values[0] == b.values[0]
+    assert a.means[0] == pytest.approx(problem.mean(BASELINE))
+    assert a.sources[0] == "baseline"
