@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from optbench.arms import LLM_ARMS, MODEL_FREE, ArmError, check_arm  # noqa: E402
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
-from optbench.summary import label, markdown_table, plot, summarize, to_json  # noqa: E402
+from optbench.summary import STAND_IN, label, markdown_table, plot, summarize, to_json  # noqa: E402
 
 _PROBLEM: dict[str, Problem] = {}
 
@@ -66,6 +66,11 @@ def _run_in_worker(problem_name: str, arm: str, seed: int, trials: int, llm_time
     if problem_name not in _PROBLEM:
         _PROBLEM[problem_name] = make_problem(problem_name)
     return run_once(_PROBLEM[problem_name], arm, seed, trials, llm_timeout=llm_timeout)
+
+
+def seeds_for(arm: str, args: argparse.Namespace) -> int:
+    """Arms that call a real model run ``--llm-seeds`` seeds; the rest (stand-ins too) ``--seeds``."""
+    return args.llm_seeds if arm.startswith("llm:") and arm not in STAND_IN else args.seeds
 
 
 def print_list() -> None:
@@ -91,7 +96,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--arms", default="random,tpe,llm:random", help="comma-separated arms (default random,tpe,llm:random)")
     p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 for model-free arms (default 20)")
     p.add_argument("--llm-seeds", type=int, default=None,
-                   help="seeds for llm: arms (default: --seeds); a real model costs its own time")
+                   help="seeds for arms that call a real model (default: --seeds); the stand-ins "
+                        "llm:random and llm:expert run --seeds")
     p.add_argument("--trials", type=int, default=30, help="trials per run, baseline included (default 30)")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "compare", help="results folder (default out/compare)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once in separate processes (default 1)")
@@ -125,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _PROBLEM[args.problem] = problem
     store = RunStore(args.out / "runs.jsonl")
     plan = [(arm, seed) for seed in range(max(args.seeds, args.llm_seeds)) for arm in args.arms
-            if seed < (args.llm_seeds if arm.startswith("llm:") else args.seeds)]
+            if seed < seeds_for(arm, args)]
     todo = [(a, s) for a, s in plan if store.get((problem.name, a, s, args.trials)) is None]
     print(f"compare: {problem.name} ({problem.direction}); arms {', '.join(label(a) for a in args.arms)}; "
           f"{args.trials} trials; {len(plan)} runs, {len(plan) - len(todo)} already in {store.path}", flush=True)
@@ -158,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, wall: float) -> None:
     runs = [r for arm in args.arms for r in sorted(store.runs(problem.name, args.trials, [arm]), key=lambda r: r.seed)
-            if r.seed < (args.llm_seeds if arm.startswith("llm:") else args.seeds)]
+            if r.seed < seeds_for(arm, args)]
     baseline_values = [r.means[0] for r in runs if r.means and r.means[0] is not None]
     baseline = float(sum(baseline_values) / len(baseline_values)) if baseline_values else float("nan")
     observed = [v for r in runs for v in r.values if v is not None]

@@ -1,22 +1,21 @@
-"""Compare optimisers on the nginx study: LLM sampler + TPE, TPE, random, and A-Tune's GBRT.
+"""The live confirmation: the arms of ``compare.py`` tuning the real private nginx, side by side.
 
-Every arm tunes the same private nginx (``studies/nginx``) through the same runner for the
-same number of trials, over several seeds, all in one run; arms take turns within each seed
-so a drift of the machine's load hits them alike. Each run measures its own baseline as
-trial 0. The table gives, per arm over the seeds: the best requests/s, the gain over that
-run's baseline, and the trials needed to reach 95% of the best requests/s any run found.
+``compare.py`` measures optimisers on the recorded nginx surface, cheaply and with many
+seeds; this script checks the surface's story on the live service: every arm tunes the same
+private nginx (``studies/nginx``) through the same A-Tune runner for the same number of
+trials, over a few seeds, all in one run, arms taking turns within each seed so that a drift
+of the machine's load hits them alike. Trial 0 of every run is the baseline the runner
+measures. The arms are ``compare.py``'s (``random``, ``tpe``, ``tpe-mv``, ``gp``, ``gbrt``,
+``llm:SPEC``; ``llm:random`` and ``llm:expert`` are stand-ins, not models).
 
 Usage (from the repository root; nginx and wrk from Debian's packages)::
 
-    .venv/bin/python benchmarks/nginx_compare.py                      # 3 seeds x 10 trials x 2 s
-    .venv/bin/python benchmarks/nginx_compare.py --seeds 5 --trials 30 --duration 5
-    .venv/bin/python benchmarks/nginx_compare.py --arms tpe,random,gbrt   # no model
+    .venv/bin/python benchmarks/nginx_compare.py                      # 3 seeds x 15 trials x 3 s
+    .venv/bin/python benchmarks/nginx_compare.py --arms tpe,llm:random,llm:expert,llm:local --seeds 3
 
-Results go to ``--output`` (default ``out/nginx_compare``): ``results.json`` and the SQLite
-studies (``studies.db``; running the same command again resumes unfinished runs, delete the
-folder to start over). The A-Tune engine arm is scikit-optimize's ``Optimizer`` with
-``base_estimator="GBRT"``, as A-Tune's ``gbrt`` engine builds it, wrapped as an Optuna sampler
-so it runs through the same runner.
+Results go to ``--out`` (default ``out/nginx_compare``) in ``compare.py``'s formats
+(``results.json``, ``results.md``, ``convergence.png``) plus the SQLite studies
+(``studies.db``). Finished runs are kept in ``runs.jsonl``: the same command resumes.
 """
 
 from __future__ import annotations
@@ -24,378 +23,124 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.samplers import BaseSampler, RandomSampler
-from optuna.search_space import IntersectionSearchSpace
-from optuna.trial import FrozenTrial, TrialState
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = ROOT / "studies" / "nginx"
 SCRIPTS = STUDY / "scripts"
-ARMS = ("llm", "tpe", "random", "gbrt")
-ARM_LABELS = {
-    "llm": "LLMSampler+TPE",
-    "tpe": "TPE",
-    "random": "random",
-    "gbrt": "GBRT (A-Tune)",
-}
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import optuna  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
 
-# --------------------------------------------------------------------------- A-Tune's GBRT
+from optbench.arms import ArmError, check_arm, make_arm  # noqa: E402
+from optbench.problems import Problem  # noqa: E402
+from optbench.protocol import RunRecord, RunStore  # noqa: E402
+from optbench.summary import label, markdown_table, plot, summarize, to_json  # noqa: E402
 
-
-def _gbrt_estimator(seed: int) -> Any:
-    """skopt's GBRT quantile regressor, patched for current scikit-learn and NumPy.
-
-    scikit-optimize 0.10 predates scikit-learn's estimator tags (its regressor is not
-    recognised as one) and NumPy 2's removal of ``np.in1d``; the subclass fixes both
-    without touching the installed package.
-    """
-    from sklearn.ensemble import GradientBoostingRegressor
-    from skopt.learning import GradientBoostingQuantileRegressor
-
-    class _GBRT(GradientBoostingQuantileRegressor):
-        def __sklearn_tags__(self) -> Any:
-            tags = super().__sklearn_tags__()
-            tags.estimator_type = "regressor"
-            return tags
-
-        def predict(self, X: Any, return_std: bool = False, return_quantiles: bool = False) -> Any:
-            if return_std and not return_quantiles:
-                by_q = {q: r for q, r in zip(self.quantiles, self.regressors_)}
-                low, mid, high = (by_q[q].predict(X) for q in (0.16, 0.5, 0.84))
-                return mid, (high - low) / 2.0
-            return super().predict(X, return_std=return_std, return_quantiles=return_quantiles)
-
-    # skopt's own default for base_estimator="GBRT" (cook_estimator): 30 trees, quantile loss.
-    return _GBRT(
-        base_estimator=GradientBoostingRegressor(n_estimators=30, loss="quantile"),
-        random_state=seed,
-    )
-
-
-class GBRTSampler(BaseSampler):
-    """A-Tune's ``gbrt`` engine as an Optuna sampler: ``skopt.Optimizer`` with a GBRT model.
-
-    Each finished trial (the baseline included) is told to the optimiser; each new trial is
-    its ``ask()``. The first ``n_initial_points`` points are random, as A-Tune's
-    ``random_starts``.
-    """
-
-    def __init__(self, seed: int, n_initial_points: int) -> None:
-        self._seed = seed
-        self._n_initial = n_initial_points
-        self._space: dict[str, Any] | None = None
-        self._optimizer: Any = None
-        self._told: set[int] = set()
-        self._fallback = RandomSampler(seed=seed)
-        self._intersection = IntersectionSearchSpace()
-
-    def reseed_rng(self) -> None:
-        self._fallback.reseed_rng()
-
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
-        return self._intersection.calculate(study)
-
-    def _dimension(self, dist: Any) -> Any:
-        from skopt.space import Categorical, Integer, Real
-
-        if isinstance(dist, CategoricalDistribution):
-            return Categorical(list(dist.choices), transform="onehot")
-        if isinstance(dist, IntDistribution):
-            if dist.log:
-                return Integer(dist.low, dist.high, prior="log-uniform")
-            return Integer(0, (dist.high - dist.low) // dist.step)  # index of the step grid
-        if isinstance(dist, FloatDistribution):
-            if dist.step is not None:
-                return Integer(0, int(round((dist.high - dist.low) / dist.step)))
-            return Real(dist.low, dist.high, prior="log-uniform" if dist.log else "uniform")
-        raise TypeError(f"unsupported distribution {dist!r}")
-
-    @staticmethod
-    def _to_point(dist: Any, value: Any) -> Any:
-        if isinstance(dist, IntDistribution) and not dist.log:
-            return (int(value) - dist.low) // dist.step
-        if isinstance(dist, FloatDistribution) and dist.step is not None:
-            return int(round((float(value) - dist.low) / dist.step))
-        return value
-
-    @staticmethod
-    def _from_point(dist: Any, point: Any) -> Any:
-        if isinstance(dist, IntDistribution):
-            return int(point) if dist.log else dist.low + int(point) * dist.step
-        if isinstance(dist, FloatDistribution):
-            return dist.low + int(point) * dist.step if dist.step is not None else float(point)
-        return point
-
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, Any]) -> dict[str, Any]:
-        if not search_space:
-            return {}
-        from skopt import Optimizer
-
-        if self._optimizer is None or self._space != search_space:
-            self._space = dict(search_space)
-            self._optimizer = Optimizer(
-                [self._dimension(d) for d in search_space.values()],
-                base_estimator=_gbrt_estimator(self._seed),
-                n_initial_points=self._n_initial,
-                acq_optimizer="sampling",
-                random_state=self._seed,
-            )
-            self._told = set()
-        sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-        xs, ys = [], []
-        for past in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            if past.number in self._told or not all(n in past.params for n in search_space):
-                continue
-            xs.append([self._to_point(d, past.params[n]) for n, d in search_space.items()])
-            ys.append(sign * float(past.value))  # skopt minimises
-            self._told.add(past.number)
-        if xs:
-            self._optimizer.tell(xs, ys)
-        point = self._optimizer.ask()
-        return {n: self._from_point(d, p) for (n, d), p in zip(search_space.items(), point)}
-
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: Any) -> Any:
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
-
-
-# --------------------------------------------------------------------------- one run
-
-
-@dataclasses.dataclass
-class RunOutcome:
-    arm: str
-    seed: int
-    study: str
-    values: list[float | None]  # rps per trial in trial order; None = failed
-    baseline: float | None
-    best: float | None
-    best_trial: int | None
-    best_params: dict[str, Any]
-    failed: int
-    seconds: float
-
-    def best_so_far(self) -> list[float | None]:
-        out: list[float | None] = []
-        best: float | None = None
-        for v in self.values:
-            if v is not None and (best is None or v > best):
-                best = v
-            out.append(best)
-        return out
-
-    def trials_to(self, target: float) -> int | None:
-        """Trials run (baseline included) until one reached ``target``; None if none did."""
-        for i, v in enumerate(self.values):
-            if v is not None and v >= target:
-                return i + 1
-        return None
+DEFAULT_ARMS = "random,tpe,llm:random,llm:expert,llm:local"
 
 
 def _script(name: str, *args: str) -> None:
     subprocess.run(["bash", str(SCRIPTS / name), *args], check=True, cwd=ROOT)
 
 
-def _runner_api() -> tuple[Any, Any, Callable[..., Any], Callable[..., Any]]:
-    try:
-        from atune_bridge import Runner, RunnerConfig, load_client, load_server
-    except ImportError:  # the runner may not be re-exported yet
-        from atune_bridge import load_client, load_server
-        from atune_bridge._runner import Runner, RunnerConfig
-    return Runner, RunnerConfig, load_server, load_client
+def live_problem() -> tuple[Problem, Any, Any]:
+    """The live nginx as a :class:`Problem` (space, baseline, knowledge) and its A-Tune specs."""
+    from atune_bridge import load_client, load_server
+    from atune_bridge._runner import parameter_descriptions, project_knowledge
 
-
-_MODELS: dict[str, Any] = {}
-
-
-def _llm_sampler(server: Any, client: Any, args: argparse.Namespace, seed: int) -> BaseSampler:
-    """LLMSampler over TPE with the model timeout of ``--llm-timeout``, wired as the runner does.
-
-    Only used when ``--llm-timeout`` is given (the runner's own wiring has no timeout
-    setting); the model is loaded once and shared by the seeds.
-    """
-    from optuna.samplers import TPESampler
-    from optuna_llm_sampler import LLMSampler, make_chat_model
-
-    text = (STUDY / "knowledge.md").read_text(encoding="utf-8")
-    try:
-        from atune_bridge._runner import project_knowledge
-    except ImportError:
-        knowledge = text
-    else:
-        knowledge = project_knowledge(server, client, text)
+    server = load_server(STUDY / "nginx_server.yaml")
+    client = load_client(STUDY / "nginx_client.yaml")
     baseline = {}
     for knob in server.tunable:
         out = subprocess.run(["/bin/sh", "-c", knob.get], cwd=ROOT, capture_output=True, text=True, check=True)
         baseline[knob.name] = knob.coerce(out.stdout.strip())
-    if args.llm not in _MODELS:
-        _MODELS[args.llm] = make_chat_model(args.llm)
-    return LLMSampler(
-        _MODELS[args.llm],
-        base_sampler=TPESampler(seed=seed, n_startup_trials=max(1, client.random_starts)),
-        search_space=server.search_space(),
-        knowledge=knowledge,
-        descriptions={k.name: k.desc for k in server.tunable if k.desc},
-        baseline=baseline,
-        seed=seed,
-        timeout=args.llm_timeout,
+    text = (STUDY / "knowledge.md").read_text(encoding="utf-8")
+
+    def unavailable(*_: Any) -> float:
+        raise RuntimeError("the live problem is measured by the runner")
+
+    problem = Problem(
+        name="nginx-live", space=server.search_space(), direction="maximize", baseline=baseline,
+        objective=unavailable, mean=unavailable,
+        knowledge=project_knowledge(server, client, text, with_parameters=False),
+        descriptions=parameter_descriptions(list(server.tunable)),
+        about="the private nginx of studies/nginx measured with wrk",
     )
+    return problem, server, client
 
 
-def run_arm(arm: str, seed: int, args: argparse.Namespace, storage: str) -> RunOutcome:
-    Runner, RunnerConfig, load_server, load_client = _runner_api()
-    server = load_server(STUDY / "nginx_server.yaml")
-    client = dataclasses.replace(load_client(STUDY / "nginx_client.yaml"), random_starts=args.startup)
-    study_name = f"nginx-compare-{arm}-seed{seed}-t{args.trials}"
+def run_arm(arm_name: str, seed: int, args: argparse.Namespace, storage: str, problem: Problem,
+            server: Any, client: Any) -> RunRecord:
+    from atune_bridge import Runner, RunnerConfig
+
+    from optuna_llm_sampler import ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE
+
+    study_name = f"nginx-compare-{arm_name}-seed{seed}-t{args.trials}"
     _script("param.sh", "reset")  # every run starts from the study's baseline settings
-    sampler: BaseSampler | None = None
-    if arm == "llm" and args.llm_timeout is not None:
-        study_name += f"-timeout{args.llm_timeout:g}"
-        sampler = _llm_sampler(server, client, args, seed)
-    elif arm == "random":
-        sampler = RandomSampler(seed=seed)
-    elif arm == "gbrt":
-        sampler = GBRTSampler(seed=seed, n_initial_points=args.startup)
-    config = RunnerConfig(
-        storage=storage,
-        study_name=study_name,
-        llm=args.llm if arm == "llm" else "none",
-        n_trials=args.trials,
-        knowledge=str(STUDY / "knowledge.md"),
-        seed=seed,
-        benchmark_timeout=args.duration + 60,
-        command_timeout=60,
-        workdir=str(ROOT),
-    )
+    arm = make_arm(arm_name, problem, seed, llm_timeout=args.llm_timeout)
+    study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize", load_if_exists=True)
+    arm.attach(study)  # the expert reads the best so far from storage
+    config = RunnerConfig(storage=storage, study_name=study_name, llm="none", n_trials=args.trials,
+                          seed=seed, benchmark_timeout=args.duration + 60, command_timeout=60, workdir=str(ROOT))
 
     def progress(report: Any) -> None:
         rps = report.metrics.get("rps")
         shown = f"{rps:9.0f} rps" if rps is not None else f"FAILED ({(report.reason or '')[:60]})"
-        best = report.best_metrics.get("rps")
-        print(
-            f"  {ARM_LABELS[arm]:<15} seed {seed} trial {report.number:>2}/{report.budget - 1}"
-            f"  {report.source:<14} {shown}   best {best or 0:9.0f}",
-            flush=True,
-        )
+        print(f"  {label(arm_name):<42} seed {seed} trial {report.number:>2}/{report.budget - 1}"
+              f"  {report.source:<12} {shown}", flush=True)
 
     _script("start.sh")
-    start = time.monotonic()
+    started = time.perf_counter()
     try:
-        result = Runner(server, client, config, sampler=sampler, on_trial=progress).run()
+        result = Runner(server, client, config, sampler=arm.sampler, on_trial=progress).run()
     finally:
         _script("stop.sh")
-    seconds = time.monotonic() - start
     if result.interrupted:
         raise KeyboardInterrupt(result.interrupted)
-
     values: list[float | None] = []
-    baseline = None
+    sources: list[str] = []
+    latencies: dict[Any, float] = {}
+    bench = 0.0
     for t in sorted(result.study.get_trials(deepcopy=False), key=lambda t: t.number):
-        if t.state == TrialState.COMPLETE:
-            v = float(t.user_attrs.get("metrics", {}).get("rps", t.value))
-            values.append(v)
-            if t.number == 0:
-                baseline = v
-        elif t.state == TrialState.FAIL:
-            values.append(None)
-    done = [(v, i) for i, v in enumerate(values) if v is not None]
-    best, best_i = max(done) if done else (None, None)
-    best_params = result.study.trials[best_i].params if best_i is not None else {}
-    return RunOutcome(arm, seed, study_name, values, baseline, best, best_i, dict(best_params),
-                      sum(v is None for v in values), seconds)
-
-
-# --------------------------------------------------------------------------- table
-
-
-def _fmt(x: float | None, spec: str = ".0f") -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
-
-
-def summarize(outcomes: Sequence[RunOutcome], arms: Sequence[str]) -> tuple[list[dict[str, Any]], float | None]:
-    bests = [o.best for o in outcomes if o.best is not None]
-    overall = max(bests) if bests else None
-    rows = []
-    for arm in arms:
-        runs = [o for o in outcomes if o.arm == arm]
-        if not runs:
+        if t.state not in (TrialState.COMPLETE, TrialState.FAIL):
             continue
-        best = [o.best for o in runs if o.best is not None]
-        gains = [100.0 * (o.best / o.baseline - 1) for o in runs if o.best and o.baseline]
-        reach = [o.trials_to(0.95 * overall) for o in runs] if overall else []
-        reached = [r for r in reach if r is not None]
-        rows.append({
-            "arm": arm,
-            "label": ARM_LABELS[arm],
-            "runs": len(runs),
-            "best_rps_mean": statistics.fmean(best) if best else None,
-            "best_rps_sd": statistics.stdev(best) if len(best) > 1 else 0.0 if best else None,
-            "best_rps_max": max(best) if best else None,
-            "gain_pct_mean": statistics.fmean(gains) if gains else None,
-            "trials_to_95pct_median": statistics.median(reached) if reached else None,
-            "reached_95pct": len(reached),
-            "trials_to_95pct": reach,
-            "failed_trials": sum(o.failed for o in runs),
-            "minutes": sum(o.seconds for o in runs) / 60,
-        })
-    return rows, overall
-
-
-def print_table(rows: Sequence[dict[str, Any]], overall: float | None, trials: int) -> None:
-    print()
-    print(f"best requests/s over all runs: {_fmt(overall)}; 95% of it: {_fmt(overall and 0.95 * overall)}")
-    head = (f"{'optimiser':<16}{'runs':>5}{'best rps (mean ± sd)':>24}{'max':>9}{'gain vs base':>14}"
-            f"{'trials to 95%':>15}{'failed':>8}{'min':>7}")
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        best = f"{_fmt(r['best_rps_mean'])} ± {_fmt(r['best_rps_sd'])}"
-        gain = f"{_fmt(r['gain_pct_mean'], '+.0f')}%"
-        reach = f"{_fmt(r['trials_to_95pct_median'], '.0f')} ({r['reached_95pct']}/{r['runs']})"
-        print(f"{r['label']:<16}{r['runs']:>5}{best:>24}{_fmt(r['best_rps_max']):>9}{gain:>14}"
-              f"{reach:>15}{r['failed_trials']:>8}{r['minutes']:>7.1f}")
-    print(f"(trials include the baseline, {trials} per run; 'trials to 95%' is the median over the runs "
-          "that got there, with how many did)")
-
-
-# --------------------------------------------------------------------------- main
+        rps = t.user_attrs.get("metrics", {}).get("rps") if t.state == TrialState.COMPLETE else None
+        values.append(None if rps is None else float(rps))
+        sources.append(str(t.user_attrs.get(ATTR_SOURCE, arm_name)))
+        if ATTR_LATENCY in t.user_attrs:
+            latencies[t.user_attrs.get(ATTR_ROUND, t.number)] = float(t.user_attrs[ATTR_LATENCY])
+        if t.datetime_start and t.datetime_complete:
+            bench += (t.datetime_complete - t.datetime_start).total_seconds()
+    seconds = time.perf_counter() - started
+    model_s = sum(latencies.values())
+    return RunRecord(problem="nginx-live", arm=arm_name, seed=seed, trials=args.trials, values=values,
+                     means=[None] * len(values), sources=sources, objective_s=bench,
+                     sampler_s=max(0.0, seconds - bench - model_s), model_s=model_s,
+                     model_calls=len(latencies), model_failures=0, seconds=seconds)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)} (default all)")
+    p.add_argument("--arms", default=DEFAULT_ARMS, help=f"comma-separated (default {DEFAULT_ARMS})")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per arm (default 3)")
-    p.add_argument("--trials", type=int, default=10, help="trials per run, baseline included (default 10)")
-    p.add_argument("--duration", type=int, default=2, help="seconds of wrk per trial (default 2)")
+    p.add_argument("--trials", type=int, default=15, help="trials per run, baseline included (default 15)")
+    p.add_argument("--duration", type=int, default=3, help="seconds of wrk per trial (default 3, the study's)")
     p.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
-    p.add_argument("--startup", type=int, default=5,
-                   help="random start trials of TPE and GBRT, A-Tune's random_starts (default 5)")
-    p.add_argument("--llm", default="local", help="model spec of the LLM arm (default local)")
-    p.add_argument("--llm-timeout", type=float, default=None,
-                   help="seconds the model may take per round (default: the sampler's own, 120 s); "
-                        "a small local model on a busy 2-core machine needs more")
+    p.add_argument("--llm-timeout", type=float, default=300.0, help="seconds a model call may take (default 300)")
     p.add_argument("--port", type=int, default=18081, help="loopback port of the private nginx (default 18081)")
-    p.add_argument("--output", type=Path, default=ROOT / "out" / "nginx_compare", help="results folder")
-    p.add_argument("--json", type=Path, default=None, help="results JSON (default OUTPUT/results.json)")
+    p.add_argument("--out", type=Path, default=ROOT / "out" / "nginx_compare", help="results folder")
     args = p.parse_args(argv)
     args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
-    unknown = sorted(set(args.arms) - set(ARMS))
-    if unknown:
-        p.error(f"unknown arm(s) {', '.join(unknown)}; choose from {', '.join(ARMS)}")
     if args.seeds < 1 or args.trials < 2 or args.duration < 1:
         p.error("need --seeds >= 1, --trials >= 2, --duration >= 1")
     return args
@@ -407,44 +152,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()):
             print(f"nginx_compare: {tool} not found: apt-get install -y nginx wrk", file=sys.stderr)
             return 2
-    args.output.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     os.environ.update({
-        "NGINX_STUDY_DIR": str(args.output / "nginx-work"),
+        "NGINX_STUDY_DIR": str((args.out / "nginx-work").resolve()),
         "NGINX_STUDY_PORT": str(args.port),
         "NGINX_STUDY_DURATION": str(args.duration),
         "NGINX_STUDY_CONNECTIONS": str(args.connections),
     })
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = f"sqlite:///{(args.output / 'studies.db').resolve()}"
-    print(f"nginx_compare: arms {', '.join(ARM_LABELS[a] for a in args.arms)}; seeds 0..{args.seeds - 1}; "
+    _script("param.sh", "reset")
+    problem, server, client = live_problem()
+    try:
+        for arm in args.arms:
+            check_arm(arm, problem)
+    except ArmError as e:
+        print(f"nginx_compare: {e}", file=sys.stderr)
+        return 2
+    storage = f"sqlite:///{(args.out / 'studies.db').resolve()}"
+    store = RunStore(args.out / "runs.jsonl")
+    print(f"nginx_compare: arms {', '.join(label(a) for a in args.arms)}; seeds 0..{args.seeds - 1}; "
           f"{args.trials} trials x {args.duration} s of wrk; storage {storage}", flush=True)
-
-    outcomes: list[RunOutcome] = []
-    started = time.monotonic()
+    started = time.perf_counter()
     try:
         for seed in range(args.seeds):
             for arm in args.arms:
-                outcome = run_arm(arm, seed, args, storage)
-                outcomes.append(outcome)
-                print(f"  -> {ARM_LABELS[arm]} seed {seed}: baseline {_fmt(outcome.baseline)} rps, "
-                      f"best {_fmt(outcome.best)} rps (trial {outcome.best_trial}), {outcome.seconds:.0f} s",
-                      flush=True)
+                if store.get(("nginx-live", arm, seed, args.trials)) is None:
+                    record = run_arm(arm, seed, args, storage, problem, server, client)
+                    store.add(record)
+                    best = max((v for v in record.values if v is not None), default=float("nan"))
+                    print(f"  -> {label(arm)} seed {seed}: baseline {record.values[0]} rps, best {best:.0f} rps, "
+                          f"{record.seconds:.0f} s", flush=True)
     except KeyboardInterrupt:
-        print("nginx_compare: interrupted; the table covers the finished runs", file=sys.stderr)
-    rows, overall = summarize(outcomes, args.arms)
-    print_table(rows, overall, args.trials)
-    path = args.json or args.output / "results.json"
-    path.write_text(json.dumps({
-        "benchmark": "nginx_compare",
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        print("nginx_compare: interrupted; finished runs are kept, run the same command to resume", file=sys.stderr)
+        return 130
+    runs = [r for a in args.arms for r in sorted(store.runs("nginx-live", args.trials, [a]), key=lambda r: r.seed)
+            if r.seed < args.seeds]
+    observed = [v for r in runs for v in r.values if v is not None]
+    baseline = sum(r.values[0] for r in runs if r.values[0]) / max(1, sum(1 for r in runs if r.values[0]))
+    best_known = max(observed)
+    summaries = summarize(runs, True, best_known, baseline)
+    table = markdown_table("nginx-live", summaries, args.trials, best_known, baseline, True)
+    command = (f"python benchmarks/nginx_compare.py --arms {','.join(args.arms)} --seeds {args.seeds} "
+               f"--trials {args.trials} --duration {args.duration}")
+    (args.out / "results.md").write_text(table + f"\n\nReproduce: `{command}`\n", encoding="utf-8")
+    (args.out / "results.json").write_text(json.dumps({
+        "direction": "maximize",
+        "problem": "nginx-live",
+        "arms": {a: {str(r.seed): r.values for r in runs if r.arm == a} for a in args.arms},
+        "sources": {a: {str(r.seed): r.sources for r in runs if r.arm == a} for a in args.arms},
+        "labels": {a: label(a) for a in args.arms},
+        "baseline": baseline, "best_known": best_known,
+        "summary": {s.arm: to_json(s) for s in summaries},
+        "runs": [dataclasses.asdict(r) for r in runs],
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()} | {"command": command},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "minutes": (time.monotonic() - started) / 60,
-        "overall_best_rps": overall,
-        "summary": rows,
-        "runs": [dict(dataclasses.asdict(o), best_so_far=o.best_so_far()) for o in outcomes],
-    }, indent=2, default=str))
-    print(f"results: {path}")
-    return 0 if len(outcomes) == args.seeds * len(args.arms) else 1
+        "wall_seconds_this_invocation": time.perf_counter() - started,
+    }, indent=1) + "\n", encoding="utf-8")
+    plot(args.out / "convergence.png", [("nginx-live (real nginx, wrk)", summaries, True, best_known)])
+    print()
+    print(table)
+    print(f"results: {args.out / 'results.json'}")
+    return 0 if all(store.get(("nginx-live", a, s, args.trials)) for a in args.arms for s in range(args.seeds)) else 1
 
 
 if __name__ == "__main__":

@@ -164,6 +164,10 @@ def _tpe(problem: Problem, seed: int) -> BaseSampler:
     return TPESampler(seed=seed)
 
 
+def _tpe_indep(problem: Problem, seed: int) -> BaseSampler:
+    return TPESampler(seed=seed, multivariate=False)
+
+
 def _tpe_mv(problem: Problem, seed: int) -> BaseSampler:
     return TPESampler(seed=seed, multivariate=True, group=True)
 
@@ -183,8 +187,9 @@ def _gbrt(problem: Problem, seed: int) -> BaseSampler:
 #: model-free arms: name -> (factory, one line for --list)
 MODEL_FREE: dict[str, tuple[Callable[[Problem, int], BaseSampler], str]] = {
     "random": (lambda p, s: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
-    "tpe": (_tpe, "Optuna's default TPESampler (independent, 10 random start trials)"),
-    "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True)"),
+    "tpe": (_tpe, "Optuna's default TPESampler (Optuna 5: multivariate; 10 random start trials)"),
+    "tpe-indep": (_tpe_indep, "TPESampler(multivariate=False): one density per knob, Optuna 4's default"),
+    "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True); on a fixed space the same as 'tpe' in Optuna 5"),
     "gp": (_gp, "Optuna's GPSampler (needs torch)"),
     "gbrt": (_gbrt, "A-Tune's gbrt engine: scikit-optimize's GBRT optimiser, 10 random starts"),
 }

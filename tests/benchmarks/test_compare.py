@@ -16,7 +16,7 @@ from surface_fixture import BASELINE, write_surface
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPARE = ROOT / "benchmarks" / "compare.py"
-MODEL_FREE = ["random", "tpe", "tpe-mv", "gp", "gbrt"]
+MODEL_FREE = ["random", "tpe", "tpe-indep", "tpe-mv", "gp", "gbrt"]
 
 
 def compare(*args: str) -> subprocess.CompletedProcess:
