@@ -206,7 +206,7 @@ def plot(path: Path, panels: Sequence[tuple[str, Sequence[ArmSummary], bool, flo
         ax.set_xlabel("trial (0 = baseline)")
         ax.set_ylabel(f"best so far ({'higher' if maximize else 'lower'} is better)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right" if maximize else "upper right")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
