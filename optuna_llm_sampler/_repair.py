@@ -17,6 +17,8 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
+from optuna_llm_sampler._fixes import Repair
+
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -29,26 +31,6 @@ if TYPE_CHECKING:
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-@dataclasses.dataclass(frozen=True)
-class Repair:
-    """One fix applied to a reply.
-
-    Attributes:
-        kind: ``extracted``, ``syntax``, ``truncated``, ``positional``, ``unusable``,
-            ``coerced``, ``clipped``, ``snapped``, ``nearest_choice``, ``dropped_value``,
-            ``unknown_key``, ``renamed_key``, ``missing``, ``duplicate``, ``empty``, ``extra``.
-        param: The parameter concerned, or :obj:`None` for the reply as a whole.
-        detail: What happened, for people.
-    """
-
-    kind: str
-    param: str | None
-    detail: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "param": self.param, "detail": self.detail}
 
 
 @dataclasses.dataclass(frozen=True)
