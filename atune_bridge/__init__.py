@@ -1,7 +1,7 @@
 """Bridge between openEuler A-Tune's project files and Optuna.
 
 * :func:`load_server`, :func:`load_client`, :func:`load_project_file`: A-Tune YAML into
-  typed specs, tolerant of the faults real files have (see :mod:`atune_bridge._spec`).
+  typed specs, tolerant of the faults real files have (see :mod:`atune_bridge._format._spec`).
 * :func:`to_distribution`, :func:`search_space`: knobs into Optuna distributions.
 * :func:`format_params`, :func:`parse_params`, :func:`baseline_params`: parameter dicts to
   and from A-Tune's ``name=value,...`` strings.
@@ -24,15 +24,36 @@ from atune_bridge._engine import (
     create_engine_app,
 )
 from atune_bridge._engine_samplers import UnsupportedEngineError, engine_names
-from atune_bridge._errors import (
+from atune_bridge._format import (
+    MAX_CHOICES,
     AtuneBridgeError,
     AtuneFileError,
+    ClientSpec,
     DomainError,
+    Evaluation,
     InvalidKnobError,
+    Knob,
+    MetricError,
     ParamStringError,
     Problem,
+    Relationship,
+    ServerSpec,
+    baseline_params,
+    check_value,
+    client_from_dict,
+    describe_domain,
+    format_params,
+    format_value,
+    knob_from_engine,
+    knobs_from_engine,
+    load_client,
+    load_project_file,
+    load_server,
+    parse_params,
+    search_space,
+    server_from_dict,
+    to_distribution,
 )
-from atune_bridge._evaluate import MetricError
 from atune_bridge._report import Summary, format_summary, summarize, write_report
 from atune_bridge._runner import (
     BaselineError,
@@ -47,31 +68,6 @@ from atune_bridge._runner import (
     run_project,
 )
 from atune_bridge._shell import UnsafeValueError
-from atune_bridge._space import (
-    MAX_CHOICES,
-    baseline_params,
-    check_value,
-    describe_domain,
-    format_params,
-    format_value,
-    parse_params,
-    search_space,
-    to_distribution,
-)
-from atune_bridge._spec import (
-    ClientSpec,
-    Evaluation,
-    Knob,
-    Relationship,
-    ServerSpec,
-    client_from_dict,
-    knob_from_engine,
-    knobs_from_engine,
-    load_client,
-    load_project_file,
-    load_server,
-    server_from_dict,
-)
 
 __all__ = [
     "AtuneBridgeError",

@@ -58,10 +58,19 @@ from atune_bridge._engine_samplers import (
     tidy_float,
     with_llm,
 )
-from atune_bridge._errors import AtuneBridgeError, DomainError, ParamStringError
 from atune_bridge._report import importance_evaluator
-from atune_bridge._space import baseline_params, format_params, format_value, parse_params, search_space
-from atune_bridge._spec import Knob, knobs_from_engine
+from atune_bridge._format import (
+    AtuneBridgeError,
+    DomainError,
+    Knob,
+    ParamStringError,
+    baseline_params,
+    format_params,
+    format_value,
+    knobs_from_engine,
+    parse_params,
+    search_space,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

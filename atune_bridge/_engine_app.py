@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atune_bridge._engine import MAX_EVAL, EngineConfig, EngineRequestError, OptimizerEngine
 from atune_bridge._engine_samplers import engine_names
-from atune_bridge._errors import AtuneBridgeError, InvalidKnobError
+from atune_bridge._format import AtuneBridgeError, InvalidKnobError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send

@@ -66,8 +66,7 @@ from optuna.samplers import (
     TPESampler,
 )
 
-from atune_bridge._errors import AtuneBridgeError
-from atune_bridge._spec import Knob
+from atune_bridge._format import AtuneBridgeError, Knob
 
 if TYPE_CHECKING:
     from optuna.study import Study

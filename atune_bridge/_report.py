@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from optuna.trial import TrialState
 
-from atune_bridge._evaluate import Scoring, improve_rate_text
+from atune_bridge._format import Scoring, improve_rate_text
 
 if TYPE_CHECKING:
     from optuna.study import Study

@@ -11,7 +11,7 @@ One trial is one A-Tune iteration:
    (A-Tune restarts every iteration as soon as any object has ``needrestart``; restarting
    only on a change is the issue's rule and saves a restart per unchanged trial);
 5. the ``benchmark`` runs, each evaluation's ``get`` reads its metric from ``$out``;
-6. the metrics are scored (:mod:`atune_bridge._evaluate`) and told to the study.
+6. the metrics are scored (:mod:`atune_bridge._format._evaluate`) and told to the study.
 
 A failed command, a timeout or an unreadable metric fails that trial (``TrialState.FAIL``,
 with ``fail_reason`` and the step's output kept as user attributes) and the study goes on.
@@ -52,8 +52,20 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from atune_bridge._errors import AtuneBridgeError, DomainError
-from atune_bridge._evaluate import MetricError, Scoring, parse_metric
+from atune_bridge._format import (
+    AtuneBridgeError,
+    ClientSpec,
+    DomainError,
+    Knob,
+    MetricError,
+    Scoring,
+    ServerSpec,
+    describe_domain,
+    load_client,
+    load_server,
+    parse_metric,
+    search_space,
+)
 from atune_bridge._shell import (
     OUT_VARIABLE,
     CommandInterrupted,
@@ -65,8 +77,6 @@ from atune_bridge._shell import (
     truncate,
     value_text,
 )
-from atune_bridge._space import describe_domain, search_space
-from atune_bridge._spec import ClientSpec, Knob, ServerSpec, load_client, load_server
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution

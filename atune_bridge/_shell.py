@@ -56,9 +56,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from atune_bridge._errors import AtuneBridgeError, DomainError
-from atune_bridge._space import check_value, format_value
-from atune_bridge._spec import Knob
+from atune_bridge._format import AtuneBridgeError, DomainError, Knob, check_value, format_value
 
 logger = logging.getLogger(__name__)
 

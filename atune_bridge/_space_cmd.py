@@ -14,9 +14,16 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from atune_bridge._errors import AtuneFileError, InvalidKnobError
-from atune_bridge._space import number_text, to_distribution
-from atune_bridge._spec import ClientSpec, Knob, ServerSpec, load_project_file
+from atune_bridge._format import (
+    AtuneFileError,
+    ClientSpec,
+    InvalidKnobError,
+    Knob,
+    ServerSpec,
+    load_project_file,
+    number_text,
+    to_distribution,
+)
 
 
 def add_parser(subparsers: Any) -> None:

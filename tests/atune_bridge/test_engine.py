@@ -24,8 +24,8 @@ from atune_bridge import (
 )
 from atune_bridge._engine import parse_value
 from atune_bridge._engine_samplers import SamplerContext, build_plan, finite_grid, gp_available
-from atune_bridge._space import search_space
-from atune_bridge._spec import knobs_from_engine
+from atune_bridge._format._space import search_space
+from atune_bridge._format._spec import knobs_from_engine
 
 # Knobs as atuned posts them (common/models/optimizer.go: every field present, nil slices null).
 KNOBS: list[dict[str, Any]] = [

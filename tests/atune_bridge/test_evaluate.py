@@ -7,7 +7,7 @@ import math
 import pytest
 
 from atune_bridge import Evaluation, MetricError
-from atune_bridge._evaluate import (
+from atune_bridge._format._evaluate import (
     Scoring,
     atune_objective,
     improve_rate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from atune_bridge._yaml import load_tolerant
+from atune_bridge._format._yaml import load_tolerant
 
 
 def test_valid_yaml_is_read_as_is_without_repairs() -> None:

@@ -34,8 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from atune_bridge._errors import AtuneBridgeError
-from atune_bridge._spec import Evaluation
+from atune_bridge._format._errors import AtuneBridgeError
+from atune_bridge._format._spec import Evaluation
 
 Mode = Literal["single", "weighted", "pareto"]
 
@@ -54,7 +54,7 @@ def parse_metric(name: str, output: str) -> float:
     infinities or NaN, is refused.
 
     Example:
-        >>> from atune_bridge._evaluate import parse_metric
+        >>> from atune_bridge._format._evaluate import parse_metric
         >>> parse_metric("rps", "1234.5\\n")
         1234.5
 
@@ -96,7 +96,7 @@ def improve_rate(base: float, current: float) -> float:
     Written branch for branch as in ``project.go``; positive means better than the baseline.
 
     Example:
-        >>> from atune_bridge._evaluate import improve_rate
+        >>> from atune_bridge._format._evaluate import improve_rate
         >>> improve_rate(-100.0, -120.0)  # throughput 100 -> 120 (negative type)
         20.0
     """
@@ -153,7 +153,7 @@ class Scoring:
 
     Example:
         >>> from atune_bridge import Evaluation
-        >>> from atune_bridge._evaluate import Scoring
+        >>> from atune_bridge._format._evaluate import Scoring
         >>> scoring = Scoring((Evaluation("rps", "echo $out", "negative"),))
         >>> scoring.directions, scoring.score({"rps": 1234.567}, None).values
         (['maximize'], (1234.57,))

@@ -37,8 +37,8 @@ from typing import Any, Literal
 
 import yaml
 
-from atune_bridge._errors import AtuneFileError, InvalidKnobError, Problem
-from atune_bridge._yaml import load_tolerant
+from atune_bridge._format._errors import AtuneFileError, InvalidKnobError, Problem
+from atune_bridge._format._yaml import load_tolerant
 
 KnobType = Literal["discrete", "continuous"]
 DType = Literal["int", "float", "string"]
@@ -204,7 +204,7 @@ class ServerSpec:
 
     def search_space(self) -> dict[str, Any]:
         """The Optuna search space of the tunable knobs (see :func:`to_distribution`)."""
-        from atune_bridge._space import search_space
+        from atune_bridge._format._space import search_space
 
         return search_space(self.tunable)
 

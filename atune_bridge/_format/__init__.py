@@ -1,0 +1,82 @@
+"""A-Tune's formats: what both the runner and the engine stand on.
+
+* ``_errors``: the bridge's exceptions and :class:`Problem` (a fault found in a file);
+* ``_yaml``: a tolerant YAML reader for hand-written files (each repair recorded);
+* ``_spec``: server and client project files, and atuned's engine knobs, into typed specs;
+* ``_space``: knobs into Optuna distributions; parameter dicts to and from ``name=value,...``;
+* ``_evaluate``: A-Tune's evaluations: metrics read from ``$out``, scored as A-Tune scores them.
+
+Imports nothing of ``atune_bridge`` outside this folder; the runner (``_runner``), the engine
+(``_engine``) and the modules on top import it, through the names below.
+"""
+
+from atune_bridge._format._errors import (
+    AtuneBridgeError,
+    AtuneFileError,
+    DomainError,
+    InvalidKnobError,
+    ParamStringError,
+    Problem,
+)
+from atune_bridge._format._evaluate import MetricError, Scoring, improve_rate_text, parse_metric
+from atune_bridge._format._space import (
+    MAX_CHOICES,
+    baseline_params,
+    check_value,
+    describe_domain,
+    format_params,
+    format_value,
+    number_text,
+    parse_params,
+    search_space,
+    to_distribution,
+)
+from atune_bridge._format._spec import (
+    ClientSpec,
+    Evaluation,
+    Knob,
+    Relationship,
+    ServerSpec,
+    client_from_dict,
+    knob_from_engine,
+    knobs_from_engine,
+    load_client,
+    load_project_file,
+    load_server,
+    server_from_dict,
+)
+
+__all__ = [
+    "AtuneBridgeError",
+    "AtuneFileError",
+    "ClientSpec",
+    "DomainError",
+    "Evaluation",
+    "InvalidKnobError",
+    "Knob",
+    "MAX_CHOICES",
+    "MetricError",
+    "ParamStringError",
+    "Problem",
+    "Relationship",
+    "Scoring",
+    "ServerSpec",
+    "baseline_params",
+    "check_value",
+    "client_from_dict",
+    "describe_domain",
+    "format_params",
+    "format_value",
+    "improve_rate_text",
+    "knob_from_engine",
+    "knobs_from_engine",
+    "load_client",
+    "load_project_file",
+    "load_server",
+    "number_text",
+    "parse_metric",
+    "parse_params",
+    "search_space",
+    "server_from_dict",
+    "to_distribution",
+]
