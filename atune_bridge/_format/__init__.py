@@ -2,6 +2,7 @@
 
 * ``_errors``: the bridge's exceptions and :class:`Problem` (a fault found in a file);
 * ``_yaml``: a tolerant YAML reader for hand-written files (each repair recorded);
+* ``_knob``: one tunable parameter (:class:`Knob`) and the set of values A-Tune allows it;
 * ``_spec``: server and client project files, and atuned's engine knobs, into typed specs;
 * ``_space``: knobs into Optuna distributions; parameter dicts to and from ``name=value,...``;
 * ``_evaluate``: A-Tune's evaluations: metrics read from ``$out``, scored as A-Tune scores them.
@@ -19,6 +20,7 @@ from atune_bridge._format._errors import (
     Problem,
 )
 from atune_bridge._format._evaluate import MetricError, Scoring, improve_rate_text, parse_metric
+from atune_bridge._format._knob import Knob, Relationship
 from atune_bridge._format._space import (
     MAX_CHOICES,
     baseline_params,
@@ -34,8 +36,6 @@ from atune_bridge._format._space import (
 from atune_bridge._format._spec import (
     ClientSpec,
     Evaluation,
-    Knob,
-    Relationship,
     ServerSpec,
     client_from_dict,
     knob_from_engine,

@@ -39,7 +39,7 @@ from optuna.distributions import (
 )
 
 from atune_bridge._format._errors import DomainError, InvalidKnobError, ParamStringError, Problem
-from atune_bridge._format._spec import Knob, arange_count, on_range
+from atune_bridge._format._knob import Knob, arange_count, on_range
 
 MAX_CHOICES = 10_000
 """The largest discrete set turned into a categorical distribution."""
