@@ -58,7 +58,6 @@ from atune_bridge._engine_samplers import (
     tidy_float,
     with_llm,
 )
-from atune_bridge._report import importance_evaluator
 from atune_bridge._format import (
     AtuneBridgeError,
     DomainError,
@@ -67,6 +66,7 @@ from atune_bridge._format import (
     baseline_params,
     format_params,
     format_value,
+    importance_evaluator,
     knobs_from_engine,
     parse_params,
     search_space,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from optuna.trial import TrialState
 
-from atune_bridge._format import Scoring, improve_rate_text
+from atune_bridge._format import Scoring, importance_evaluator, improve_rate_text
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -164,18 +164,6 @@ def _split_line(line: str) -> dict[str, str]:
         if sep:
             out[name] = value
     return out
-
-
-def importance_evaluator() -> Any:
-    """fANOVA when scikit-learn is there (extras ``report``, ``engine``), else PED-ANOVA, which
-    needs none. Used by the runner's report and the engine's ``rank``."""
-    import importlib.util
-
-    import optuna
-
-    if importlib.util.find_spec("sklearn") is not None:
-        return optuna.importance.FanovaImportanceEvaluator(seed=0)
-    return optuna.importance.PedAnovaImportanceEvaluator()
 
 
 def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[str, dict[str, float]], str]:

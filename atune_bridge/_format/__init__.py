@@ -5,7 +5,9 @@
 * ``_knob``: one tunable parameter (:class:`Knob`) and the set of values A-Tune allows it;
 * ``_spec``: server and client project files, and atuned's engine knobs, into typed specs;
 * ``_space``: knobs into Optuna distributions; parameter dicts to and from ``name=value,...``;
-* ``_evaluate``: A-Tune's evaluations: metrics read from ``$out``, scored as A-Tune scores them.
+* ``_evaluate``: A-Tune's evaluations: metrics read from ``$out``, scored as A-Tune scores them;
+* ``_importance``: the parameter importance evaluator both the runner's report and the
+  engine's ``rank`` use.
 
 Imports nothing of ``atune_bridge`` outside this folder; the runner (``_runner``), the engine
 (``_engine``) and the modules on top import it, through the names below.
@@ -20,6 +22,7 @@ from atune_bridge._format._errors import (
     Problem,
 )
 from atune_bridge._format._evaluate import MetricError, Scoring, improve_rate_text, parse_metric
+from atune_bridge._format._importance import importance_evaluator
 from atune_bridge._format._knob import Knob, Relationship
 from atune_bridge._format._space import (
     MAX_CHOICES,
@@ -67,6 +70,7 @@ __all__ = [
     "describe_domain",
     "format_params",
     "format_value",
+    "importance_evaluator",
     "improve_rate_text",
     "knob_from_engine",
     "knobs_from_engine",
