@@ -54,7 +54,6 @@ from atune_bridge._format import (
     server_from_dict,
     to_distribution,
 )
-from atune_bridge._report import Summary, format_summary, summarize, write_report
 from atune_bridge._runner import (
     BaselineError,
     ProjectError,
@@ -64,10 +63,14 @@ from atune_bridge._runner import (
     SamplerUnavailableError,
     StudyBusyError,
     StudyMismatchError,
+    Summary,
     TrialReport,
+    UnsafeValueError,
+    format_summary,
     run_project,
+    summarize,
+    write_report,
 )
-from atune_bridge._shell import UnsafeValueError
 
 __all__ = [
     "AtuneBridgeError",

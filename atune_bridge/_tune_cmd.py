@@ -93,8 +93,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import optuna
 
     from atune_bridge._format import AtuneBridgeError, load_client, load_server
-    from atune_bridge._report import format_summary, summarize, write_report
-    from atune_bridge._runner import Runner, RunnerConfig, default_output_dir
+    from atune_bridge._runner import (
+        Runner,
+        RunnerConfig,
+        default_output_dir,
+        format_summary,
+        summarize,
+        write_report,
+    )
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         optuna.logging.set_verbosity(optuna.logging.WARNING)

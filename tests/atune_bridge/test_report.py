@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from atune_bridge import format_summary, summarize, write_report
-from atune_bridge._report import history_figure
+from atune_bridge._runner._report import history_figure
 
 from toy_project import BASELINE_RPS, Toy, copy_toy, rps
 

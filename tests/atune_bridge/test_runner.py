@@ -238,7 +238,7 @@ def test_multi_objective_optimises_the_metrics_as_a_pareto_front(toy: Toy) -> No
     assert study.metric_names == ["rps", "latency"]
     assert study.trials[1].values == [rps(**BEST), latency(**BEST)]
     assert all(t.user_attrs.get("atune_objective") is not None for t in study.trials if t.values)
-    from atune_bridge._report import best_trial
+    from atune_bridge._runner._report import best_trial
 
     best = best_trial(study, result.scoring)
     assert best is not None and best in study.best_trials

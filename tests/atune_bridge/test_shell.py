@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from atune_bridge import DomainError, Knob, UnsafeValueError
-from atune_bridge._shell import (
+from atune_bridge._runner._shell import (
     OUT_VARIABLE,
     CommandInterrupted,
     run_command,

@@ -130,7 +130,7 @@ def value_text(knob: Knob, value: Any, *, check_domain: bool = True) -> str:
 
     Example:
         >>> from atune_bridge import Knob
-        >>> from atune_bridge._shell import value_text
+        >>> from atune_bridge._runner._shell import value_text
         >>> knob = Knob("workers", "continuous", "int", scope=(1, 8), set="echo $value")
         >>> value_text(knob, 4)
         '4'
@@ -171,7 +171,7 @@ def substitute_out(command: str, *, from_file: bool = False) -> str:
     for outputs longer than an environment variable may be.
 
     Example:
-        >>> from atune_bridge._shell import substitute_out
+        >>> from atune_bridge._runner._shell import substitute_out
         >>> print(substitute_out("echo '$out' | grep rps"))
         echo ''"$ATUNE_OUT"'' | grep rps
     """
@@ -249,7 +249,7 @@ def run_command(
     stopped, with the processes it started, after ``timeout`` seconds.
 
     Example:
-        >>> from atune_bridge._shell import run_command
+        >>> from atune_bridge._runner._shell import run_command
         >>> run_command("echo hello", timeout=5).stdout
         'hello\\n'
 

@@ -4,7 +4,7 @@ One trial is one A-Tune iteration:
 
 1. the sampler proposes a value for every tunable parameter (trial 0 is the baseline);
 2. each value passes the gate (declared domain, then safe characters: see
-   :mod:`atune_bridge._shell`); a value that does not fails the trial before any command runs;
+   :mod:`atune_bridge._runner._shell`); a value that does not fails the trial before any command runs;
 3. every parameter's ``set`` runs with ``$value`` substituted (A-Tune's ``RunSet`` sets them
    all each iteration);
 4. ``stopworkload`` then ``startworkload`` run when a parameter with ``needrestart`` changed
@@ -66,7 +66,7 @@ from atune_bridge._format import (
     parse_metric,
     search_space,
 )
-from atune_bridge._shell import (
+from atune_bridge._runner._shell import (
     OUT_VARIABLE,
     CommandInterrupted,
     CommandResult,
@@ -221,7 +221,7 @@ class RunResult:
     restore_error: str | None = None
     warnings: list[str] = field(default_factory=list)
     report: Any = None
-    """The :class:`~atune_bridge._report.ReportFiles` when :func:`run_project` wrote one."""
+    """The :class:`~atune_bridge._runner._report.ReportFiles` when :func:`run_project` wrote one."""
 
 
 class _StepFailed(Exception):
@@ -915,7 +915,7 @@ class Runner:
     def _report(self, study: Study, trial: FrozenTrial, *, restarted: bool, reason: str | None) -> None:
         if self._on_trial is None:
             return
-        from atune_bridge._report import best_trial
+        from atune_bridge._runner._report import best_trial
 
         best = best_trial(study, self.scoring)
         self._on_trial(TrialReport(
@@ -942,7 +942,7 @@ class Runner:
             target = dict(self._original)
             label = "original values"
             if self.config.apply_best and self._study is not None:
-                from atune_bridge._report import best_trial
+                from atune_bridge._runner._report import best_trial
 
                 best = best_trial(self._study, self.scoring)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
@@ -1016,7 +1016,7 @@ def run_project(
     client_spec = client if isinstance(client, ClientSpec) else load_client(client)
     result = Runner(server_spec, client_spec, config, on_trial=on_trial).run()
     if result.interrupted is None:
-        from atune_bridge._report import summarize, write_report
+        from atune_bridge._runner._report import summarize, write_report
 
         folder = Path(output_dir) if output_dir is not None else default_output_dir(result.study_name)
         result.report = write_report(summarize(result), folder, result.study)

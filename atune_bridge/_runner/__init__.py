@@ -1,0 +1,49 @@
+"""The standalone runner: A-Tune's tuning loop on an Optuna study, without atuned.
+
+* ``_loop``: :class:`Runner` and :func:`run_project`: the tuning loop, one trial an A-Tune
+  iteration, from the baseline to setting the original values back;
+* ``_shell``: A-Tune's shell commands run safely (substitution rules, timeouts, kept output);
+* ``_report``: the end of a run: the best configuration, the gain, the HTML report.
+
+May import the A-Tune formats (``atune_bridge._format``), never the engine
+(``atune_bridge._engine``) nor the modules on top (the CLI).
+"""
+
+from atune_bridge._runner._loop import (
+    BaselineError,
+    ProjectError,
+    Runner,
+    RunnerConfig,
+    RunResult,
+    SamplerUnavailableError,
+    StudyBusyError,
+    StudyMismatchError,
+    TrialReport,
+    default_output_dir,
+    parameter_descriptions,
+    project_knowledge,
+    run_project,
+)
+from atune_bridge._runner._report import Summary, format_summary, summarize, write_report
+from atune_bridge._runner._shell import UnsafeValueError
+
+__all__ = [
+    "BaselineError",
+    "ProjectError",
+    "RunResult",
+    "Runner",
+    "RunnerConfig",
+    "SamplerUnavailableError",
+    "StudyBusyError",
+    "StudyMismatchError",
+    "Summary",
+    "TrialReport",
+    "UnsafeValueError",
+    "default_output_dir",
+    "format_summary",
+    "parameter_descriptions",
+    "project_knowledge",
+    "run_project",
+    "summarize",
+    "write_report",
+]
