@@ -2,29 +2,30 @@
 
 * ``_loop``: :class:`Runner` and :func:`run_project`: the tuning loop, one trial an A-Tune
   iteration, from the baseline to setting the original values back;
+* ``_system``: the system it drives: the service's parameters read, set and restarted;
 * ``_shell``: A-Tune's shell commands run safely (substitution rules, timeouts, kept output);
-* ``_report``: the end of a run: the best configuration, the gain, the HTML report.
+* ``_records``: the records it keeps: the study's attributes, :class:`TrialReport`,
+  :class:`RunResult`;
+* ``_sampler``: the sampler it asks (TPE, or ``LLMSampler`` over TPE) and what the model is told;
+* ``_report``: the end of a run: the best configuration, the gain, the HTML report;
+* ``_config``, ``_errors``: :class:`RunnerConfig`, and the errors a run stops with.
 
 May import the A-Tune formats (``atune_bridge._format``), never the engine
 (``atune_bridge._engine``) nor the modules on top (the CLI).
 """
 
-from atune_bridge._runner._loop import (
+from atune_bridge._runner._config import RunnerConfig
+from atune_bridge._runner._errors import (
     BaselineError,
     ProjectError,
-    Runner,
-    RunnerConfig,
-    RunResult,
     SamplerUnavailableError,
     StudyBusyError,
     StudyMismatchError,
-    TrialReport,
-    default_output_dir,
-    parameter_descriptions,
-    project_knowledge,
-    run_project,
 )
+from atune_bridge._runner._loop import Runner, default_output_dir, run_project
+from atune_bridge._runner._records import RunResult, TrialReport
 from atune_bridge._runner._report import Summary, format_summary, summarize, write_report
+from atune_bridge._runner._sampler import parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import UnsafeValueError
 
 __all__ = [

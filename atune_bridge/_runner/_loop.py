@@ -38,13 +38,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import platform
 import signal
 import socket
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +54,6 @@ from atune_bridge._format import (
     AtuneBridgeError,
     ClientSpec,
     DomainError,
-    Knob,
     MetricError,
     Scoring,
     ServerSpec,
@@ -66,17 +63,34 @@ from atune_bridge._format import (
     parse_metric,
     search_space,
 )
+from atune_bridge._runner._config import RunnerConfig
+from atune_bridge._runner._errors import BaselineError, ProjectError, StudyBusyError, StudyMismatchError
+from atune_bridge._runner._records import (
+    ATTR_FAIL_REASON,
+    SOURCE_BASELINE,
+    SOURCE_ENQUEUED,
+    STUDY_APPLIED,
+    STUDY_BASELINE,
+    STUDY_MODE,
+    STUDY_ORIGINAL,
+    STUDY_PROJECT,
+    RunResult,
+    TrialReport,
+    _open_storage,
+    _source_key,
+)
+from atune_bridge._runner._report import best_trial, summarize, write_report
+from atune_bridge._runner._sampler import build_sampler, parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import (
     OUT_VARIABLE,
     CommandInterrupted,
-    CommandResult,
     UnsafeValueError,
     run_command,
     substitute_out,
-    substitute_value,
     truncate,
     value_text,
 )
+from atune_bridge._runner._system import _normalise, _same, _StepFailed, _System
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -86,178 +100,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
-"""Where studies go unless told otherwise: a SQLite file in the working directory."""
-
-DEFAULT_LLM = "local"
-
-SOURCE_BASELINE = "baseline"
-SOURCE_ENQUEUED = "enqueued"
-ATTR_FAIL_REASON = "fail_reason"
-
-# Study user attributes the runner keeps.
-STUDY_ORIGINAL = "atune_original"
-STUDY_BASELINE = "atune_baseline_config"
-STUDY_PROJECT = "atune_project"
-STUDY_MODE = "atune_mode"
-STUDY_APPLIED = "atune_applied"
-
 _OUTPUT_ENV_LIMIT = 100_000
-
-
-class ProjectError(AtuneBridgeError):
-    """The project cannot be tuned as given (nothing tunable, no benchmark, unreadable values)."""
-
-
-class BaselineError(AtuneBridgeError):
-    """The baseline could not be measured; nothing was tuned."""
-
-
-class StudyBusyError(AtuneBridgeError):
-    """Another live runner process is tuning the same study."""
-
-
-class StudyMismatchError(AtuneBridgeError):
-    """The stored study was created for other objectives than this run asks for."""
-
-
-class SamplerUnavailableError(AtuneBridgeError):
-    """The requested LLM sampler cannot be built (package missing, unknown model spec)."""
-
-
-def _open_storage(url: str) -> optuna.storages.BaseStorage:
-    """The storage at ``url``; a SQLite file through ``sqlite_storage``, which serialises writers
-    so that several runner processes sharing one file never pop the same enqueued trial."""
-    if url.startswith("sqlite:///"):
-        try:
-            from optuna_llm_sampler import sqlite_storage
-        except ImportError:  # pragma: no cover - the sampler package ships with the bridge
-            return optuna.storages.get_storage(url)
-        return sqlite_storage(url)
-    return optuna.storages.get_storage(url)
-
-
-@dataclass(frozen=True)
-class RunnerConfig:
-    """How a :class:`Runner` tunes: storage, budget, model, timeouts, what to leave applied.
-
-    Args:
-        storage: Optuna storage URL. Default a SQLite file in the working directory, so
-            running the same command again resumes.
-        study_name: Default the project name of the server file.
-        llm: A model spec for :func:`optuna_llm_sampler.make_chat_model` (``"local"``,
-            ``"tongyi:qwen-plus"``, ``"openai:MODEL@BASE_URL"``), or ``"none"`` for TPE alone.
-        n_trials: Finished trials (complete + failed, baseline included, earlier runs
-            included) to reach. Default the client file's ``iterations`` plus 1 (A-Tune's
-            iterations come after its baseline).
-        knowledge: A text file of tuning knowledge given to the model with what the runner
-            knows (machine, project, parameter descriptions).
-        multi_objective: Optimise each metric as its own objective (a Pareto front) instead
-            of A-Tune's weighted improvement rate.
-        seed: Seed of the samplers.
-        llm_timeout: Seconds one model call may take before its trial goes to TPE. Default
-            300: the offline model on two busy cores can need minutes for a round.
-        command_timeout: Seconds each ``set``/``get``/restart/evaluation command may take.
-        benchmark_timeout: Seconds the benchmark may take.
-        apply_best: Leave the best configuration applied at the end instead of the original.
-        workdir: Directory the commands run in. Default the current directory.
-        output_limit: Characters of a failed step's stdout/stderr kept on the trial.
-    """
-
-    storage: str = DEFAULT_STORAGE
-    study_name: str | None = None
-    llm: str = DEFAULT_LLM
-    n_trials: int | None = None
-    knowledge: str | None = None
-    multi_objective: bool = False
-    seed: int | None = None
-    llm_timeout: float = 300.0
-    command_timeout: float = 120.0
-    benchmark_timeout: float = 1800.0
-    apply_best: bool = False
-    workdir: str | None = None
-    output_limit: int = 4000
-
-    def __post_init__(self) -> None:
-        for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
-            value = getattr(self, name)
-            if not value > 0:
-                raise ValueError(f"RunnerConfig.{name} must be positive seconds, got {value!r}")
-        if self.n_trials is not None and self.n_trials < 1:
-            raise ValueError(f"RunnerConfig.n_trials must be at least 1, got {self.n_trials!r}")
-
-
-@dataclass(frozen=True)
-class TrialReport:
-    """What one finished trial gave, for progress lines."""
-
-    number: int
-    state: str
-    source: str
-    metrics: dict[str, float]
-    values: tuple[float, ...] | None
-    reason: str | None
-    restarted: bool
-    finished: int
-    budget: int
-    best_number: int | None
-    best_metrics: dict[str, float]
-    best_values: tuple[float, ...] | None
-
-
-@dataclass
-class RunResult:
-    """The outcome of :meth:`Runner.run`."""
-
-    study: Study
-    scoring: Scoring
-    storage: str
-    study_name: str
-    server: ServerSpec
-    client: ClientSpec
-    new_trials: int = 0
-    interrupted: str | None = None
-    applied: str = ""
-    restore_error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    report: Any = None
-    """The :class:`~atune_bridge._runner._report.ReportFiles` when :func:`run_project` wrote one."""
-
-
-class _StepFailed(Exception):
-    """One step of a trial failed; carries what to keep on the trial."""
-
-    def __init__(self, step: str, reason: str, result: CommandResult | None = None,
-                 extra: Mapping[str, str] | None = None) -> None:
-        super().__init__(reason)
-        self.step = step
-        self.reason = reason
-        self.result = result
-        self.extra = dict(extra or {})
-
-
-def _source_key() -> str:
-    try:
-        from optuna_llm_sampler import _attrs
-    except ImportError:
-        return "source"
-    return str(getattr(_attrs, "ATTR_SOURCE", "source"))
-
-
-def _normalise(knob: Knob, text: str) -> str:
-    text = text.strip()
-    return " ".join(text.split()) if knob.dtype == "string" else text
-
-
-def _same(knob: Knob, a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return False
-    if knob.dtype != "string":
-        try:
-            return float(a) == float(b)
-        except ValueError:
-            pass
-    return _normalise(knob, a) == _normalise(knob, b)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -268,196 +111,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-# --------------------------------------------------------------------------- knowledge
-
-
-def machine_summary() -> str:
-    """One line on this machine: CPU cores, memory, kernel and OS, for the model."""
-    parts = [f"{os.cpu_count() or '?'} CPU cores"]
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                parts.append(f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB memory")
-                break
-    parts.append(f"kernel {platform.system()} {platform.release()} ({platform.machine()})")
-    with contextlib.suppress(OSError):
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                parts.append(line.split("=", 1)[1].strip().strip('"'))
-                break
-    return ", ".join(parts)
-
-
-def project_knowledge(
-    server: ServerSpec,
-    client: ClientSpec,
-    user_text: str | None = None,
-    *,
-    with_parameters: bool = True,
-) -> str:
-    """The knowledge the runner gives the model: the machine, the project, the user's text.
-
-    The runner's own lines come first because they are short and the sampler caps the
-    knowledge's length. With ``with_parameters`` each parameter's domain, restart need and
-    ``desc`` are listed too; the runner leaves them out when it passes them to the sampler
-    as ``descriptions`` (see :func:`parameter_descriptions`), which shows each next to its range.
-    """
-    lines = [f"Machine: {machine_summary()}."]
-    goals = ", ".join(
-        f"{e.name} ({'higher' if e.higher_is_better else 'lower'} is better, weight {e.weight:g})"
-        for e in client.evaluations
-    )
-    lines.append(f"Project: {server.project}; benchmark `{client.benchmark}`; metrics: {goals}.")
-    if with_parameters:
-        lines.append("Parameters:")
-        for knob in server.tunable:
-            restart = ", needs a service restart" if knob.needrestart else ""
-            desc = f": {knob.desc.strip()}" if knob.desc.strip() else ""
-            lines.append(f"- {knob.name} in {describe_domain(knob)}{restart}{desc}")
-    if user_text and user_text.strip():
-        lines += ["", user_text.strip()]
-    return "\n".join(lines)
-
-
-def parameter_descriptions(knobs: Sequence[Knob]) -> dict[str, str]:
-    """Each parameter's ``desc``, plus whether changing it restarts the service."""
-    out = {}
-    for knob in knobs:
-        parts = [knob.desc.strip()] if knob.desc.strip() else []
-        if knob.needrestart:
-            parts.append("changing it restarts the service")
-        if parts:
-            out[knob.name] = "; ".join(parts)
-    return out
-
-
-# --------------------------------------------------------------------------- sampler
-
-
-def build_sampler(
-    llm: str,
-    *,
-    space: Mapping[str, BaseDistribution],
-    knowledge: str,
-    descriptions: Mapping[str, str],
-    baseline: Mapping[str, Any],
-    seed: int | None,
-    n_startup_trials: int,
-    llm_timeout: float = 300.0,
-) -> BaseSampler:
-    """TPE, wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
-
-    Raises:
-        SamplerUnavailableError: the sampler package or the model cannot be loaded.
-    """
-    base = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(1, n_startup_trials))
-    if llm.strip().lower() == "none":
-        return base
-    try:
-        from optuna_llm_sampler import LLMSampler, make_chat_model
-    except ImportError as exc:
-        raise SamplerUnavailableError(
-            f"--llm {llm}: optuna_llm_sampler cannot be imported ({exc}); use --llm none for TPE alone"
-        ) from exc
-    try:
-        model = make_chat_model(llm)
-        return LLMSampler(
-            model,
-            base_sampler=base,
-            search_space=dict(space),
-            knowledge=knowledge,
-            descriptions=dict(descriptions),
-            baseline=dict(baseline),
-            seed=seed,
-            timeout=llm_timeout,
-        )
-    except (ValueError, ImportError, OSError, RuntimeError) as exc:
-        raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
-
-
-# --------------------------------------------------------------------------- the system
-
-
-class _System:
-    """The service's parameters: reads them, sets them, restarts, remembers what is applied."""
-
-    def __init__(self, server: ServerSpec, knobs: Sequence[Knob], config: RunnerConfig) -> None:
-        self.server = server
-        self.knobs = list(knobs)
-        self.config = config
-        self.state: dict[str, str | None] = {k.name: None for k in self.knobs}
-        self.restart_pending = False
-
-    def _run(self, command: str, cancel: threading.Event | None,
-             env: Mapping[str, str] | None = None) -> CommandResult:
-        return run_command(command, timeout=self.config.command_timeout, env=env,
-                           cwd=self.config.workdir, cancel=cancel)
-
-    def read(self, knob: Knob) -> str:
-        """The current value of ``knob`` read with its ``get``.
-
-        Raises:
-            ProjectError: the command failed or printed nothing.
-        """
-        result = self._run(knob.get, None)
-        text = _normalise(knob, result.stdout)
-        if not result.ok or not text:
-            why = result.describe() if not result.ok else "it printed nothing"
-            raise ProjectError(f"{self.server.path}: object {knob.name!r}: get `{knob.get}` {why}")
-        return text
-
-    def apply(self, target: Mapping[str, str], cancel: threading.Event | None, *,
-              only_changed: bool) -> bool:
-        """Set ``target`` (name to gated text), then restart if a needrestart value changed.
-
-        Returns whether the service was restarted.
-
-        Raises:
-            _StepFailed: a set or restart command failed; ``state`` says what is known.
-            CommandInterrupted: ``cancel`` was set.
-        """
-        merged = {k: v for k, v in self.state.items() if v is not None}
-        merged.update(target)
-        for knob in self.knobs:
-            if knob.name not in target:
-                continue
-            text = target[knob.name]
-            changed = not _same(knob, self.state[knob.name], text)
-            if only_changed and not changed:
-                continue
-            name = ""
-            active = True
-            for rel in knob.relationships:
-                if rel.type == "rely_on" and merged.get(rel.target) != rel.value:
-                    active = False
-                    break
-                if rel.type == "depend_on" and merged.get(rel.target) == rel.value:
-                    name = rel.src_name
-            if not active:
-                logger.info("%s: not set, its rely_on relation does not hold", knob.name)
-                continue
-            command = substitute_value(knob.set, text, name=name)
-            if changed and knob.needrestart:
-                # Pending until a restart succeeds, even if this trial fails before it.
-                self.restart_pending = True
-            self.state[knob.name] = None
-            result = self._run(command, cancel, env={"ATUNE_VALUE": text, "ATUNE_NAME": knob.name})
-            if not result.ok:
-                raise _StepFailed(f"set {knob.name}", f"set of {knob.name}={text} {result.describe()}", result)
-            self.state[knob.name] = text
-        restarted = self.restart_pending
-        if self.restart_pending:
-            for step, command in (("stopworkload", self.server.stopworkload),
-                                  ("startworkload", self.server.startworkload)):
-                if not command:
-                    continue
-                result = self._run(command, cancel)
-                if not result.ok:
-                    raise _StepFailed(step, f"{step} {result.describe()}", result)
-            self.restart_pending = False
-        return restarted
 
 
 # --------------------------------------------------------------------------- the runner
@@ -915,8 +568,6 @@ class Runner:
     def _report(self, study: Study, trial: FrozenTrial, *, restarted: bool, reason: str | None) -> None:
         if self._on_trial is None:
             return
-        from atune_bridge._runner._report import best_trial
-
         best = best_trial(study, self.scoring)
         self._on_trial(TrialReport(
             number=trial.number,
@@ -942,8 +593,6 @@ class Runner:
             target = dict(self._original)
             label = "original values"
             if self.config.apply_best and self._study is not None:
-                from atune_bridge._runner._report import best_trial
-
                 best = best_trial(self._study, self.scoring)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
                     for knob in self._knobs:
@@ -1016,8 +665,6 @@ def run_project(
     client_spec = client if isinstance(client, ClientSpec) else load_client(client)
     result = Runner(server_spec, client_spec, config, on_trial=on_trial).run()
     if result.interrupted is None:
-        from atune_bridge._runner._report import summarize, write_report
-
         folder = Path(output_dir) if output_dir is not None else default_output_dir(result.study_name)
         result.report = write_report(summarize(result), folder, result.study)
     return result

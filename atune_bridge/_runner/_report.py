@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from optuna.study import Study
     from optuna.trial import FrozenTrial
 
-    from atune_bridge._runner._loop import RunResult
+    from atune_bridge._runner._records import RunResult
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,60 @@
+"""How a :class:`~atune_bridge.Runner` tunes: :class:`RunnerConfig` and its defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
+"""Where studies go unless told otherwise: a SQLite file in the working directory."""
+
+DEFAULT_LLM = "local"
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """How a :class:`Runner` tunes: storage, budget, model, timeouts, what to leave applied.
+
+    Args:
+        storage: Optuna storage URL. Default a SQLite file in the working directory, so
+            running the same command again resumes.
+        study_name: Default the project name of the server file.
+        llm: A model spec for :func:`optuna_llm_sampler.make_chat_model` (``"local"``,
+            ``"tongyi:qwen-plus"``, ``"openai:MODEL@BASE_URL"``), or ``"none"`` for TPE alone.
+        n_trials: Finished trials (complete + failed, baseline included, earlier runs
+            included) to reach. Default the client file's ``iterations`` plus 1 (A-Tune's
+            iterations come after its baseline).
+        knowledge: A text file of tuning knowledge given to the model with what the runner
+            knows (machine, project, parameter descriptions).
+        multi_objective: Optimise each metric as its own objective (a Pareto front) instead
+            of A-Tune's weighted improvement rate.
+        seed: Seed of the samplers.
+        llm_timeout: Seconds one model call may take before its trial goes to TPE. Default
+            300: the offline model on two busy cores can need minutes for a round.
+        command_timeout: Seconds each ``set``/``get``/restart/evaluation command may take.
+        benchmark_timeout: Seconds the benchmark may take.
+        apply_best: Leave the best configuration applied at the end instead of the original.
+        workdir: Directory the commands run in. Default the current directory.
+        output_limit: Characters of a failed step's stdout/stderr kept on the trial.
+    """
+
+    storage: str = DEFAULT_STORAGE
+    study_name: str | None = None
+    llm: str = DEFAULT_LLM
+    n_trials: int | None = None
+    knowledge: str | None = None
+    multi_objective: bool = False
+    seed: int | None = None
+    llm_timeout: float = 300.0
+    command_timeout: float = 120.0
+    benchmark_timeout: float = 1800.0
+    apply_best: bool = False
+    workdir: str | None = None
+    output_limit: int = 4000
+
+    def __post_init__(self) -> None:
+        for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"RunnerConfig.{name} must be positive seconds, got {value!r}")
+        if self.n_trials is not None and self.n_trials < 1:
+            raise ValueError(f"RunnerConfig.n_trials must be at least 1, got {self.n_trials!r}")

@@ -1,0 +1,28 @@
+"""The runner's exceptions: why a project cannot be tuned, or a study not continued.
+
+Imports the A-Tune formats only (for :class:`~atune_bridge.AtuneBridgeError`).
+"""
+
+from __future__ import annotations
+
+from atune_bridge._format import AtuneBridgeError
+
+
+class ProjectError(AtuneBridgeError):
+    """The project cannot be tuned as given (nothing tunable, no benchmark, unreadable values)."""
+
+
+class BaselineError(AtuneBridgeError):
+    """The baseline could not be measured; nothing was tuned."""
+
+
+class StudyBusyError(AtuneBridgeError):
+    """Another live runner process is tuning the same study."""
+
+
+class StudyMismatchError(AtuneBridgeError):
+    """The stored study was created for other objectives than this run asks for."""
+
+
+class SamplerUnavailableError(AtuneBridgeError):
+    """The requested LLM sampler cannot be built (package missing, unknown model spec)."""

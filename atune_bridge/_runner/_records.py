@@ -1,0 +1,85 @@
+"""What the runner keeps: the study's storage, the attributes it writes on the study and its
+trials, the :class:`TrialReport` it gives after every trial and the :class:`RunResult` of a run.
+
+Imports the A-Tune formats only (for annotations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+
+    from atune_bridge._format import ClientSpec, Scoring, ServerSpec
+
+SOURCE_BASELINE = "baseline"
+SOURCE_ENQUEUED = "enqueued"
+ATTR_FAIL_REASON = "fail_reason"
+
+# Study user attributes the runner keeps.
+STUDY_ORIGINAL = "atune_original"
+STUDY_BASELINE = "atune_baseline_config"
+STUDY_PROJECT = "atune_project"
+STUDY_MODE = "atune_mode"
+STUDY_APPLIED = "atune_applied"
+
+
+def _open_storage(url: str) -> optuna.storages.BaseStorage:
+    """The storage at ``url``; a SQLite file through ``sqlite_storage``, which serialises writers
+    so that several runner processes sharing one file never pop the same enqueued trial."""
+    if url.startswith("sqlite:///"):
+        try:
+            from optuna_llm_sampler import sqlite_storage
+        except ImportError:  # pragma: no cover - the sampler package ships with the bridge
+            return optuna.storages.get_storage(url)
+        return sqlite_storage(url)
+    return optuna.storages.get_storage(url)
+
+
+def _source_key() -> str:
+    try:
+        from optuna_llm_sampler import _attrs
+    except ImportError:
+        return "source"
+    return str(getattr(_attrs, "ATTR_SOURCE", "source"))
+
+
+@dataclass(frozen=True)
+class TrialReport:
+    """What one finished trial gave, for progress lines."""
+
+    number: int
+    state: str
+    source: str
+    metrics: dict[str, float]
+    values: tuple[float, ...] | None
+    reason: str | None
+    restarted: bool
+    finished: int
+    budget: int
+    best_number: int | None
+    best_metrics: dict[str, float]
+    best_values: tuple[float, ...] | None
+
+
+@dataclass
+class RunResult:
+    """The outcome of :meth:`Runner.run`."""
+
+    study: Study
+    scoring: Scoring
+    storage: str
+    study_name: str
+    server: ServerSpec
+    client: ClientSpec
+    new_trials: int = 0
+    interrupted: str | None = None
+    applied: str = ""
+    restore_error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    report: Any = None
+    """The :class:`~atune_bridge._runner._report.ReportFiles` when :func:`run_project` wrote one."""

@@ -1,0 +1,130 @@
+"""The sampler the runner tunes with: TPE, wrapped in ``LLMSampler`` unless the model is
+``"none"``, and what the model is told (the machine, the project, each parameter).
+
+Imports the A-Tune formats and the runner's ``_errors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from atune_bridge._format import ClientSpec, Knob, ServerSpec, describe_domain
+from atune_bridge._runner._errors import SamplerUnavailableError
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+    from optuna.samplers import BaseSampler
+
+
+# --------------------------------------------------------------------------- knowledge
+
+
+def machine_summary() -> str:
+    """One line on this machine: CPU cores, memory, kernel and OS, for the model."""
+    parts = [f"{os.cpu_count() or '?'} CPU cores"]
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                parts.append(f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB memory")
+                break
+    parts.append(f"kernel {platform.system()} {platform.release()} ({platform.machine()})")
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                parts.append(line.split("=", 1)[1].strip().strip('"'))
+                break
+    return ", ".join(parts)
+
+
+def project_knowledge(
+    server: ServerSpec,
+    client: ClientSpec,
+    user_text: str | None = None,
+    *,
+    with_parameters: bool = True,
+) -> str:
+    """The knowledge the runner gives the model: the machine, the project, the user's text.
+
+    The runner's own lines come first because they are short and the sampler caps the
+    knowledge's length. With ``with_parameters`` each parameter's domain, restart need and
+    ``desc`` are listed too; the runner leaves them out when it passes them to the sampler
+    as ``descriptions`` (see :func:`parameter_descriptions`), which shows each next to its range.
+    """
+    lines = [f"Machine: {machine_summary()}."]
+    goals = ", ".join(
+        f"{e.name} ({'higher' if e.higher_is_better else 'lower'} is better, weight {e.weight:g})"
+        for e in client.evaluations
+    )
+    lines.append(f"Project: {server.project}; benchmark `{client.benchmark}`; metrics: {goals}.")
+    if with_parameters:
+        lines.append("Parameters:")
+        for knob in server.tunable:
+            restart = ", needs a service restart" if knob.needrestart else ""
+            desc = f": {knob.desc.strip()}" if knob.desc.strip() else ""
+            lines.append(f"- {knob.name} in {describe_domain(knob)}{restart}{desc}")
+    if user_text and user_text.strip():
+        lines += ["", user_text.strip()]
+    return "\n".join(lines)
+
+
+def parameter_descriptions(knobs: Sequence[Knob]) -> dict[str, str]:
+    """Each parameter's ``desc``, plus whether changing it restarts the service."""
+    out = {}
+    for knob in knobs:
+        parts = [knob.desc.strip()] if knob.desc.strip() else []
+        if knob.needrestart:
+            parts.append("changing it restarts the service")
+        if parts:
+            out[knob.name] = "; ".join(parts)
+    return out
+
+
+# --------------------------------------------------------------------------- sampler
+
+
+def build_sampler(
+    llm: str,
+    *,
+    space: Mapping[str, BaseDistribution],
+    knowledge: str,
+    descriptions: Mapping[str, str],
+    baseline: Mapping[str, Any],
+    seed: int | None,
+    n_startup_trials: int,
+    llm_timeout: float = 300.0,
+) -> BaseSampler:
+    """TPE, wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
+
+    Raises:
+        SamplerUnavailableError: the sampler package or the model cannot be loaded.
+    """
+    base = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(1, n_startup_trials))
+    if llm.strip().lower() == "none":
+        return base
+    try:
+        from optuna_llm_sampler import LLMSampler, make_chat_model
+    except ImportError as exc:
+        raise SamplerUnavailableError(
+            f"--llm {llm}: optuna_llm_sampler cannot be imported ({exc}); use --llm none for TPE alone"
+        ) from exc
+    try:
+        model = make_chat_model(llm)
+        return LLMSampler(
+            model,
+            base_sampler=base,
+            search_space=dict(space),
+            knowledge=knowledge,
+            descriptions=dict(descriptions),
+            baseline=dict(baseline),
+            seed=seed,
+            timeout=llm_timeout,
+        )
+    except (ValueError, ImportError, OSError, RuntimeError) as exc:
+        raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
