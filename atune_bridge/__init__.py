@@ -21,9 +21,10 @@ from atune_bridge._engine import (
     OptimizerEngine,
     OutOfOrderError,
     UnknownTaskError,
+    UnsupportedEngineError,
     create_engine_app,
+    engine_names,
 )
-from atune_bridge._engine_samplers import UnsupportedEngineError, engine_names
 from atune_bridge._format import (
     MAX_CHOICES,
     AtuneBridgeError,

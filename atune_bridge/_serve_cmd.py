@@ -81,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from atune_bridge._engine import EngineConfig
-    from atune_bridge._engine_app import create_engine_app
+    from atune_bridge._engine import EngineConfig, create_engine_app
 
     storage = None if args.storage.strip().lower() in ("none", "memory") else args.storage
     llm = None if args.llm.strip().lower() in ("none", "") else args.llm.strip()

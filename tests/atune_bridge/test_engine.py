@@ -22,8 +22,8 @@ from atune_bridge import (
     engine_names,
     parse_params,
 )
-from atune_bridge._engine import parse_value
-from atune_bridge._engine_samplers import SamplerContext, build_plan, finite_grid, gp_available
+from atune_bridge._engine._protocol import parse_value
+from atune_bridge._engine._samplers import SamplerContext, build_plan, finite_grid, gp_available
 from atune_bridge._format._space import search_space
 from atune_bridge._format._spec import knobs_from_engine
 

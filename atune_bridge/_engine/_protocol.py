@@ -38,7 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import optuna
 from optuna.distributions import (
@@ -49,7 +49,7 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState, create_trial
 
-from atune_bridge._engine_samplers import (
+from atune_bridge._engine._samplers import (
     EnginePlan,
     SamplerContext,
     UnsupportedEngineError,
@@ -71,9 +71,6 @@ from atune_bridge._format import (
     parse_params,
     search_space,
 )
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 _logger = logging.getLogger(__name__)
 
@@ -831,28 +828,3 @@ class OptimizerEngine:
                 self._tasks.pop(task_id, None)
             _logger.info("task %s deleted", task_id)
         return {}
-
-
-def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = None) -> FastAPI:
-    """A FastAPI app serving A-Tune's optimizer engine protocol on ``/v1/optimizer``.
-
-    Each call builds its own :class:`~atune_bridge.OptimizerEngine` (kept on
-    ``app.state.engine``); nothing is shared between apps.
-
-    Example:
-        >>> from fastapi.testclient import TestClient
-        >>> from atune_bridge import EngineConfig, create_engine_app
-        >>> client = TestClient(create_engine_app(EngineConfig(storage=None)))
-        >>> client.post("/v1/optimizer", json={"max_eval": 5, "engine": "tpe", "knobs": [
-        ...     {"name": "x", "type": "continuous", "dtype": "float", "range": [0, 1]}]}).json()["status"]
-        'OK'
-        >>> client.put("/v1/optimizer/nope", json={"iterations": 1, "value": "1"}).json()
-        {'message': 'taskid nope not found'}
-
-    Args:
-        config: storage, seed, model settings (:class:`~atune_bridge.EngineConfig`).
-        chat_model: a LangChain chat model to use instead of building ``config.llm``.
-    """
-    from atune_bridge._engine_app import create_engine_app as build
-
-    return build(config, chat_model=chat_model)
