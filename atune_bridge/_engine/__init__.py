@@ -1,7 +1,11 @@
 """The HTTP engine: A-Tune's optimizer engine protocol (what atuned calls) on Optuna studies.
 
-* ``_protocol``: :class:`OptimizerEngine`: what each request does, and the task store;
+* ``_protocol``: :class:`OptimizerEngine`: what each request (POST, PUT, GET, DELETE) does,
+  and the sequence of PUTs atuned sends;
+* ``_store``: the task store: one study per task, cached, locked, rebuilt after a restart;
+  :class:`EngineConfig`;
 * ``_samplers``: the sampler table: which Optuna sampler runs for each A-Tune engine name;
+* ``_errors``: the requests it refuses, with their HTTP status;
 * ``_app``: the FastAPI app serving it on ``/v1/optimizer`` (imported only when an app is
   built, so that the rest needs no FastAPI).
 
@@ -14,14 +18,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from atune_bridge._engine._protocol import (
-    EngineConfig,
-    EngineRequestError,
-    OptimizerEngine,
-    OutOfOrderError,
-    UnknownTaskError,
-)
+from atune_bridge._engine._errors import EngineRequestError, OutOfOrderError, UnknownTaskError
+from atune_bridge._engine._protocol import OptimizerEngine
 from atune_bridge._engine._samplers import UnsupportedEngineError, engine_names
+from atune_bridge._engine._store import EngineConfig
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

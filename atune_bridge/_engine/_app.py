@@ -22,8 +22,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from atune_bridge._engine._protocol import MAX_EVAL, EngineConfig, EngineRequestError, OptimizerEngine
+from atune_bridge._engine._errors import EngineRequestError
+from atune_bridge._engine._protocol import MAX_EVAL, OptimizerEngine
 from atune_bridge._engine._samplers import engine_names
+from atune_bridge._engine._store import EngineConfig
 from atune_bridge._format import AtuneBridgeError, InvalidKnobError
 
 if TYPE_CHECKING:
