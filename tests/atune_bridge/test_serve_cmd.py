@@ -1,7 +1,7 @@
 """``atune-bridge serve``: its options, and the mistakes it reports before serving.
 
 Serving itself (plain, restart on the same SQLite file, mutual TLS) runs the command in a
-subprocess in ``test_engine_http.py``.
+subprocess in ``engine/test_engine_http.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The runner on the toy project: A-Tune's semantics, failures, the gate, restoration, resume.
 
-Every expected number comes from the formulas in ``projects/toy/bench.sh`` (see toy_project).
+Every expected number comes from the formulas in ``tests/atune_bridge/projects/toy/bench.sh`` (see toy_project).
 Trials are enqueued where a test needs known configurations; TPE fills in the rest.
 """
 

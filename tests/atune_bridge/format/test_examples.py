@@ -16,7 +16,7 @@ from atune_bridge import (
     load_server,
 )
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "atune_examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "atune_examples"
 ALL_FILES = sorted(EXAMPLES.rglob("*.yaml"))
 NOT_ATUNE = {"tidb/topo.yaml"}  # a TiUP cluster topology shipped beside the tidb project
 

@@ -30,7 +30,7 @@ from optuna.trial import TrialState
 
 from atune_bridge import EngineConfig, create_engine_app, knobs_from_engine, load_server, parse_params
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "tests" / "data" / "atune_examples"
 
 # What atuned posts for an nginx-like server YAML: every Knob field present, nil slices null.

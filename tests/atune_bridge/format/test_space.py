@@ -33,7 +33,7 @@ from atune_bridge import (
     to_distribution,
 )
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "atune_examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "atune_examples"
 
 
 def atune_int_set(knob: Knob) -> set[int]:
