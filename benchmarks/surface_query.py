@@ -47,6 +47,9 @@ def main() -> int:
 
     check = np.allclose([model.compiled.predict_one(r[0]) for r in rows], theirs)
     print(f"surface {args.surface} ({len(params)} measurements, {len(model.surface.space)} knobs); fit {fit:.2f} s")
+    print(f"noise: pooled sd {model.noise:.3f} ({'log scale' if model.log else 'linear'}); repeated configurations:")
+    for config, (n, mean, rsd) in model.noise_by_config().items():
+        print(f"  {config:<10} n={n:<3} mean {mean:12.6g}   relative sd {100 * rsd:5.1f}%")
     print(f"{'per query':<28}{'microseconds':>14}")
     print(f"{'compiled forest + noise':<28}{compiled * 1e6:>14.1f}")
     print(f"{'scikit-learn predict (1 row)':<28}{sklearn * 1e6:>14.1f}")
