@@ -167,9 +167,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
             if r.seed < seeds_for(arm, args)]
     baseline_values = [r.means[0] for r in runs if r.means and r.means[0] is not None]
     baseline = float(sum(baseline_values) / len(baseline_values)) if baseline_values else float("nan")
-    observed = [v for r in runs for v in r.values if v is not None]
-    # the best any run of any arm observed: a target every arm could have reached
-    best_known = (max if problem.maximize else min)(observed)
+    # the best (noise-free) value of any configuration any run of any arm tried
+    tried = [m for r in runs for m in r.means if m is not None]
+    best_known = (max if problem.maximize else min)(tried)
     gap = problem.surface is None  # synthetic values cross zero: % of the way to the best, not % gain
     summaries = summarize(runs, problem.maximize, best_known, baseline, gap=gap)
     table = markdown_table(problem.name, summaries, args.trials, best_known, baseline, problem.maximize, gap=gap)
@@ -196,7 +196,7 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
         "labels": {a: label(a) for a in args.arms},
         "baseline": baseline,
         "best_known": best_known,
-        "best_known_means": "the best value any run of any arm observed",
+        "best_known_means": "the best noise-free value of any configuration any run of any arm tried",
         "optimum": problem.optimum,
         "summary": {s.arm: to_json(s) for s in summaries},
         "surrogate": quality,

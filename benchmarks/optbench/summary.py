@@ -34,6 +34,25 @@ def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | 
     return out
 
 
+def incumbent_curve(run: RunRecord, maximize: bool) -> list[float | None]:
+    """The true value of the configuration a user would pick after each trial.
+
+    The incumbent is the best *observed* configuration so far; its value is the noise-free
+    one where the problem has it (a surface's surrogate mean), so a lucky noise draw does not
+    count as progress. Without noise-free values (the live nginx) it is the observed best.
+    """
+    if any(m is None for m, v in zip(run.means, run.values) if v is not None) or not run.means:
+        return best_so_far(run.values, maximize)
+    out: list[float | None] = []
+    best: float | None = None
+    truth: float | None = None
+    for v, m in zip(run.values, run.means):
+        if v is not None and (best is None or (v > best if maximize else v < best)):
+            best, truth = v, m
+        out.append(truth)
+    return out
+
+
 def mean_se(xs: Sequence[float]) -> tuple[float, float]:
     if not xs:
         return float("nan"), float("nan")
@@ -88,13 +107,13 @@ def summarize(runs: Sequence[RunRecord], maximize: bool, best_known: float, base
     ranks = _ranks(by_arm, maximize)
     out = []
     for arm, rs in by_arm.items():
-        curves = [best_so_far(r.values, maximize) for r in rs]
+        curves = [incumbent_curve(r, maximize) for r in rs]
         at = {}
         for k in [c for c in CHECKPOINTS if c <= trials] + ([trials] if trials not in CHECKPOINTS else []):
             at[k] = mean_se([c[k - 1] for c in curves if c[k - 1] is not None])
         gains = []
         for r, c in zip(rs, curves):
-            base, final = r.values[0], c[-1]
+            base, final = c[0], c[-1]
             if base is None or final is None:
                 continue
             if gap and abs(best_known - base) > 1e-12:
@@ -130,7 +149,7 @@ def _ranks(by_arm: Mapping[str, Sequence[RunRecord]], maximize: bool) -> dict[st
         finals = {}
         for arm, rs in by_arm.items():
             run = next(r for r in rs if r.seed == seed)
-            final = best_so_far(run.values, maximize)[-1]
+            final = incumbent_curve(run, maximize)[-1]
             finals[arm] = final if final is not None else (-math.inf if maximize else math.inf)
         ordered = sorted(finals.values(), reverse=maximize)
         for arm, v in finals.items():
@@ -173,10 +192,11 @@ def markdown_table(problem: str, summaries: Sequence[ArmSummary], trials: int, b
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        "best@k: best value in the first k trials; "
+        "best@k: the value of the best configuration observed in the first k trials (its noise-free value "
+        "where the problem has one, so lucky noise is not progress); "
         + ("% of gap closed: how far the final best got from the baseline towards the best known value; "
            if gap else "gain: of the final best over the run's own baseline measurement; ")
-        + "best known: the best value any run of any arm observed; avg rank: of the final best among the arms, over the seeds all "
+        + "best known: the best (noise-free where known) value of any configuration any run of any arm tried; avg rank: of the final best among the arms, over the seeds all "
         f"arms ran (1 is best); trials to 95%: first trial reaching the target, runs that never did counted as "
         f"{trials + 1}, with how many reached it; times are per run, the sampler's without the model's.",
     ]

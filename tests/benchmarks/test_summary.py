@@ -1,0 +1,52 @@
+"""From runs to evidence: the incumbent's true value, mean ± SE, ranks and the 95% target."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from optbench.protocol import RunRecord
+from optbench.summary import incumbent_curve, markdown_table, summarize, target_of
+
+
+def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
+    means = means if means is not None else list(values)
+    return RunRecord(problem="p", arm=arm, seed=seed, trials=len(values), values=values, means=means,
+                     sources=["baseline"] + [arm] * (len(values) - 1), objective_s=0.0, sampler_s=0.0,
+                     model_s=0.0, model_calls=0, model_failures=0, seconds=0.0)
+
+
+def test_a_lucky_noise_draw_is_not_progress() -> None:
+    # trial 2 observed 90 but is truly 20; trial 3 observed 80 and truly 70
+    r = run("a", 0, [10.0, 50.0, 90.0, 80.0], [10.0, 45.0, 20.0, 70.0])
+    assert incumbent_curve(r, maximize=True) == [10.0, 45.0, 20.0, 20.0]
+
+
+def test_without_noise_free_values_the_observed_best_counts() -> None:
+    r = run("a", 0, [10.0, None, 30.0, 20.0], [None, None, None, None])
+    assert incumbent_curve(r, maximize=True) == [10.0, 10.0, 30.0, 30.0]
+    assert incumbent_curve(run("b", 0, [5.0, 3.0, 4.0]), maximize=False) == [5.0, 3.0, 3.0]
+
+
+def test_means_standard_errors_ranks_and_reaching_the_target() -> None:
+    runs = [run("good", 0, [1.0, 5.0, 10.0]), run("good", 1, [1.0, 9.0, 9.0]),
+            run("bad", 0, [1.0, 2.0, 3.0]), run("bad", 1, [1.0, 9.0, 9.0])]
+    good, bad = summarize(runs, True, best_known=10.0, baseline=1.0)
+    assert good.at[3][0] == pytest.approx(9.5) and good.at[3][1] == pytest.approx(0.5)
+    assert good.rank == pytest.approx(1.25) and bad.rank == pytest.approx(1.75)  # a tie shares 1.5
+    assert good.reached == 1 and bad.reached == 0  # 95% of 10 is 9.5: only good's seed 0 gets there...
+    assert good.to_target[0] == pytest.approx((3 + 4) / 2)  # ...and counts as trials + 1
+    assert good.gain_pct[0] == pytest.approx(850.0)
+
+
+def test_the_target_is_95_percent_of_a_positive_best_else_of_the_way_there() -> None:
+    assert target_of(100.0, 10.0, maximize=True) == pytest.approx(95.0)
+    assert target_of(-300.0, 10.0, maximize=False) == pytest.approx(10.0 - 0.95 * 310.0)
+
+
+def test_the_table_names_stand_ins_as_not_models() -> None:
+    runs = [run("tpe", 0, [1.0, 2.0]), run("llm:random", 0, [1.0, 3.0])]
+    table = markdown_table("p", summarize(runs, True, 3.0, 1.0), 2, 3.0, 1.0, True)
+    assert "llm:random (stand-in, not a model)" in table
+    assert not math.isnan(summarize(runs, True, 3.0, 1.0)[0].rank)
