@@ -69,7 +69,9 @@ def _run_in_worker(problem_name: str, arm: str, seed: int, trials: int, llm_time
 
 
 def seeds_for(arm: str, args: argparse.Namespace) -> int:
-    """Arms that call a real model run ``--llm-seeds`` seeds; the rest (stand-ins too) ``--seeds``."""
+    """``--seeds-for`` if it names the arm; arms that call a real model ``--llm-seeds``; else ``--seeds``."""
+    if arm in args.seeds_for:
+        return args.seeds_for[arm]
     return args.llm_seeds if arm.startswith("llm:") and arm not in STAND_IN else args.seeds
 
 
@@ -98,6 +100,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--llm-seeds", type=int, default=None,
                    help="seeds for arms that call a real model (default: --seeds); the stand-ins "
                         "llm:random and llm:expert run --seeds")
+    p.add_argument("--seeds-for", default="", metavar="ARM=N,...",
+                   help="seeds for particular arms, e.g. gp=10 for a slow sampler (default none)")
     p.add_argument("--trials", type=int, default=30, help="trials per run, baseline included (default 30)")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "compare", help="results folder (default out/compare)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once in separate processes (default 1)")
@@ -112,6 +116,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("need --seeds >= 1, --trials >= 2, --jobs >= 1")
     if args.llm_seeds is None:
         args.llm_seeds = args.seeds
+    overrides = {}
+    for item in filter(None, (x.strip() for x in args.seeds_for.split(","))):
+        arm, _, n = item.partition("=")
+        if arm.strip() not in args.arms or not n.strip().isdigit() or int(n) < 1:
+            p.error(f"--seeds-for {item!r}: expected ARM=N with an arm of --arms and N >= 1")
+        overrides[arm.strip()] = int(n)
+    args.seeds_for = overrides
     return args
 
 
@@ -130,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _PROBLEM[args.problem] = problem
     store = RunStore(args.out / "runs.jsonl")
-    plan = [(arm, seed) for seed in range(max(args.seeds, args.llm_seeds)) for arm in args.arms
+    plan = [(arm, seed) for seed in range(max([args.seeds, args.llm_seeds, *args.seeds_for.values()]))
+            for arm in args.arms
             if seed < seeds_for(arm, args)]
     todo = [(a, s) for a, s in plan if store.get((problem.name, a, s, args.trials)) is None]
     print(f"compare: {problem.name} ({problem.direction}); arms {', '.join(label(a) for a in args.arms)}; "
@@ -186,7 +198,8 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/compare.py " + " ".join(
         [f"--problem {args.problem}", f"--arms {','.join(args.arms)}", f"--seeds {args.seeds}",
-         f"--llm-seeds {args.llm_seeds}", f"--trials {args.trials}", f"--out {args.out}"])
+         f"--llm-seeds {args.llm_seeds}", f"--trials {args.trials}", f"--out {args.out}"]
+        + ([f"--seeds-for {','.join(f'{a}={n}' for a, n in args.seeds_for.items())}"] if args.seeds_for else []))
     result: dict[str, Any] = {
         "direction": problem.direction,
         "problem": problem.name,
@@ -201,6 +214,7 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
         "summary": {s.arm: to_json(s) for s in summaries},
         "surrogate": quality,
         "settings": {"trials": args.trials, "seeds": args.seeds, "llm_seeds": args.llm_seeds, "jobs": args.jobs,
+                     "seeds_for": args.seeds_for,
                      "llm_timeout": args.llm_timeout, "command": command},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "wall_seconds_this_invocation": wall,

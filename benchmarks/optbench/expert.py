@@ -60,9 +60,10 @@ class ExpertChatModel(BaseChatModel):
     """Scripted advice applied to the study's best so far, answered as a chat model would.
 
     The first configuration of a round is the best so far with every piece of advice
-    applied; each further one applies a random half of it, so that a round explores around
-    the advice rather than repeating it. Before the study has a best trial, the baseline
-    (the space's first trial) is the starting point. :meth:`attach` gives it the study.
+    applied; each further one, and any that would repeat a measured configuration, also
+    changes one or more knobs the advice leaves open (more when a change still repeats), as
+    a model shown the history would. Before the study has a best trial, the baseline (the
+    space's first trial) is the starting point. :meth:`attach` gives it the study.
     """
 
     seed: int = 0
@@ -93,22 +94,56 @@ class ExpertChatModel(BaseChatModel):
                  .get("properties", {}).get("params", {}).get("properties", {}))
         with self._lock:
             start = self._start()
+            seen = self._evaluated()
             configurations = []
             for slot in range(slots):
                 params = dict(start)
                 applied = []
                 for knob, (value, why) in NGINX_ADVICE.items():
-                    if knob not in props or (slot > 0 and self._rng.random() < 0.5):
-                        continue
-                    if _allowed(props[knob], value):
+                    if knob in props and _allowed(props[knob], value):
                         params[knob] = value
                         applied.append(why)
+                params = {k: v for k, v in params.items() if k in props}
+                # the advice is already in the best so far: vary what the advice leaves open, as a
+                # model shown the history would, rather than repeat a measured configuration
+                tries = 0
+                while (slot > 0 or _key(params) in seen) and tries < 20:
+                    params = self._vary(params, props, 1 + tries // 5)
+                    tries += 1
+                    if _key(params) not in seen:
+                        break
+                seen.add(_key(params))
                 configurations.append({
-                    "params": {k: v for k, v in params.items() if k in props},
-                    "rationale": "; ".join(applied)[:200] or "best so far",
+                    "params": params,
+                    "rationale": ("; ".join(applied)[:180] or "best so far") + ("; varied" if tries else ""),
                 })
         text = json.dumps({"configurations": configurations})
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _evaluated(self) -> set[str]:
+        study = self._study
+        if study is None:
+            return set()
+        return {_key(t.params) for t in study.get_trials(deepcopy=False) if t.params}
+
+    def _vary(self, params: dict[str, Any], props: Mapping[str, Any], count: int) -> dict[str, Any]:
+        """Change ``count`` knobs, those the advice does not fix first, to another allowed value."""
+        out = dict(params)
+        weighted = [k for k in props for _ in range(1 if k in NGINX_ADVICE else 3)]
+        chosen: list[str] = []
+        while len(chosen) < min(count, len(props)):
+            knob = self._rng.choice(weighted)
+            if knob not in chosen:
+                chosen.append(knob)
+        for knob in chosen:
+            prop = props[knob]
+            if "enum" in prop:
+                out[knob] = self._rng.choice(list(prop["enum"]))
+            elif prop.get("type") == "integer":
+                out[knob] = self._rng.randint(int(prop["minimum"]), int(prop["maximum"]))
+            elif prop.get("type") == "number":
+                out[knob] = self._rng.uniform(float(prop["minimum"]), float(prop["maximum"]))
+        return out
 
     def _start(self) -> dict[str, Any]:
         study = self._study
@@ -119,6 +154,10 @@ class ExpertChatModel(BaseChatModel):
         except ValueError:
             trials = study.get_trials(deepcopy=False)
             return dict(trials[0].params) if trials else {}
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps({k: params[k] for k in sorted(params)}, default=str)
 
 
 def _allowed(prop: Mapping[str, Any], value: Any) -> bool:
