@@ -21,10 +21,12 @@ from optuna_llm_sampler._attrs import ATTR_RATIONALE
 from optuna_llm_sampler._attrs import ATTR_RAW_REPLY
 from optuna_llm_sampler._attrs import ATTR_REPAIRS
 from optuna_llm_sampler._attrs import ATTR_ROUND
+from optuna_llm_sampler._attrs import ATTR_SHARE
 from optuna_llm_sampler._attrs import ATTR_SOURCE
 from optuna_llm_sampler._attrs import SOURCE_BASELINE
 from optuna_llm_sampler._attrs import SOURCE_ENQUEUED
 from optuna_llm_sampler._attrs import SOURCE_LLM
+from optuna_llm_sampler._adaptive import AdaptiveSchedule
 from optuna_llm_sampler._errors import InvalidScheduleError
 from optuna_llm_sampler._errors import LLMSamplerError
 from optuna_llm_sampler._errors import MissingCredentialError
@@ -63,7 +65,9 @@ __all__ = [
     "ATTR_RAW_REPLY",
     "ATTR_REPAIRS",
     "ATTR_ROUND",
+    "ATTR_SHARE",
     "ATTR_SOURCE",
+    "AdaptiveSchedule",
     "AlternatingSchedule",
     "CallableSchedule",
     "EveryKthSchedule",

@@ -55,5 +55,14 @@ ATTR_FAIL_REASON = "fail_reason"
 set_user_attr(ATTR_FAIL_REASON, "nginx did not start")``) and the next prompts show the reason.
 Optuna itself does not store why a trial failed."""
 
+ATTR_SHARE = "llm_share"
+"""The :class:`~optuna_llm_sampler.AdaptiveSchedule`'s decision for the trial's block: ``block``
+(its first trial), ``role``, ``share`` (the model's share of blocks then), ``p_better`` (the
+probability that the model's trials beat the base sampler's) and the evidence, ``llm`` and
+``base`` as ``[trials scored, sum of scores]``."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
+
+SHARE_RECORD_PREFIX = "optuna_llm_sampler:share:"
+"""Prefix of the study system attributes recording each adaptive schedule decision (internal)."""

@@ -197,11 +197,19 @@ class LLMSampler(BaseSampler):
         """The schedule deciding which trials the LLM proposes."""
         return self._schedule
 
-    def role(self, number: int) -> TrialRole:
-        """The role of trial ``number``: the schedule's, except trial 0 with a ``baseline``."""
+    def role(self, number: int, study: Study | None = None) -> TrialRole:
+        """The role of trial ``number``: the schedule's, except trial 0 with a ``baseline``.
+
+        Pass ``study`` for a schedule that follows the study's results (such as
+        :class:`~optuna_llm_sampler.AdaptiveSchedule`): its recorded decision is returned.
+        """
+        schedule = self._schedule if study is None else self._schedule.bind(study)
+        return self._role(schedule, number)
+
+    def _role(self, schedule: Schedule, number: int) -> TrialRole:
         if number == 0 and self._baseline is not None:
             return TrialRole.BASELINE
-        return self._schedule.role(number)
+        return schedule.role(number)
 
     # BaseSampler interface ---------------------------------------------------------------------
 
@@ -285,7 +293,11 @@ class LLMSampler(BaseSampler):
             self._plans[trial._trial_id] = dict(params)
 
     def _prepare(self, study: Study, trial: FrozenTrial) -> None:
-        role = self.role(trial.number)
+        schedule = self._schedule.bind(study)
+        role = self._role(schedule, trial.number)
+        decision = schedule.explain(trial.number)
+        if decision is not None:
+            self._set_attrs(study, trial, {_attrs.ATTR_SHARE: decision})
         if "fixed_params" in trial.system_attrs:
             # Popped from the queue: enqueued by an LLM round (its attributes came with it),
             # by the runner as the baseline, or by a user.
@@ -314,10 +326,10 @@ class LLMSampler(BaseSampler):
         if role is TrialRole.BASE:
             self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: self._base_name})
             return
-        self._llm_round(study, trial)
+        self._llm_round(study, trial, schedule)
 
-    def _llm_round(self, study: Study, trial: FrozenTrial) -> None:
-        round_ = self._round_of(trial.number)
+    def _llm_round(self, study: Study, trial: FrozenTrial, schedule: Schedule) -> None:
+        round_ = self._round_of(schedule, trial.number)
         storage, study_id = study._storage, study._study_id
         trials = storage.get_all_trials(study_id, deepcopy=False)
         fallback = {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ROUND: round_.start}
@@ -374,11 +386,11 @@ class LLMSampler(BaseSampler):
             len(outcome.notes) + sum(len(p.repairs) for p in outcome.proposals),
         )
 
-    def _round_of(self, number: int) -> _Round:
-        span = self._schedule.round_of(number)
+    def _round_of(self, schedule: Schedule, number: int) -> _Round:
+        span = schedule.round_of(number)
         if span is None or number not in span:
             span = range(number, number + 1)
-        slots = tuple(n for n in span if self.role(n) is TrialRole.LLM)
+        slots = tuple(n for n in span if self._role(schedule, n) is TrialRole.LLM)
         label = f"{span.start}-{span.stop - 1}" if len(span) > 1 else str(span.start)
         return _Round(span.start, slots, label)
 

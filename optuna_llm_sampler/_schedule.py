@@ -3,12 +3,18 @@
 A schedule is a pure function of the trial number, so every thread and process sharing a study
 agrees on it without talking to each other. Consecutive LLM-scheduled numbers form a *round*:
 the model is asked once per round for as many configurations as the round has trials.
+
+A schedule that follows the study (:class:`~optuna_llm_sampler.AdaptiveSchedule`) overrides
+:meth:`Schedule.bind`: the sampler binds the schedule to the study before asking for a role,
+and the bound schedule records each decision in the study's storage so that every worker
+reads the same role for a trial number.
 """
 
 from __future__ import annotations
 
 import abc
 import enum
+from typing import Any
 from typing import TYPE_CHECKING
 from typing import Union
 
@@ -17,6 +23,8 @@ from optuna_llm_sampler._errors import InvalidScheduleError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from optuna.study import Study
 
 
 class TrialRole(str, enum.Enum):
@@ -43,6 +51,22 @@ class Schedule(abc.ABC):
     @abc.abstractmethod
     def role(self, number: int) -> TrialRole:
         """Return the role of trial ``number`` (``number >= 0``)."""
+
+    def bind(self, study: Study) -> Schedule:
+        """Return the schedule that decides the roles of ``study``'s trials.
+
+        Fixed schedules are pure functions of the trial number and return themselves; a
+        schedule that follows the study's results returns a view that reads and records its
+        decisions in the study's storage.
+        """
+        return self
+
+    def explain(self, number: int) -> dict[str, Any] | None:
+        """What the decision for trial ``number`` was based on, to record on the trial.
+
+        :obj:`None` for fixed schedules, whose decision is the trial number itself.
+        """
+        return None
 
     def round_of(self, number: int) -> range | None:
         """Return the round (a range of trial numbers) containing ``number``.

@@ -1,0 +1,338 @@
+"""AdaptiveSchedule: the model's share of trials follows what its trials have delivered.
+
+Trials after the baseline are cut into blocks of ``round_size`` numbers; each block goes
+whole to the model (one round) or to the base sampler. Before a block's first trial is
+sampled, the schedule compares the model's finished trials with the base sampler's (each
+trial scores the fraction of earlier complete trials it beats; a failed trial scores 0),
+turns that into the probability that the model's trials are the better ones (two Beta
+posteriors), and maps it to a share between ``floor`` and ``ceiling``. Blocks then go to the
+model in proportion to the share, by error diffusion rather than by dice: the running
+credit gives the model a block whenever it reaches one. The decision, the share and the
+evidence are written to the study's system attributes before any trial of the block is
+sampled, and every worker reads them from there, so all agree on the role of a trial number.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna.study import StudyDirection
+from optuna.trial import TrialState
+
+from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._errors import InvalidScheduleError
+from optuna_llm_sampler._schedule import Schedule
+from optuna_llm_sampler._schedule import TrialRole
+
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+
+_UNSCORED = (_attrs.SOURCE_BASELINE, _attrs.SOURCE_ENQUEUED)
+"""Sources whose trials neither the model nor the base sampler chose."""
+
+
+class AdaptiveSchedule(Schedule):
+    """A schedule whose LLM share follows how the model's trials fare against the base sampler's.
+
+    A model whose trials keep losing gets ``floor`` of the blocks; one whose trials keep
+    winning gets ``ceiling``. Before the base sampler has learnt anything (its first
+    ``early_trials`` trials are random for TPE) the model gets at least ``early_share``: its
+    proposals then replace random draws, so even poor advice costs little, and good advice
+    pays most early in a search. Each decision is recorded in the study's system attributes
+    (``optuna_llm_sampler:share:<first trial of the block>``) and on each trial of the block
+    (user attribute ``llm_share``).
+
+    Example:
+
+        .. code-block:: python
+
+            import optuna
+            from optuna_llm_sampler import AdaptiveSchedule, LLMSampler, make_chat_model
+
+            sampler = LLMSampler(
+                make_chat_model("random:0"),
+                search_space={"x": optuna.distributions.IntDistribution(1, 64)},
+                schedule=AdaptiveSchedule(floor=0.1, ceiling=0.5),
+                seed=0,
+            )
+            study = optuna.create_study(sampler=sampler)
+            study.optimize(lambda t: (t.suggest_int("x", 1, 64) - 24) ** 2, n_trials=12)
+            print([t.user_attrs.get("llm_share") for t in study.trials])
+
+    Args:
+        floor:
+            Smallest share of blocks the model gets, however its trials fare. Default 0.1:
+            a model that lost early still gets a block now and then to show it has improved.
+        ceiling:
+            Largest share. Default 0.5; Centaur (2026) found an LLM share of about 30% best and
+            80% clearly worse.
+        early_trials:
+            Blocks starting before this trial number get at least ``early_share``. Default 10,
+            TPE's number of random start-up trials.
+        early_share:
+            The model's least share of those early blocks. Default 0.5.
+        round_size:
+            Trials per block; an LLM block is one model call. Default 2.
+        prior:
+            Pseudo-wins and pseudo-losses each source starts with. Default 1 (uniform prior):
+            a handful of trials moves the share.
+        baseline_first:
+            Reserve trial 0 for the baseline. Default :obj:`True`.
+    """
+
+    def __init__(
+        self,
+        *,
+        floor: float = 0.1,
+        ceiling: float = 0.5,
+        early_trials: int = 10,
+        early_share: float = 0.5,
+        round_size: int = 2,
+        prior: float = 1.0,
+        baseline_first: bool = True,
+    ) -> None:
+        self.floor = _check_share("floor", floor)
+        self.ceiling = _check_share("ceiling", ceiling)
+        if self.floor > self.ceiling:
+            raise InvalidScheduleError(
+                f"floor must not exceed ceiling, got floor={floor!r} > ceiling={ceiling!r}"
+            )
+        self.early_share = _check_share("early_share", early_share)
+        if isinstance(early_trials, bool) or not isinstance(early_trials, int) or early_trials < 0:
+            raise InvalidScheduleError(f"early_trials must be an int >= 0, got {early_trials!r}")
+        self.early_trials = early_trials
+        if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
+            raise InvalidScheduleError(f"round_size must be an int >= 1, got {round_size!r}")
+        self.max_round_size = round_size
+        if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not prior > 0:
+            raise InvalidScheduleError(f"prior must be a positive number, got {prior!r}")
+        self.prior = float(prior)
+        self.baseline_first = bool(baseline_first)
+        self._decided: dict[tuple[int, int], dict[int, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"AdaptiveSchedule(floor={self.floor}, ceiling={self.ceiling}, "
+            f"early_trials={self.early_trials}, early_share={self.early_share}, "
+            f"round_size={self.max_round_size}, prior={self.prior}, "
+            f"baseline_first={self.baseline_first})"
+        )
+
+    # Without a study: the decisions the prior alone gives -------------------------------------
+
+    def role(self, number: int) -> TrialRole:
+        """The role of ``number`` before any evidence: what a study without results gets."""
+        start = self.block_start(number)
+        if start is None:
+            return TrialRole.BASELINE
+        credit = _INITIAL_CREDIT
+        for block in range(self._offset, start + 1, self.max_round_size):
+            record = self.decide(block, credit, [], [])
+            credit = record["credit"]
+        return TrialRole(record["role"])
+
+    def round_of(self, number: int) -> range | None:
+        return self._round(number, self.role(number))
+
+    def bind(self, study: Study) -> Schedule:
+        return _BoundAdaptive(self, study)
+
+    # The rule ---------------------------------------------------------------------------------
+
+    @property
+    def _offset(self) -> int:
+        return 1 if self.baseline_first else 0
+
+    def block_start(self, number: int) -> int | None:
+        """The first trial number of ``number``'s block; :obj:`None` for the baseline."""
+        if number < self._offset:
+            return None
+        return number - (number - self._offset) % self.max_round_size
+
+    def _round(self, number: int, role: TrialRole) -> range | None:
+        start = self.block_start(number)
+        if role is not TrialRole.LLM or start is None:
+            return None
+        return range(start, start + self.max_round_size)
+
+    def decide(
+        self,
+        start: int,
+        credit: float,
+        llm_rewards: Sequence[float],
+        base_rewards: Sequence[float],
+    ) -> dict[str, Any]:
+        """The decision for the block starting at ``start``, as recorded in storage.
+
+        Args:
+            start: First trial number of the block.
+            credit: The running credit after the previous block's decision.
+            llm_rewards: Scores in [0, 1] of the model's finished trials before the block.
+            base_rewards: Scores of the base sampler's finished trials before the block.
+        """
+        p_better = probability_better(llm_rewards, base_rewards, self.prior)
+        share = self.floor + (self.ceiling - self.floor) * p_better
+        if start < self.early_trials:
+            share = max(share, self.early_share)
+        credit += share
+        llm = credit >= 1.0 - 1e-9
+        if llm:
+            credit -= 1.0
+        return {
+            "role": TrialRole.LLM.value if llm else TrialRole.BASE.value,
+            "share": round(share, 4),
+            "p_better": round(p_better, 4),
+            "llm": [len(llm_rewards), round(sum(llm_rewards), 3)],
+            "base": [len(base_rewards), round(sum(base_rewards), 3)],
+            "credit": credit,
+        }
+
+    def _cache(self, study: Study) -> dict[int, dict[str, Any]]:
+        key = (id(study._storage), study._study_id)
+        with self._lock:
+            return self._decided.setdefault(key, {})
+
+
+_INITIAL_CREDIT = 0.5
+"""Error diffusion starts half-way, so a share of one half alternates model and base blocks,
+the model first."""
+
+
+class _BoundAdaptive(Schedule):
+    """An :class:`AdaptiveSchedule` bound to one study: decisions read from and written to it."""
+
+    def __init__(self, schedule: AdaptiveSchedule, study: Study) -> None:
+        self._schedule = schedule
+        self._study = study
+        self.max_round_size = schedule.max_round_size
+
+    def __repr__(self) -> str:
+        return f"{self._schedule!r}.bind({self._study.study_name!r})"
+
+    def role(self, number: int) -> TrialRole:
+        record = self.explain(number)
+        return TrialRole.BASELINE if record is None else TrialRole(record["role"])
+
+    def round_of(self, number: int) -> range | None:
+        return self._schedule._round(number, self.role(number))
+
+    def explain(self, number: int) -> dict[str, Any] | None:
+        start = self._schedule.block_start(number)
+        if start is None:
+            return None
+        cache = self._schedule._cache(self._study)
+        if start not in cache:
+            self._decide_up_to(start, cache)
+        record = cache[start]
+        return {"block": start, **{k: v for k, v in record.items() if k != "credit"}}
+
+    def _decide_up_to(self, start: int, cache: dict[int, dict[str, Any]]) -> None:
+        s = self._schedule
+        storage, study_id = self._study._storage, self._study._study_id
+        records = storage.get_study_system_attrs(study_id)
+        prefix = _attrs.SHARE_RECORD_PREFIX
+        for key, value in records.items():
+            if key.startswith(prefix) and isinstance(value, dict):
+                cache.setdefault(int(key[len(prefix):]), value)
+        if start in cache:
+            return
+        # Blocks are decided in order: the credit of one carries into the next.
+        first = start
+        while first - s.max_round_size >= s._offset and first - s.max_round_size not in cache:
+            first -= s.max_round_size
+        previous = cache.get(first - s.max_round_size)
+        credit = previous["credit"] if previous is not None else _INITIAL_CREDIT
+        trials = storage.get_all_trials(study_id, deepcopy=False)
+        directions = self._study.directions
+        for block in range(first, start + 1, s.max_round_size):
+            llm, base = rewards(trials, directions, before=block)
+            record = s.decide(block, credit, llm, base)
+            storage.set_study_system_attr(study_id, prefix + str(block), record)
+            cache[block] = record
+            credit = record["credit"]
+
+
+def rewards(
+    trials: Sequence[FrozenTrial],
+    directions: Sequence[StudyDirection],
+    *,
+    before: int,
+) -> tuple[list[float], list[float]]:
+    """Scores of the model's and of the base sampler's finished trials numbered below ``before``.
+
+    A complete trial scores the fraction of earlier complete trials it beats (ties count half);
+    a failed trial scores 0. Baseline, user-enqueued and pruned trials, and trials with no
+    earlier complete trial, are not scored. Several objectives give no scores: the share then
+    stays at its prior.
+    """
+    if len(directions) != 1:
+        return [], []
+    sign = -1.0 if directions[0] is StudyDirection.MAXIMIZE else 1.0
+    earlier: list[float] = []
+    llm: list[float] = []
+    base: list[float] = []
+    for trial in sorted(trials, key=lambda t: t.number):
+        if trial.number >= before:
+            break
+        source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
+        scored = source is not None and source not in _UNSCORED
+        target = llm if source == _attrs.SOURCE_LLM else base
+        if trial.state is TrialState.FAIL:
+            if scored:
+                target.append(0.0)
+            continue
+        if trial.state is not TrialState.COMPLETE or trial.values is None:
+            continue
+        value = sign * trial.values[0]
+        if math.isnan(value):
+            continue
+        if scored and earlier:
+            wins = sum(1.0 if value < e else 0.5 if value == e else 0.0 for e in earlier)
+            target.append(wins / len(earlier))
+        earlier.append(value)
+    return llm, base
+
+
+def probability_better(
+    llm_rewards: Sequence[float], base_rewards: Sequence[float], prior: float = 1.0
+) -> float:
+    """P(the model's mean score exceeds the base sampler's) under two Beta posteriors.
+
+    Normal approximation of the difference of the two Beta variables: deterministic, so every
+    worker computes the same number from the same trials.
+    """
+    mean_l, var_l = _beta(llm_rewards, prior)
+    mean_b, var_b = _beta(base_rewards, prior)
+    z = (mean_l - mean_b) / math.sqrt(var_l + var_b)
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+def _beta(scores: Sequence[float], prior: float) -> tuple[float, float]:
+    a = prior + sum(scores)
+    b = prior + len(scores) - sum(scores)
+    n = a + b
+    return a / n, a * b / (n * n * (n + 1.0))
+
+
+def _check_share(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InvalidScheduleError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def decisions(study: Study) -> Mapping[int, dict[str, Any]]:
+    """The adaptive schedule's recorded decisions of ``study``, by first trial of the block."""
+    prefix = _attrs.SHARE_RECORD_PREFIX
+    records = study._storage.get_study_system_attrs(study._study_id)
+    found = {int(k[len(prefix):]): v for k, v in records.items() if k.startswith(prefix)}
+    return dict(sorted(found.items()))

@@ -1,0 +1,142 @@
+"""AdaptiveSchedule: the model's share follows its results, and every worker reads one decision."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+from optuna.samplers import RandomSampler
+import pytest
+
+from llm_fakes import objective
+from llm_fakes import ScriptedChatModel
+from llm_fakes import SPACE
+from optuna_llm_sampler import AdaptiveSchedule
+from optuna_llm_sampler import ATTR_SHARE
+from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import InvalidScheduleError
+from optuna_llm_sampler import LLMSampler
+from optuna_llm_sampler import TrialRole
+from optuna_llm_sampler._adaptive import decisions
+from optuna_llm_sampler._adaptive import probability_better
+from optuna_llm_sampler._adaptive import rewards
+
+
+def constant_replier(params: dict) -> ScriptedChatModel:
+    """A model that always proposes ``params`` (repeats are dropped, so each round differs)."""
+
+    def reply(prompt: str, index: int) -> str:
+        configs = [{"params": {**params, "ratio": (index * 7 + k) % 97 / 97}, "rationale": "same"}
+                   for k in range(4)]
+        return json.dumps({"configurations": configs})
+
+    return ScriptedChatModel(replier=reply)
+
+
+GOOD = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "timeout_s": 0.5,
+        "learning_rate": 1e-3, "mode": "fast"}
+BAD = {"workers": 64, "backlog": 4096, "buffer_kb": 64, "timeout_s": 10.0,
+       "learning_rate": 1e-3, "mode": None}
+
+
+def run(model: ScriptedChatModel, schedule: AdaptiveSchedule, n: int = 60) -> optuna.Study:
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=schedule)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=n)
+    return study
+
+
+def llm_share_after(study: optuna.Study, start: int) -> float:
+    later = [t for t in study.trials if t.number >= start]
+    return sum(t.user_attrs.get(ATTR_SOURCE) == "llm" for t in later) / len(later)
+
+
+def test_a_model_whose_trials_keep_losing_falls_to_the_floor() -> None:
+    study = run(constant_replier(BAD), AdaptiveSchedule(floor=0.1, ceiling=0.6))
+    last = decisions(study)[max(decisions(study))]
+    assert last["p_better"] < 0.05 and last["share"] == pytest.approx(0.1, abs=0.03)
+    assert llm_share_after(study, 20) < 0.2
+
+
+def test_a_model_whose_trials_keep_winning_rises_to_the_ceiling() -> None:
+    study = run(constant_replier(GOOD), AdaptiveSchedule(floor=0.1, ceiling=0.6))
+    last = decisions(study)[max(decisions(study))]
+    assert last["p_better"] > 0.95 and last["share"] == pytest.approx(0.6, abs=0.03)
+    assert llm_share_after(study, 20) > 0.5
+
+
+def test_early_blocks_get_at_least_the_early_share_and_the_first_goes_to_the_model() -> None:
+    study = run(constant_replier(BAD), AdaptiveSchedule(early_trials=10, early_share=0.5), n=12)
+    made = decisions(study)
+    assert made[1]["role"] == "llm"
+    assert all(d["share"] >= 0.5 for start, d in made.items() if start < 10)
+
+
+def test_every_decision_is_in_storage_and_on_the_trials_of_its_block() -> None:
+    study = run(constant_replier(BAD), AdaptiveSchedule(round_size=2), n=20)
+    made = decisions(study)
+    assert sorted(made) == list(range(1, 20, 2))
+    for trial in study.trials[1:]:
+        block = trial.user_attrs[ATTR_SHARE]["block"]
+        assert block == trial.number - (trial.number - 1) % 2
+        assert trial.user_attrs[ATTR_SHARE]["role"] == made[block]["role"]
+        is_llm = trial.user_attrs[ATTR_SOURCE] == "llm"
+        assert is_llm <= (made[block]["role"] == "llm")
+
+
+def test_a_second_worker_reads_the_recorded_decisions_instead_of_deciding_again() -> None:
+    study = run(constant_replier(BAD), AdaptiveSchedule(), n=30)
+    recorded = {start: d["role"] for start, d in decisions(study).items()}
+    # A fresh schedule, as in another process, on the same storage after more results came in.
+    other = LLMSampler(constant_replier(GOOD), search_space=SPACE, schedule=AdaptiveSchedule())
+    for t in study.trials[1:]:
+        start = t.number - (t.number - 1) % 2
+        assert other.role(t.number, study).value == recorded[start]
+
+
+def test_without_a_study_the_schedule_is_its_prior() -> None:
+    s = AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=0)
+    roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" if s.role(n) is TrialRole.BASE
+                    else "0" for n in range(13))
+    # Without evidence p_better is 1/2: a share of 0.3, about every third block.
+    assert roles[0] == "0" and roles.count("L") in (4, 6)
+    assert s.round_of(1) in (range(1, 3), None)
+
+
+def test_rewards_score_the_fraction_of_earlier_trials_beaten_and_failures_as_zero() -> None:
+    study = optuna.create_study(direction="minimize")
+    for value, source in [(5.0, "baseline"), (3.0, "llm"), (9.0, "TPESampler"), (4.0, "llm")]:
+        t = study.ask()
+        t.set_user_attr(ATTR_SOURCE, source)
+        study.tell(t, value)
+    failed = study.ask()
+    failed.set_user_attr(ATTR_SOURCE, "TPESampler")
+    study.tell(failed, state=optuna.trial.TrialState.FAIL)
+    llm, base = rewards(study.trials, study.directions, before=10)
+    assert llm == [1.0, pytest.approx(2 / 3)]
+    assert base == [0.0, 0.0]
+    assert rewards(study.trials, study.directions, before=2) == ([1.0], [])
+
+
+def test_probability_better_is_one_half_without_evidence_and_moves_with_it() -> None:
+    assert probability_better([], []) == pytest.approx(0.5)
+    assert probability_better([1.0] * 8, [0.0] * 8) > 0.99
+    assert probability_better([0.2] * 8, [0.8] * 8) < 0.01
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"floor": -0.1}, "floor"),
+        ({"ceiling": 1.5}, "ceiling"),
+        ({"floor": 0.6, "ceiling": 0.5}, "floor must not exceed ceiling"),
+        ({"early_share": "half"}, "early_share"),
+        ({"early_trials": -1}, "early_trials"),
+        ({"round_size": 0}, "round_size"),
+        ({"prior": 0}, "prior"),
+    ],
+)
+def test_invalid_arguments_raise_naming_them(kwargs: dict, name: str) -> None:
+    with pytest.raises(InvalidScheduleError, match=name):
+        AdaptiveSchedule(**kwargs)
