@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from optbench.arms import LLM_ARMS, MODEL_FREE, ArmError, check_arm  # noqa: E402
+from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm, split_arm  # noqa: E402
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
 from optbench.summary import STAND_IN, label, markdown_table, plot, summarize, to_json  # noqa: E402
@@ -72,7 +72,7 @@ def seeds_for(arm: str, args: argparse.Namespace) -> int:
     """``--seeds-for`` if it names the arm; arms that call a real model ``--llm-seeds``; else ``--seeds``."""
     if arm in args.seeds_for:
         return args.seeds_for[arm]
-    return args.llm_seeds if arm.startswith("llm:") and arm not in STAND_IN else args.seeds
+    return args.llm_seeds if arm.startswith("llm:") and split_arm(arm)[0] not in STAND_IN else args.seeds
 
 
 def print_list() -> None:
@@ -89,6 +89,9 @@ def print_list() -> None:
         print(f"  {name:<24} {about}")
     for name, about in LLM_ARMS.items():
         print(f"  {name:<24} {about}")
+    print("options of llm: arms, as +NAME suffixes (llm:random+adaptive+screen):")
+    for name, (_, about) in LLM_OPTIONS.items():
+        print(f"  +{name:<23} {about}")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

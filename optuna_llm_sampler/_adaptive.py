@@ -5,7 +5,8 @@ whole to the model (one round) or to the base sampler. Before a block's first tr
 sampled, the schedule compares the model's finished trials with the base sampler's (each
 trial scores the fraction of earlier complete trials it beats; a failed trial scores 0),
 turns that into the probability that the model's trials are the better ones (two Beta
-posteriors), and maps it to a share between ``floor`` and ``ceiling``. Blocks then go to the
+posteriors), and maps it to a share between ``floor`` (probability one half or less: the
+model has to be ahead to earn more) and ``ceiling`` (probability one). Blocks then go to the
 model in proportion to the share, by error diffusion rather than by dice: the running
 credit gives the model a block whenever it reaches one. The decision, the share and the
 evidence are written to the study's system attributes before any trial of the block is
@@ -181,7 +182,9 @@ class AdaptiveSchedule(Schedule):
             base_rewards: Scores of the base sampler's finished trials before the block.
         """
         p_better = probability_better(llm_rewards, base_rewards, self.prior)
-        share = self.floor + (self.ceiling - self.floor) * p_better
+        # The model has to be ahead to earn more than the floor: a model as good as the base
+        # sampler only costs model calls, and at one half the evidence is usually none.
+        share = self.floor + (self.ceiling - self.floor) * max(0.0, 2.0 * p_better - 1.0)
         if start < self.early_trials:
             share = max(share, self.early_share)
         credit += share

@@ -202,6 +202,27 @@ LLM_ARMS: dict[str, str] = {
 }
 
 
+def _adaptive() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule()}
+
+
+#: LLMSampler options an ``llm:`` arm can switch on with ``+NAME`` suffixes
+#: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
+LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
+    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results"),
+}
+
+
+def split_arm(name: str) -> tuple[str, list[str]]:
+    """``llm:SPEC+opt+opt`` -> (``llm:SPEC``, [opt, opt]); other names have no options."""
+    if not name.startswith("llm:"):
+        return name, []
+    base, *options = name.split("+")
+    return base, options
+
+
 def arm_names() -> list[str]:
     return [*MODEL_FREE, *(k for k in LLM_ARMS if k != "llm:SPEC")]
 
@@ -216,6 +237,13 @@ def check_arm(name: str, problem: Problem) -> None:
         return
     if not name.startswith("llm:") or not name[4:]:
         raise ArmError(f"unknown arm {name!r}: choose from {', '.join(arm_names())} or llm:SPEC")
+    name, options = split_arm(name)
+    for option in options:
+        if option not in LLM_OPTIONS:
+            raise ArmError(f"arm {name + '+' + '+'.join(options)!r}: unknown option {option!r}; "
+                           f"choose from {', '.join(LLM_OPTIONS)} (e.g. llm:random+adaptive)")
+    if len(set(options)) != len(options):
+        raise ArmError(f"arm {name + '+' + '+'.join(options)!r} names an option twice")
     if name == "llm:expert":
         from optbench.expert import ExpertUnavailableError, check_expert
 
@@ -239,7 +267,8 @@ def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | Non
         return Arm(name, MODEL_FREE[name][0](problem, seed))
     from optuna_llm_sampler import LLMSampler, make_chat_model
 
-    spec = name[4:]
+    base_name, options = split_arm(name)
+    spec = base_name[4:]
     if spec == "expert":
         from optbench.expert import ExpertChatModel
 
@@ -257,5 +286,6 @@ def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | Non
         baseline=problem.baseline,
         seed=seed,
         timeout=llm_timeout,
+        **{k: v for option in options for k, v in LLM_OPTIONS[option][0]().items()},
     )
     return Arm(name, sampler, model, uses_model=True)

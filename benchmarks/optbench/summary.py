@@ -21,7 +21,9 @@ STAND_IN = {
 
 
 def label(arm: str) -> str:
-    return STAND_IN.get(arm, arm)
+    """How ``arm`` is shown: a stand-in says so after its options (``llm:random+adaptive (stand-in, ...)``)."""
+    base = arm.partition("+")[0]
+    return arm + STAND_IN[base][len(base):] if base in STAND_IN else arm
 
 
 def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | None]:
@@ -217,7 +219,7 @@ def plot(path: Path, panels: Sequence[tuple[str, Sequence[ArmSummary], bool, flo
             means = [s.curve[i][0] for i in xs]
             ses = [0.0 if math.isnan(s.curve[i][1]) else s.curve[i][1] for i in xs]
             line, = ax.plot(xs, means, label=f"{label(s.arm)} (n={s.runs})",
-                            linestyle="--" if s.arm in STAND_IN else "-")
+                            linestyle="--" if s.arm.partition("+")[0] in STAND_IN else "-")
             ax.fill_between(xs, [m - e for m, e in zip(means, ses)], [m + e for m, e in zip(means, ses)],
                             color=line.get_color(), alpha=0.18)
         if best_known is not None:

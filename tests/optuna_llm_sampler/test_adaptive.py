@@ -98,10 +98,10 @@ def test_a_second_worker_reads_the_recorded_decisions_instead_of_deciding_again(
 def test_without_a_study_the_schedule_is_its_prior() -> None:
     s = AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=0)
     roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" if s.role(n) is TrialRole.BASE
-                    else "0" for n in range(13))
-    # Without evidence p_better is 1/2: a share of 0.3, about every third block.
-    assert roles[0] == "0" and roles.count("L") in (4, 6)
-    assert s.round_of(1) in (range(1, 3), None)
+                    else "0" for n in range(41))
+    # Without evidence p_better is 1/2, which earns the floor: one block in ten.
+    assert roles == "0" + "BB" * 4 + "LL" + "BB" * 9 + "LL" + "BB" * 5
+    assert s.round_of(10) == range(9, 11) and s.round_of(11) is None
 
 
 def test_rewards_score_the_fraction_of_earlier_trials_beaten_and_failures_as_zero() -> None:
