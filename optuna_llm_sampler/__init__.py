@@ -27,6 +27,8 @@ from optuna_llm_sampler._attrs import SOURCE_BASELINE
 from optuna_llm_sampler._attrs import SOURCE_ENQUEUED
 from optuna_llm_sampler._attrs import SOURCE_LLM
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
+from optuna_llm_sampler._budget import ModelBudget
+from optuna_llm_sampler._errors import BudgetConfigError
 from optuna_llm_sampler._errors import InvalidScheduleError
 from optuna_llm_sampler._errors import LLMSamplerError
 from optuna_llm_sampler._errors import MissingCredentialError
@@ -69,6 +71,7 @@ __all__ = [
     "ATTR_SOURCE",
     "AdaptiveSchedule",
     "AlternatingSchedule",
+    "BudgetConfigError",
     "CallableSchedule",
     "EveryKthSchedule",
     "FirstNSchedule",
@@ -78,6 +81,7 @@ __all__ = [
     "LocalChatModel",
     "MissingCredentialError",
     "MissingDependencyError",
+    "ModelBudget",
     "ModelCallError",
     "ModelSpecError",
     "ModelTimeoutError",

@@ -26,6 +26,10 @@ class PromptConfigError(LLMSamplerError, ValueError):
     """A :class:`~optuna_llm_sampler.PromptConfig` field is out of its valid range."""
 
 
+class BudgetConfigError(LLMSamplerError, ValueError):
+    """A :class:`~optuna_llm_sampler.ModelBudget` field is out of its valid range."""
+
+
 class ModelSpecError(LLMSamplerError, ValueError):
     """A spec passed to :func:`~optuna_llm_sampler.make_chat_model` cannot be understood."""
 

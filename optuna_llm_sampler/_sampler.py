@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from typing import Any
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
 
 from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import SearchSpaceError
@@ -144,6 +146,10 @@ class LLMSampler(BaseSampler):
         model_name:
             Name recorded in the ``llm_model`` attribute; default the model's own
             ``model_name``/``model`` field.
+        budget:
+            A :class:`~optuna_llm_sampler.ModelBudget` capping the model calls and model
+            seconds of the study; past a cap, LLM-scheduled trials go to the base sampler with
+            the reason in ``llm_note``. Default :obj:`None`: no cap.
     """
 
     def __init__(
@@ -161,6 +167,7 @@ class LLMSampler(BaseSampler):
         timeout: float | None = 120.0,
         structured_output: bool | None = None,
         model_name: str | None = None,
+        budget: ModelBudget | None = None,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -177,6 +184,9 @@ class LLMSampler(BaseSampler):
         self._timeout = timeout
         self._structured = structured_output
         self._model_name = model_name or _model_name(llm)
+        if budget is not None and not isinstance(budget, ModelBudget):
+            raise TypeError(f"budget must be a ModelBudget or None, got {budget!r}")
+        self._budget = budget
         self._base_name = type(self._base).__name__
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -338,6 +348,14 @@ class LLMSampler(BaseSampler):
             self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
             return
         record: dict[str, Any] = {"owner": trial.number, "status": "asking"}
+        if self._budget is not None:
+            note = self._budget.spent(storage.get_study_system_attrs(study_id))
+            if note is not None:
+                self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
+                storage.set_study_system_attr(
+                    study_id, round_.key, {**record, "status": "over_budget", "note": note}
+                )
+                return
         storage.set_study_system_attr(study_id, round_.key, record)
 
         search_space = self._search_space or search_space_from_trials(trials)
@@ -347,7 +365,9 @@ class LLMSampler(BaseSampler):
             storage.set_study_system_attr(study_id, round_.key, {**record, "status": "skipped"})
             return
 
+        started = time.perf_counter()
         outcome = self._ask(study, round_, trials, search_space, trial.number)
+        record["seconds"] = round(time.perf_counter() - started, 3)
         if outcome.error is not None:
             _logger.warning(
                 "LLM round %s (trial %d): %s", round_.label, trial.number, outcome.error
@@ -414,6 +434,8 @@ class LLMSampler(BaseSampler):
         records = study._storage.get_study_system_attrs(study._study_id)
         if owner != number:
             status = records.get(round_.key, {}).get("status", "asking")
+            if status == "over_budget":
+                return str(records[round_.key].get("note", "model budget spent"))
             return (
                 f"round {round_.label} belongs to trial {owner}, which asks the model once for "
                 f"the whole round (status: {status})"
