@@ -21,6 +21,7 @@ from optuna_llm_sampler._attrs import ATTR_RATIONALE
 from optuna_llm_sampler._attrs import ATTR_RAW_REPLY
 from optuna_llm_sampler._attrs import ATTR_REPAIRS
 from optuna_llm_sampler._attrs import ATTR_ROUND
+from optuna_llm_sampler._attrs import ATTR_SCREEN
 from optuna_llm_sampler._attrs import ATTR_SHARE
 from optuna_llm_sampler._attrs import ATTR_SOURCE
 from optuna_llm_sampler._attrs import SOURCE_BASELINE
@@ -37,6 +38,7 @@ from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelSpecError
 from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import PromptConfigError
+from optuna_llm_sampler._errors import ScreenConfigError
 from optuna_llm_sampler._errors import SearchSpaceError
 from optuna_llm_sampler._models import make_chat_model
 from optuna_llm_sampler._prompt import PromptConfig
@@ -47,6 +49,7 @@ from optuna_llm_sampler._schedule import EveryKthSchedule
 from optuna_llm_sampler._schedule import FirstNSchedule
 from optuna_llm_sampler._schedule import Schedule
 from optuna_llm_sampler._schedule import TrialRole
+from optuna_llm_sampler._screen import Screen
 from optuna_llm_sampler._storage import sqlite_storage
 
 
@@ -67,6 +70,7 @@ __all__ = [
     "ATTR_RAW_REPLY",
     "ATTR_REPAIRS",
     "ATTR_ROUND",
+    "ATTR_SCREEN",
     "ATTR_SHARE",
     "ATTR_SOURCE",
     "AdaptiveSchedule",
@@ -89,6 +93,8 @@ __all__ = [
     "PromptConfigError",
     "RandomChatModel",
     "SOURCE_BASELINE",
+    "Screen",
+    "ScreenConfigError",
     "SOURCE_ENQUEUED",
     "SOURCE_LLM",
     "Schedule",

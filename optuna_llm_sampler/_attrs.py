@@ -61,6 +61,11 @@ ATTR_SHARE = "llm_share"
 probability that the model's trials beat the base sampler's) and the evidence, ``llm`` and
 ``base`` as ``[trials scored, sum of scores]``."""
 
+ATTR_SCREEN = "llm_screen"
+"""How a :class:`~optuna_llm_sampler.Screen` kept the trial's configuration: its ``rank`` among
+the ``of`` usable candidates of the round, ``by`` (``random_forest`` or ``model_order``) and,
+ranked by the surrogate, the ``predicted`` objective value."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
 

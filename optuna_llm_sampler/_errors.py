@@ -30,6 +30,10 @@ class BudgetConfigError(LLMSamplerError, ValueError):
     """A :class:`~optuna_llm_sampler.ModelBudget` field is out of its valid range."""
 
 
+class ScreenConfigError(LLMSamplerError, ValueError):
+    """A :class:`~optuna_llm_sampler.Screen` field is out of its valid range."""
+
+
 class ModelSpecError(LLMSamplerError, ValueError):
     """A spec passed to :func:`~optuna_llm_sampler.make_chat_model` cannot be understood."""
 

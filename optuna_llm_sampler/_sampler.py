@@ -35,6 +35,7 @@ from optuna_llm_sampler._redact import collect_secrets
 from optuna_llm_sampler._redact import redact
 from optuna_llm_sampler._repair import repair_candidates
 from optuna_llm_sampler._schedule import TrialRole
+from optuna_llm_sampler._screen import Screen
 from optuna_llm_sampler._schedule import as_schedule
 
 
@@ -150,6 +151,11 @@ class LLMSampler(BaseSampler):
             A :class:`~optuna_llm_sampler.ModelBudget` capping the model calls and model
             seconds of the study; past a cap, LLM-scheduled trials go to the base sampler with
             the reason in ``llm_note``. Default :obj:`None`: no cap.
+        screen:
+            A :class:`~optuna_llm_sampler.Screen`: ask the model for several times the round's
+            configurations and keep those a surrogate fitted on the study's history ranks
+            best (``llm_screen`` on each kept trial). Default :obj:`None`: ask for exactly
+            the round's configurations.
     """
 
     def __init__(
@@ -168,6 +174,7 @@ class LLMSampler(BaseSampler):
         structured_output: bool | None = None,
         model_name: str | None = None,
         budget: ModelBudget | None = None,
+        screen: Screen | None = None,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -187,6 +194,9 @@ class LLMSampler(BaseSampler):
         if budget is not None and not isinstance(budget, ModelBudget):
             raise TypeError(f"budget must be a ModelBudget or None, got {budget!r}")
         self._budget = budget
+        if screen is not None and not isinstance(screen, Screen):
+            raise TypeError(f"screen must be a Screen or None, got {screen!r}")
+        self._screen = screen
         self._base_name = type(self._base).__name__
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -385,9 +395,9 @@ class LLMSampler(BaseSampler):
         # other trials, which pop them from the queue with their attributes.
         own, *rest = outcome.proposals
         self._set_plan(trial, own.params)
-        self._set_attrs(study, trial, outcome.attrs_for(own))
-        for proposal in rest:
-            study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(proposal))
+        self._set_attrs(study, trial, outcome.attrs_for(0))
+        for index, proposal in enumerate(rest, start=1):
+            study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(index))
         storage.set_study_system_attr(
             study_id,
             round_.key,
@@ -462,10 +472,11 @@ class LLMSampler(BaseSampler):
             trials=trials,
         )
         n = len(round_.slots)
-        prompt = self._builder.build(search_space, history, n)
+        asked = n * self._screen.factor if self._screen is not None else n
+        prompt = self._builder.build(search_space, history, asked)
         model = self._llm
         if self._structured or (self._structured is None and supports_schema(model)):
-            model = bind_schema(model, reply_schema(search_space, n))
+            model = bind_schema(model, reply_schema(search_space, asked))
         secrets = collect_secrets(self._llm)
         about: dict[str, Any] = {
             _attrs.ATTR_MODEL: redact(self._model_name, secrets),
@@ -483,9 +494,19 @@ class LLMSampler(BaseSampler):
         about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
         parsed = parse_reply(raw, list(search_space))
         result = repair_candidates(
-            parsed.candidates, search_space, evaluated_params(trials), limit=n
+            parsed.candidates, search_space, evaluated_params(trials), limit=asked
         )
         notes = [*parsed.notes, *result.rejected]
+        if result.proposals and self._screen is not None:
+            kept = self._screen.select(
+                result.proposals, n, trials, search_space, study.directions
+            )
+            return _Outcome(
+                about,
+                proposals=[p for p, _ in kept],
+                notes=notes,
+                screens=[record for _, record in kept],
+            )
         if result.proposals:
             return _Outcome(about, proposals=result.proposals, notes=notes)
         error = "the reply has no usable configuration"
@@ -524,14 +545,19 @@ class _Outcome:
     notes: list[Repair] = dataclasses.field(default_factory=list)
     error: str | None = None
     status: str = "done"
+    screens: list[dict[str, Any]] | None = None
 
-    def attrs_for(self, proposal: Proposal) -> dict[str, Any]:
-        return {
+    def attrs_for(self, index: int) -> dict[str, Any]:
+        proposal = self.proposals[index]
+        attrs = {
             **self.about,
             _attrs.ATTR_SOURCE: _attrs.SOURCE_LLM,
             _attrs.ATTR_RATIONALE: proposal.rationale,
             _attrs.ATTR_REPAIRS: _repairs_json([*self.notes, *proposal.repairs]),
         }
+        if self.screens is not None:
+            attrs[_attrs.ATTR_SCREEN] = self.screens[index]
+        return attrs
 
 
 def _whole_study(study: Study) -> Study:

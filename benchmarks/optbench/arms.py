@@ -208,10 +208,17 @@ def _adaptive() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule()}
 
 
+def _screen() -> dict[str, Any]:
+    from optuna_llm_sampler import Screen
+
+    return {"screen": Screen()}
+
+
 #: LLMSampler options an ``llm:`` arm can switch on with ``+NAME`` suffixes
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results"),
+    "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
 }
 
 
