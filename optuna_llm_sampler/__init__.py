@@ -11,6 +11,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._attrs import ATTR_ERROR
+from optuna_llm_sampler._attrs import ATTR_EVIDENCE_CHARS
 from optuna_llm_sampler._attrs import ATTR_FAIL_REASON
 from optuna_llm_sampler._attrs import ATTR_LATENCY
 from optuna_llm_sampler._attrs import ATTR_MODEL
@@ -30,6 +31,7 @@ from optuna_llm_sampler._attrs import SOURCE_LLM
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._errors import BudgetConfigError
+from optuna_llm_sampler._errors import EvidenceConfigError
 from optuna_llm_sampler._errors import InvalidScheduleError
 from optuna_llm_sampler._errors import LLMSamplerError
 from optuna_llm_sampler._errors import MissingCredentialError
@@ -40,6 +42,7 @@ from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import PromptConfigError
 from optuna_llm_sampler._errors import ScreenConfigError
 from optuna_llm_sampler._errors import SearchSpaceError
+from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._models import make_chat_model
 from optuna_llm_sampler._prompt import PromptConfig
 from optuna_llm_sampler._sampler import LLMSampler
@@ -60,6 +63,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTR_ERROR",
+    "ATTR_EVIDENCE_CHARS",
     "ATTR_FAIL_REASON",
     "ATTR_LATENCY",
     "ATTR_MODEL",
@@ -78,6 +82,8 @@ __all__ = [
     "BudgetConfigError",
     "CallableSchedule",
     "EveryKthSchedule",
+    "Evidence",
+    "EvidenceConfigError",
     "FirstNSchedule",
     "InvalidScheduleError",
     "LLMSampler",

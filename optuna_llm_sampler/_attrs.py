@@ -61,6 +61,10 @@ ATTR_SHARE = "llm_share"
 probability that the model's trials beat the base sampler's) and the evidence, ``llm`` and
 ``base`` as ``[trials scored, sum of scores]``."""
 
+ATTR_EVIDENCE_CHARS = "llm_evidence_chars"
+"""Length of the evidence part of the prompt (``LLMSampler(evidence=...)``), in characters;
+0 before there was enough history to show any."""
+
 ATTR_SCREEN = "llm_screen"
 """How a :class:`~optuna_llm_sampler.Screen` kept the trial's configuration: its ``rank`` among
 the ``of`` usable candidates of the round, ``by`` (``random_forest`` or ``model_order``) and,

@@ -57,6 +57,7 @@ class PromptConfig:
         knowledge_chars: Cap on the knowledge part.
         search_space_chars: Cap on the search-space part (descriptions are shortened first).
         request_chars: Cap on the request part.
+        evidence_chars: Cap on the evidence part (shown only with ``LLMSampler(evidence=...)``).
         best_trials: How many of the best trials the history shows.
         recent_trials: How many of the most recent trials it shows.
         failed_trials: How many failed trials it shows, with their reason.
@@ -67,6 +68,7 @@ class PromptConfig:
     knowledge_chars: int = 2_000
     search_space_chars: int = 2_000
     request_chars: int = 1_200
+    evidence_chars: int = 1_500
     best_trials: int = 5
     recent_trials: int = 5
     failed_trials: int = 3
@@ -130,16 +132,23 @@ class PromptBuilder:
         search_space: Mapping[str, BaseDistribution],
         history: HistoryView,
         n: int,
+        evidence: str = "",
     ) -> Prompt:
-        """Return the prompt asking for ``n`` configurations."""
+        """Return the prompt asking for ``n`` configurations, with ``evidence`` if given."""
         c = self._config
         request = _cut(_request_part(search_space, n), c.request_chars)
         knowledge = _cut(self._knowledge, c.knowledge_chars)
         space = self._search_space_part(search_space, history, c.search_space_chars)
-        sections = {"knowledge": knowledge, "search_space": space, "request": request}
+        sections = {
+            "knowledge": knowledge,
+            "search_space": space,
+            "evidence": _cut_lines(evidence.strip(), c.evidence_chars),
+            "request": request,
+        }
         headers = {
             "knowledge": "## Background\n",
             "search_space": "## Parameters\n",
+            "evidence": "## What the trials so far show\n",
             "history": "## History\n",
             "request": "## Request\n",
         }
@@ -148,8 +157,9 @@ class PromptBuilder:
         ) + len(headers["history"]) + 2
         room = c.max_chars - fixed
         if room < 0:
-            # The caps add up to more than the total: shrink knowledge, then the search space.
-            for key in ("knowledge", "search_space"):
+            # The caps add up to more than the total: shrink knowledge, the evidence, then the
+            # search space.
+            for key in ("knowledge", "evidence", "search_space"):
                 cut = min(len(sections[key]), -room)
                 if cut:
                     sections[key] = _cut(sections[key], len(sections[key]) - cut)
@@ -157,7 +167,7 @@ class PromptBuilder:
                 if room >= 0:
                     break
         sections["history"] = _history_part(history, max(room, 0), c)
-        order = ("knowledge", "search_space", "history", "request")
+        order = ("knowledge", "search_space", "evidence", "history", "request")
         user = "\n\n".join(headers[k] + sections[k] for k in order if sections[k])
         overflow = len(SYSTEM_PROMPT) + len(user) - c.max_chars
         if overflow > 0:  # Only when the request alone exceeds the budget.
@@ -325,6 +335,14 @@ def _num(value: float) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
+def _cut_lines(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a line end (its lines come most important first)."""
+    if len(text) <= limit:
+        return text
+    kept = text[:limit].rsplit("\n", 1)[0] if "\n" in text[:limit] else ""
+    return kept or _cut(text, limit)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -17,6 +17,7 @@ from optuna.samplers import TPESampler
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._errors import ModelCallError
+from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import SearchSpaceError
 from optuna_llm_sampler._history import evaluated_params
@@ -156,6 +157,11 @@ class LLMSampler(BaseSampler):
             configurations and keep those a surrogate fitted on the study's history ranks
             best (``llm_screen`` on each kept trial). Default :obj:`None`: ask for exactly
             the round's configurations.
+        evidence:
+            An :class:`~optuna_llm_sampler.Evidence`: show the model, above the trials, what
+            the history says about each knob (each choice's count, best and mean; where the
+            good trials' numbers lie and the trend; importances), within
+            ``PromptConfig.evidence_chars``. Default :obj:`None`: the trials only.
     """
 
     def __init__(
@@ -175,6 +181,7 @@ class LLMSampler(BaseSampler):
         model_name: str | None = None,
         budget: ModelBudget | None = None,
         screen: Screen | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -197,6 +204,9 @@ class LLMSampler(BaseSampler):
         if screen is not None and not isinstance(screen, Screen):
             raise TypeError(f"screen must be a Screen or None, got {screen!r}")
         self._screen = screen
+        if evidence is not None and not isinstance(evidence, Evidence):
+            raise TypeError(f"evidence must be an Evidence or None, got {evidence!r}")
+        self._evidence = evidence
         self._base_name = type(self._base).__name__
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -473,7 +483,8 @@ class LLMSampler(BaseSampler):
         )
         n = len(round_.slots)
         asked = n * self._screen.factor if self._screen is not None else n
-        prompt = self._builder.build(search_space, history, asked)
+        evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
+        prompt = self._builder.build(search_space, history, asked, evidence=evidence)
         model = self._llm
         if self._structured or (self._structured is None and supports_schema(model)):
             model = bind_schema(model, reply_schema(search_space, asked))
@@ -484,6 +495,8 @@ class LLMSampler(BaseSampler):
             _attrs.ATTR_PROPOSED_BY: number,
             _attrs.ATTR_PROMPT_CHARS: len(prompt),
         }
+        if self._evidence is not None:
+            about[_attrs.ATTR_EVIDENCE_CHARS] = len(prompt.parts["evidence"])
         try:
             reply = invoke(model, prompt.messages(), self._timeout)
         except (ModelTimeoutError, ModelCallError) as e:
