@@ -214,11 +214,18 @@ def _screen() -> dict[str, Any]:
     return {"screen": Screen()}
 
 
+def _evidence() -> dict[str, Any]:
+    from optuna_llm_sampler import Evidence
+
+    return {"evidence": Evidence()}
+
+
 #: LLMSampler options an ``llm:`` arm can switch on with ``+NAME`` suffixes
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
+    "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }
 
 
