@@ -9,6 +9,7 @@ import threading
 import time
 from typing import Any
 from typing import TYPE_CHECKING
+from typing import TypeVar
 
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
@@ -17,9 +18,9 @@ from optuna.samplers import TPESampler
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._errors import ModelCallError
-from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import SearchSpaceError
+from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._history import evaluated_params
 from optuna_llm_sampler._history import read_history
 from optuna_llm_sampler._history import search_space_from_trials
@@ -35,9 +36,9 @@ from optuna_llm_sampler._prompt import load_knowledge
 from optuna_llm_sampler._redact import collect_secrets
 from optuna_llm_sampler._redact import redact
 from optuna_llm_sampler._repair import repair_candidates
+from optuna_llm_sampler._schedule import as_schedule
 from optuna_llm_sampler._schedule import TrialRole
 from optuna_llm_sampler._screen import Screen
-from optuna_llm_sampler._schedule import as_schedule
 
 
 if TYPE_CHECKING:
@@ -198,15 +199,9 @@ class LLMSampler(BaseSampler):
         self._timeout = timeout
         self._structured = structured_output
         self._model_name = model_name or _model_name(llm)
-        if budget is not None and not isinstance(budget, ModelBudget):
-            raise TypeError(f"budget must be a ModelBudget or None, got {budget!r}")
-        self._budget = budget
-        if screen is not None and not isinstance(screen, Screen):
-            raise TypeError(f"screen must be a Screen or None, got {screen!r}")
-        self._screen = screen
-        if evidence is not None and not isinstance(evidence, Evidence):
-            raise TypeError(f"evidence must be an Evidence or None, got {evidence!r}")
-        self._evidence = evidence
+        self._budget = _check_option("budget", budget, ModelBudget)
+        self._screen = _check_option("screen", screen, Screen)
+        self._evidence = _check_option("evidence", evidence, Evidence)
         self._base_name = type(self._base).__name__
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -592,6 +587,15 @@ def _truncate(text: str, limit: int) -> str:
 
 def _repairs_json(repairs: Sequence[Repair]) -> list[dict[str, Any]]:
     return [r.to_json() for r in repairs]
+
+
+_T = TypeVar("_T")
+
+
+def _check_option(name: str, value: _T | None, kind: type[_T]) -> _T | None:
+    if value is not None and not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} or None, got {value!r}")
+    return value
 
 
 def _check_search_space(
