@@ -1,0 +1,48 @@
+"""``llm:SPEC+option`` arms: each option switches on one LLMSampler mechanism, recorded on the trials."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from optbench.arms import ArmError, check_arm, make_arm, split_arm
+from optbench.problems import make_problem
+from optbench.protocol import run_once
+from optbench.summary import label
+
+
+def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
+    assert split_arm("llm:random+adaptive+screen") == ("llm:random", ["adaptive", "screen"])
+    assert split_arm("tpe") == ("tpe", [])
+    assert label("llm:random+adaptive") == "llm:random+adaptive (stand-in, not a model)"
+    assert label("llm:local+screen") == "llm:local+screen"
+
+
+@pytest.mark.parametrize(
+    ("arm", "message"),
+    [
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from adaptive, screen, evidence"),
+        ("llm:random+screen+screen", "names an option twice"),
+        ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
+    ],
+)
+def test_bad_options_are_refused_naming_them(arm: str, message: str) -> None:
+    with pytest.raises(ArmError, match=message.replace("(", r"\(").replace("+", r"\+")):
+        check_arm(arm, make_problem("ackley-mixed"))
+
+
+def test_each_option_reaches_the_sampler() -> None:
+    problem = make_problem("ackley-mixed")
+    sampler = make_arm("llm:random+adaptive+screen+evidence", problem, 0).sampler
+    assert type(sampler.schedule).__name__ == "AdaptiveSchedule"
+    assert type(sampler._screen).__name__ == "Screen"
+    assert type(sampler._evidence).__name__ == "Evidence"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the screen needs scikit-learn")
+def test_an_adaptive_screened_run_records_its_decisions_on_the_trials() -> None:
+    record = run_once(make_problem("styblinski-tang-mixed"), "llm:random+adaptive+screen", 0, 30)
+    assert record.sources[0] == "baseline"
+    assert record.sources[1:3] == ["llm", "llm"]  # the first block goes to the model
+    assert 2 <= record.sources.count("llm") <= 10
