@@ -77,8 +77,10 @@ class AdaptiveSchedule(Schedule):
             Largest share. Default 0.5; Centaur (2026) found an LLM share of about 30% best and
             80% clearly worse.
         early_trials:
-            Blocks starting before this trial number get at least ``early_share``. Default 10,
-            TPE's number of random start-up trials.
+            Blocks that end before this trial number get at least ``early_share``; after them
+            the credit starts afresh, so the model earns its later blocks. Default 10, TPE's
+            number of random start-up trials: the first trial TPE proposes from its model is
+            not taken from it.
         early_share:
             The model's least share of those early blocks. Default 0.5.
         round_size:
@@ -160,6 +162,9 @@ class AdaptiveSchedule(Schedule):
             return None
         return number - (number - self._offset) % self.max_round_size
 
+    def _is_early(self, start: int) -> bool:
+        return start + self.max_round_size <= self.early_trials
+
     def _round(self, number: int, role: TrialRole) -> range | None:
         start = self.block_start(number)
         if role is not TrialRole.LLM or start is None:
@@ -185,8 +190,11 @@ class AdaptiveSchedule(Schedule):
         # The model has to be ahead to earn more than the floor: a model as good as the base
         # sampler only costs model calls, and at one half the evidence is usually none.
         share = self.floor + (self.ceiling - self.floor) * max(0.0, 2.0 * p_better - 1.0)
-        if start < self.early_trials:
+        previous = start - self.max_round_size
+        if self._is_early(start):
             share = max(share, self.early_share)
+        elif previous >= self._offset and self._is_early(previous):
+            credit = 0.0  # The first block after the early ones: the model earns what follows.
         credit += share
         llm = credit >= 1.0 - 1e-9
         if llm:

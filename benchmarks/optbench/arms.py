@@ -208,6 +208,12 @@ def _adaptive() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule()}
 
 
+def _adaptive_early() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(early_share=1.0)}
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -224,6 +230,7 @@ def _evidence() -> dict[str, Any]:
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results"),
+    "adaptive-early": (_adaptive_early, "schedule=AdaptiveSchedule(early_share=1.0): the model proposes TPE's start-up trials"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }

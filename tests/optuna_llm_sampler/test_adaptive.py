@@ -66,11 +66,20 @@ def test_a_model_whose_trials_keep_winning_rises_to_the_ceiling() -> None:
     assert llm_share_after(study, 20) > 0.5
 
 
-def test_early_blocks_get_at_least_the_early_share_and_the_first_goes_to_the_model() -> None:
-    study = run(constant_replier(BAD), AdaptiveSchedule(early_trials=10, early_share=0.5), n=12)
+def test_blocks_that_end_before_early_trials_get_the_early_share_the_first_to_the_model() -> None:
+    study = run(constant_replier(BAD), AdaptiveSchedule(early_trials=10, early_share=0.5), n=30)
     made = decisions(study)
-    assert made[1]["role"] == "llm"
-    assert all(d["share"] >= 0.5 for start, d in made.items() if start < 10)
+    assert [made[b]["role"] for b in (1, 3, 5, 7)] == ["llm", "base", "llm", "base"]
+    assert all(made[b]["share"] >= 0.5 for b in (1, 3, 5, 7))
+    # Block 9-10 would take TPE's first model-based trial: it is decided on the evidence.
+    assert made[9]["share"] < 0.5
+
+
+def test_after_the_early_blocks_the_model_earns_its_blocks_from_zero() -> None:
+    s = AdaptiveSchedule(floor=0.1, early_trials=10, early_share=1.0)
+    roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 31))
+    # Trials 1-8 to the model; then, without evidence, the floor: one block in ten.
+    assert roles == "L" * 8 + "BB" * 9 + "LL" + "BB"
 
 
 def test_every_decision_is_in_storage_and_on_the_trials_of_its_block() -> None:
