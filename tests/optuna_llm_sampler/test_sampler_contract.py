@@ -25,6 +25,7 @@ from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import suggest_all
+from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_FAIL_REASON
@@ -66,6 +67,7 @@ SCHEDULES = {
     "every-3rd": lambda: EveryKthSchedule(3),
     "first-4": lambda: FirstNSchedule(4),
     "callable": lambda: CallableSchedule(lambda n: n % 3 == 0),
+    "adaptive": lambda: AdaptiveSchedule(early_trials=4),
 }
 REPLIES: dict[str, Callable[[], Any]] = {
     "valid": lambda: ScriptedChatModel(replier=random_replier(seed=1)),
@@ -98,8 +100,8 @@ def llm_rounds_with_an_owner(study: optuna.Study, sampler: LLMSampler) -> set[in
     """Rounds in which some LLM-scheduled trial was not popped from the queue."""
     rounds = set()
     for t in study.get_trials(deepcopy=False):
-        if sampler.role(t.number) is TrialRole.LLM and "fixed_params" not in t.system_attrs:
-            rounds.add(sampler.schedule.round_of(t.number).start)
+        if sampler.role(t.number, study) is TrialRole.LLM and "fixed_params" not in t.system_attrs:
+            rounds.add(sampler.schedule.bind(study).round_of(t.number).start)
     return rounds
 
 
@@ -122,7 +124,7 @@ def test_contract(base: Any, schedule: str, reply: str, n_jobs: int) -> None:
     base_class = type(sampler.base_sampler).__name__
     assert set(sources) <= {"llm", base_class}
     for t in study.trials:
-        if sampler.role(t.number) is TrialRole.BASE and "fixed_params" not in t.system_attrs:
+        if sampler.role(t.number, study) is TrialRole.BASE and "fixed_params" not in t.system_attrs:
             assert t.user_attrs[ATTR_SOURCE] == base_class, t.number
     if reply in USABLE:
         assert "llm" in sources
