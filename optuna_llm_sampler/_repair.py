@@ -112,7 +112,7 @@ def _same(a: Any, b: Any, dist: BaseDistribution) -> bool:
         return type(a) is type(b) and a == b
     try:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return False
 
 
@@ -175,7 +175,7 @@ def _to_number(name: str, value: Any, repairs: list[Repair]) -> float | None:
         repairs.append(Repair("dropped_value", name, f"{value!r} is not a number"))
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        number = _float_or_inf(value)
     elif isinstance(value, str):
         found = _NUMBER.findall(value.replace(",", "").replace("_", ""))
         if len(found) != 1:
@@ -256,7 +256,7 @@ def _fit_choice(name: str, value: Any, choices: Sequence[Any], repairs: list[Rep
     number: float | None = None
     if numeric and not isinstance(value, bool):
         if isinstance(value, (int, float)):
-            number = float(value)
+            number = _float_or_inf(value)
         elif isinstance(value, str) and len(_NUMBER.findall(value)) == 1:
             number = float(_NUMBER.findall(value)[0])
     if number is not None and math.isfinite(number):
@@ -280,6 +280,14 @@ def _fit_choice(name: str, value: Any, choices: Sequence[Any], repairs: list[Rep
         Repair("dropped_value", name, f"{_short(value)} is not one of {_short(list(choices))}")
     )
     return _DROP
+
+
+def _float_or_inf(value: float) -> float:
+    # A JSON integer has no size limit; one too large for a float is as unusable as inf.
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _choice_text(choice: Any) -> str:

@@ -372,7 +372,25 @@ class LLMSampler(BaseSampler):
                 )
                 return
         storage.set_study_system_attr(study_id, round_.key, record)
+        try:
+            self._ask_and_plan(study, trial, round_, trials, record)
+        except Exception as e:
+            # before_trial sends the trial to the base sampler; the record must not stay "asking".
+            error = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
+            record = {**record, "status": "failed", "error": error}
+            storage.set_study_system_attr(study_id, round_.key, record)
+            raise
 
+    def _ask_and_plan(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        round_: _Round,
+        trials: Sequence[FrozenTrial],
+        record: dict[str, Any],
+    ) -> None:
+        storage, study_id = study._storage, study._study_id
+        fallback = {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ROUND: round_.start}
         search_space = self._search_space or search_space_from_trials(trials)
         if not search_space:
             note = "no search space yet: pass search_space= or wait for a finished trial"

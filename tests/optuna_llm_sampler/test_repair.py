@@ -95,6 +95,13 @@ def test_non_numbers_are_dropped() -> None:
     assert all("dropped_value" in repairs[k] for k in ("n", "f", "flog", "fstep"))
 
 
+def test_an_integer_too_large_for_a_float_is_dropped_and_the_rest_kept() -> None:
+    huge = 10**400
+    result, repairs = one({"n": huge, "f": -huge, "mode": huge, "stepped": 256})
+    assert params_of(result) == {"stepped": 256}
+    assert all("dropped_value" in repairs[k] for k in ("n", "f", "mode"))
+
+
 def test_a_candidate_without_usable_values_is_rejected() -> None:
     result, _ = one({"colour": "red"})
     assert result.proposals == []
@@ -133,6 +140,7 @@ JUNK = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["fast", "SAFE", "3", "2.5", "1e-3", "-7", "nan", "inf", "12 workers"]),
     st.lists(st.integers(), max_size=2),
+    st.sampled_from([10**400, -(10**400)]),
 )
 
 

@@ -179,3 +179,31 @@ def test_a_round_already_recorded_in_storage_is_not_asked_again() -> None:
     study.optimize(objective, n_trials=3)
     assert model.prompts == []
     assert "already proposed" in study.trials[1].user_attrs[ATTR_NOTE]
+
+
+def test_a_huge_integer_in_a_reply_drops_that_value_and_keeps_the_other_configuration() -> None:
+    reply = (
+        '{"configurations": [{"params": {"workers": 1' + "0" * 400 + ', "mode": "fast"}}, '
+        '{"params": {"workers": 12, "mode": "safe"}}]}'
+    )
+    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=3)
+    assert round_records(study)[1]["status"] == "done"
+    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:]] == ["llm", "llm"]
+    assert study.trials[1].params["mode"] == "fast"
+    assert study.trials[2].params["workers"] == 12
+
+
+def test_a_round_record_is_finished_when_the_round_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr("optuna_llm_sampler._sampler.repair_candidates", boom)
+    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=2)
+    record = round_records(study)[1]
+    assert record["status"] == "failed"
+    assert "OverflowError" in record["error"]
+    assert study.trials[1].user_attrs[ATTR_SOURCE] == "TPESampler"
