@@ -17,6 +17,8 @@ The protocol, as read from A-Tune's sources (``common/models/optimizer.go``,
   ``relationships`` (it reports a threshold value for them instead of measuring): a repeated
   ``PUT k`` (k >= 1) with a value is accepted as the value of the pending parameters. A
   second ``PUT 0`` is refused (A-Tune's own engine deadlocks on it).
+* A PUT resent after its reply was lost (its ``line`` names the parameters the committed PUT
+  measured, not those sent last) gets the same reply again and records nothing.
 * After atuned restarts a tuning it POSTs a new task with ``x_ref``/``y_ref`` and resumes
   with ``PUT iterations=len(x_ref)`` and an empty value; that is accepted as the first PUT.
 
@@ -336,18 +338,47 @@ class OptimizerEngine(TaskStore):
             )
         with self._task_lock(task_id):
             task = self._load(task_id)
+            total = parse_value(value)
+            params_text = None if iterations == -1 else _line_params(line, iterations)
+            again = self._reply_again(task, iterations, params_text)
+            if again is not None:
+                return again
             if task.state["phase"] == "finished":
                 raise OutOfOrderError(
                     f"task {task_id} has finished after {task.state['evaluations']} evaluations "
                     f"(best: {task.state.get('best_param')}); DELETE it or POST a new task"
                 )
-            total = parse_value(value)
-            params_text = None if iterations == -1 else _line_params(line, iterations)
             if iterations == -1:
                 return self._register(task, line or "", prj_name or "", max_iter)
             if iterations == 0:
                 return self._put_baseline(task, total, params_text)
             return self._put_iteration(task, iterations, total)
+
+    def _reply_again(self, task: _Task, iterations: int, params_text: str | None) -> dict[str, Any] | None:
+        """The reply already given when this PUT repeats the last one committed, else ``None``.
+
+        atuned resends a PUT whose reply it lost; its ``line`` then carries the parameters the
+        committed PUT measured. A repeat whose line carries the parameters sent last is
+        atuned's threshold report for them instead (``None``: the caller records it).
+        """
+        last = task.state.get("last_put")
+        if not last or iterations != last["iterations"] or not params_text:
+            return None
+        measured = self._line_values(task, params_text)
+        if measured is None:
+            return None  # the line does not name every knob: nothing to compare
+        pending = task.state.get("pending_param")
+        if pending is not None and measured == self._line_values(task, pending):
+            return None
+        if last.get("param") is not None and measured == self._line_values(task, last["param"]):
+            _logger.info("task %s: iteration %d received again; the same reply is sent", task.task_id, iterations)
+            return dict(last["reply"])
+        raise OutOfOrderError(
+            f"iteration {iterations} again, for parameters {_short(params_text)!r}: task "
+            f"{task.task_id} recorded iteration {iterations} for {_short(str(last.get('param')))!r} "
+            f"and awaits the value of {_short(str(pending))!r}; send iteration {iterations + 1} "
+            "with the value of the parameters sent last"
+        )
 
     def _register(self, task: _Task, line: str, prj_name: str, max_iter: int | None) -> dict[str, Any]:
         if task.state["phase"] != "created":
@@ -377,27 +408,30 @@ class OptimizerEngine(TaskStore):
                 f"iteration 0 (the baseline) was already recorded for task {task.task_id}; "
                 f"expected iteration {task.state['last_iteration'] + 1}"
             )
-        if total is not None:
-            self._record_baseline(task, total, params_text)
+        measured = self._record_baseline(task, total, params_text) if total is not None else None
         task.state["phase"] = "running"
         task.state["last_iteration"] = 0
-        return self._next(task)
+        return self._next(task, measured=measured)
 
-    def _record_baseline(self, task: _Task, total: float, params_text: str | None) -> None:
-        """The baseline measurement as a completed trial (the enqueued one when it matches)."""
+    def _record_baseline(self, task: _Task, total: float, params_text: str | None) -> str | None:
+        """The baseline measurement as a completed trial (the enqueued one when it matches).
+
+        Returns the measured parameters as a parameter string, ``None`` when not recorded.
+        """
         measured = self._measured(task, params_text)
         if measured is None:
             note = "baseline value not recorded: its parameters are not in the line and some ref is missing or outside its domain"
             _logger.warning("task %s: %s", task.task_id, note)
             task.warnings.append(note)
-            return
+            return None
         study = task.study
+        param = format_params(measured, task.knobs)
         if task.state.get("baseline_enqueued") and measured == _baseline(task.knobs, task.space):
             trial = study.ask(fixed_distributions=task.space)
             if trial.params == measured:
                 study.tell(trial, total)
                 task.state["baseline_enqueued"] = False
-                return
+                return param
             # Something else was queued first: hand this trial out as the next suggestion.
             task.state["pending"] = trial.number
         study.add_trial(
@@ -408,22 +442,27 @@ class OptimizerEngine(TaskStore):
                 user_attrs={"atune_source": "baseline", "atune_iteration": 0},
             )
         )
+        return param
 
     def _measured(self, task: _Task, params_text: str | None) -> dict[str, Any] | None:
         """The baseline's parameters: from the line when complete and valid, else the refs."""
-        if params_text:
-            raw: dict[str, str] = {}
-            for chunk in params_text.split(","):
-                name, sep, text = chunk.partition("=")
-                if sep and name.strip() in task.space:
-                    raw[name.strip()] = text.strip()
-            try:
-                params = {k.name: _tidy(k.coerce(raw[k.name]), task.space[k.name]) for k in task.knobs}
-            except (KeyError, ValueError):
-                params = None
-            if params is not None and _in_space(params, task.space) is None:
-                return params
+        params = self._line_values(task, params_text) if params_text else None
+        if params is not None and _in_space(params, task.space) is None:
+            return params
         return _baseline(task.knobs, task.space) or None
+
+    @staticmethod
+    def _line_values(task: _Task, params_text: str) -> dict[str, Any] | None:
+        """Every knob's typed value in a ``name=value,...`` string; ``None`` when one is missing."""
+        raw: dict[str, str] = {}
+        for chunk in params_text.split(","):
+            name, sep, text = chunk.partition("=")
+            if sep and name.strip() in task.space:
+                raw[name.strip()] = text.strip()
+        try:
+            return {k.name: _tidy(k.coerce(raw[k.name]), task.space[k.name]) for k in task.knobs}
+        except (KeyError, ValueError):
+            return None
 
     def _put_iteration(self, task: _Task, iterations: int, total: float | None) -> dict[str, Any]:
         state = task.state
@@ -453,21 +492,26 @@ class OptimizerEngine(TaskStore):
         pending = state.get("pending")
         if pending is None:
             raise OutOfOrderError(f"task {task.task_id} has no parameters awaiting a value")
+        measured = state.get("pending_param")
         task.study.tell(pending, total, skip_if_finished=True)
         state["evaluations"] += 1
         state["last_iteration"] = iterations
         state["pending"] = None
         state["pending_param"] = None
         if state["evaluations"] >= task.plan.iters or (task.plan.planned and not self._waiting(task)):
-            return self._finish(task)
-        return self._next(task)
+            return self._finish(task, measured=measured)
+        return self._next(task, measured=measured)
 
     @staticmethod
     def _waiting(task: _Task) -> bool:
         return bool(task.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
-    def _next(self, task: _Task) -> dict[str, Any]:
-        """Ask the next trial (unless one is already pending) and reply its parameters."""
+    def _next(self, task: _Task, *, measured: str | None = None) -> dict[str, Any]:
+        """Ask the next trial (unless one is already pending) and reply its parameters.
+
+        ``measured``: the parameters this PUT gave a value for, kept with the reply so that
+        the same PUT sent again gets the same reply.
+        """
         number = task.state.get("pending")
         if number is None:
             trial = task.study.ask(fixed_distributions=task.space)
@@ -481,18 +525,26 @@ class OptimizerEngine(TaskStore):
         param = format_params(tidy, task.knobs)
         task.state["pending"] = number
         task.state["pending_param"] = param
+        reply = {"param": param, "finished": False}
+        self._keep_reply(task, measured, reply)
         self._save_state(task)
-        return {"param": param, "finished": False}
+        return reply
 
-    def _finish(self, task: _Task) -> dict[str, Any]:
+    @staticmethod
+    def _keep_reply(task: _Task, measured: str | None, reply: dict[str, Any]) -> None:
+        task.state["last_put"] = {"iterations": task.state["last_iteration"], "param": measured, "reply": dict(reply)}
+
+    def _finish(self, task: _Task, *, measured: str | None = None) -> dict[str, Any]:
         best = task.study.best_trial
         params = {name: _tidy(best.params[name], dist) for name, dist in task.space.items()}
         param = format_params(params, task.knobs)
         rank = self.rank(task.study, task.knobs)
         task.state.update(phase="finished", best_param=param, best_value=best.value, rank=rank, finished=_now())
+        reply = {"param": param, "rank": rank, "finished": True}
+        self._keep_reply(task, measured, reply)
         self._save_state(task)
         _logger.info("task %s finished: best %s = %s; rank %s", task.task_id, param, best.value, rank)
-        return {"param": param, "rank": rank, "finished": True}
+        return reply
 
     def rank(self, study: optuna.Study, knobs: Sequence[Knob]) -> str:
         """Parameter importance in A-Tune's ``"name: 40.1, other: 12.0"`` form (percent, best first).

@@ -182,13 +182,65 @@ def test_threshold_reput_of_same_iteration_is_the_value_of_the_pending_parameter
     # atuned does not increment its iteration when a reply breaks the YAML relationships:
     # it sends the threshold value for those parameters under the same iteration number.
     task, reply = begin(engine)
-    engine.put(task, iterations=1, value="-100")
-    engine.put(task, iterations=1, value="999999")  # the threshold for the reply's parameters
+    pending = engine.put(task, iterations=1, value="-100", line=_line(1, reply["param"], -100))["param"]
+    # the threshold for the reply's parameters, named in the line
+    engine.put(task, iterations=1, value="999999", line=_line(1, pending, 999999))
     study = engine.study(task)
     told = [t for t in study.trials if t.state == TrialState.COMPLETE]
     assert [t.value for t in told][-2:] == [-100, 999999]
     engine.put(task, iterations=2, value="-5")
     assert engine.study(task).user_attrs["atune_state"]["evaluations"] == 3
+
+
+def _line(k: int, param: str, value: float) -> str:
+    return f"{k}|t0|t1|evaluations={value}|rps={value}|{param}"
+
+
+def _values(engine: OptimizerEngine, task: str) -> list[float]:
+    return [t.value for t in engine.study(task).trials if t.state == TrialState.COMPLETE]
+
+
+def test_a_put_sent_again_after_a_lost_reply_gets_the_same_reply_and_records_nothing(tmp_path) -> None:
+    # PUT 1 is committed, its reply lost; atuned resends PUT 1 with the same line.
+    url = f"sqlite:///{tmp_path / 'engine.db'}"
+    engine = OptimizerEngine(EngineConfig(storage=url, seed=7))
+    task, reply0 = begin(engine, max_eval=3)
+    value1 = objective(_typed(engine, reply0["param"]))
+    reply1 = engine.put(task, iterations=1, value=str(value1), line=_line(1, reply0["param"], value1))
+    values = _values(engine, task)
+    again = engine.put(task, iterations=1, value=str(value1), line=_line(1, reply0["param"], value1))
+    assert again == reply1 and _values(engine, task) == values
+    # also after the engine restarts on the same storage, and for the baseline PUT 0
+    engine = OptimizerEngine(EngineConfig(storage=url))
+    assert engine.put(task, iterations=1, value=str(value1), line=_line(1, reply0["param"], value1)) == reply1
+    baseline = "worker_processes=auto,worker_connections=512,keepalive_timeout=65,ratio=0.5"
+    with pytest.raises(OutOfOrderError, match="iteration 0 .* was already recorded"):
+        engine.put(task, iterations=0, value="-1", line=_line(0, baseline, -1))
+    value2 = objective(_typed(engine, reply1["param"]))
+    reply2 = engine.put(task, iterations=2, value=str(value2), line=_line(2, reply1["param"], value2))
+    assert _values(engine, task) == [*values, value2]
+    # the last PUT again, after the task finished: the same finishing reply
+    value3 = objective(_typed(engine, reply2["param"]))
+    last = engine.put(task, iterations=3, value=str(value3), line=_line(3, reply2["param"], value3))
+    assert last["finished"] is True
+    assert engine.put(task, iterations=3, value=str(value3), line=_line(3, reply2["param"], value3)) == last
+    assert len(_values(engine, task)) == 4
+
+
+def test_the_baseline_put_sent_again_gets_the_same_reply(engine: OptimizerEngine) -> None:
+    task = engine.create_task(max_eval=3, knobs=KNOBS, engine="random")["task_id"]
+    baseline = "worker_processes=auto,worker_connections=512,keepalive_timeout=65,ratio=0.5"
+    reply = engine.put(task, iterations=0, value="-1", line=_line(0, baseline, -1))
+    assert engine.put(task, iterations=0, value="-1", line=_line(0, baseline, -1)) == reply
+    assert _values(engine, task) == [-1]
+
+
+def test_a_repeated_put_for_parameters_the_engine_neither_sent_nor_recorded_is_409(engine: OptimizerEngine) -> None:
+    task, reply0 = begin(engine)
+    engine.put(task, iterations=1, value="-100", line=_line(1, reply0["param"], -100))
+    other = "worker_processes=1,worker_connections=64,keepalive_timeout=0,ratio=0.1"
+    with pytest.raises(OutOfOrderError, match="send iteration 2"):
+        engine.put(task, iterations=1, value="-100", line=_line(1, other, -100))
 
 
 def test_unknown_task_and_delete(engine: OptimizerEngine) -> None:
