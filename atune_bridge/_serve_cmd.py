@@ -79,7 +79,16 @@ def run(args: argparse.Namespace) -> int:
 
     import ssl
 
-    import uvicorn
+    try:
+        import fastapi  # noqa: F401  (create_engine_app imports it later; fail here, with advice)
+        import uvicorn
+    except ImportError as exc:
+        print(
+            f"atune-bridge serve needs the engine extra (FastAPI and uvicorn), which is not installed "
+            f"({exc}): pip install 'optuna-llm-sampler[engine]'",
+            file=sys.stderr,
+        )
+        return 2
 
     from atune_bridge._engine import EngineConfig, create_engine_app
 

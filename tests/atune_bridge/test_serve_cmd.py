@@ -60,3 +60,13 @@ def test_loading_the_command_stays_cheap() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("missing", ["uvicorn", "fastapi"])
+def test_without_the_engine_extra_it_names_the_extra_to_install(
+    missing: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # as if not installed: importing it fails
+    assert main(["serve", "--storage", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'optuna-llm-sampler[engine]'" in err and "Traceback" not in err
