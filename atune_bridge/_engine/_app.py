@@ -14,12 +14,12 @@ POST and PUT on ``/v1/`` are therefore always read as JSON.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from atune_bridge._engine._errors import EngineRequestError
@@ -39,6 +39,18 @@ PATH = "/v1/optimizer"
 # ---------------------------------------------------------------------- request and reply models
 
 
+def _not_a_bool(value: Any) -> Any:
+    # JSON true/false would otherwise pass as 1/0 (pydantic's lax mode).
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a number; send a number")
+    return value
+
+
+NotBool = BeforeValidator(_not_a_bool)
+Int = Annotated[int, NotBool]
+Float = Annotated[float, NotBool]
+
+
 class Knob(BaseModel):
     """One tunable parameter, as atuned builds it from the server YAML ``object`` list."""
 
@@ -47,11 +59,11 @@ class Knob(BaseModel):
     name: str = Field(description="parameter name")
     type: str | None = Field(None, description='"discrete" or "continuous"')
     dtype: str | None = Field(None, description='"int", "float" or "string"')
-    range: list[float] | None = Field(None, description="the YAML scope: [lo, hi] or [lo1, hi1, lo2, hi2, ...]")
-    items: list[float] | None = Field(None, description="extra allowed discrete values")
-    step: float | None = Field(None, description="discrete step (0 or absent: 1 for int, 0.1 for float)")
-    options: list[str | int | float] | None = Field(None, description='allowed values when dtype is "string"')
-    ref: str | int | float | None = Field(None, description="the parameter's current value (the baseline)")
+    range: list[Float] | None = Field(None, description="the YAML scope: [lo, hi] or [lo1, hi1, lo2, hi2, ...]")
+    items: list[Float] | None = Field(None, description="extra allowed discrete values")
+    step: Float | None = Field(None, description="discrete step (0 or absent: 1 for int, 0.1 for float)")
+    options: list[Annotated[str | int | float, NotBool]] | None = Field(None, description='allowed values when dtype is "string"')
+    ref: Annotated[str | int | float | None, NotBool] = Field(None, description="the parameter's current value (the baseline)")
 
 
 class CreateTask(BaseModel):
@@ -59,16 +71,16 @@ class CreateTask(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    max_eval: int = Field(ge=1, le=MAX_EVAL, description="number of evaluations to run")
+    max_eval: Int = Field(ge=1, le=MAX_EVAL, description="number of evaluations to run")
     knobs: list[Knob] = Field(min_length=1, description="the tunable parameters")
     engine: str | None = Field(None, description=f"one of {', '.join(engine_names())} (default bayes)")
-    random_starts: int | None = Field(None, ge=0, description="random evaluations before the model-based ones")
+    random_starts: Int | None = Field(None, ge=0, description="random evaluations before the model-based ones")
     history_path: list[str] | str | None = Field(None, description="recorded, not used")
     x_ref: list[list[str]] | None = Field(None, description='earlier configurations, each ["name=value", ...]')
-    y_ref: list[str | float] | None = Field(None, description="their evaluation sums (minimised)")
+    y_ref: list[Annotated[str | float, NotBool]] | None = Field(None, description="their evaluation sums (minimised)")
     feature_filter: bool | None = None
-    split_count: int | None = Field(None, ge=0, description="levels per knob for abtest (default 5)")
-    noise: float | None = None
+    split_count: Int | None = Field(None, ge=0, description="levels per knob for abtest (default 5)")
+    noise: Float | None = None
     sel_feature: bool | None = None
     prj_name: str | None = None
     feature_selector: str | None = None
@@ -86,11 +98,11 @@ class PutStep(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    iterations: int = Field(ge=-1, description="-1 registration, 0 baseline, k >= 1 result of iteration k")
-    value: str | float = Field(description='comma-separated floats, summed and minimised; "" when none')
+    iterations: Int = Field(ge=-1, description="-1 registration, 0 baseline, k >= 1 result of iteration k")
+    value: Annotated[str | float, NotBool] = Field(description='comma-separated floats, summed and minimised; "" when none')
     line: str | None = Field(None, description="atuned's record: iter|start|end|evaluations=SUM|metrics|params")
     prj_name: str | None = None
-    max_iter: int | None = None
+    max_iter: Int | None = None
 
 
 class StepReply(BaseModel):

@@ -259,6 +259,13 @@ class OptimizerEngine(TaskStore):
     @staticmethod
     def _check_formattable(knobs: Sequence[Knob], space: Mapping[str, BaseDistribution]) -> None:
         for knob in knobs:
+            bad = [c for c in ",=" if c in knob.name]
+            if bad:
+                raise EngineRequestError(
+                    f"knob {knob.name!r}: its name holds {bad[0]!r}, which A-Tune's name=value,... "
+                    "parameter string cannot carry; rename the object in the server YAML",
+                    field="knobs",
+                )
             dist = space[knob.name]
             if isinstance(dist, CategoricalDistribution):
                 for choice in dist.choices:

@@ -26,6 +26,11 @@ class Relationship:
     src_name: str = ""
 
 
+MAX_FLOAT_STEPS = 10**15
+"""The most steps a discrete float scope pair may span: past it, neighbouring values are
+closer than a float's precision tells apart, and the set's size overflows."""
+
+
 def arange_count(lo: float, hi: float, step: float) -> int:
     """How many values ``np.arange(lo, hi, step)`` has (``hi`` excluded): A-Tune's float sets."""
     return max(0, math.ceil((hi - lo) / step))

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import yaml
 
 from atune_bridge._format._errors import AtuneFileError, InvalidKnobError, Problem
-from atune_bridge._format._knob import Knob, Relationship
+from atune_bridge._format._knob import MAX_FLOAT_STEPS, Knob, Relationship
 from atune_bridge._format._space import search_space
 from atune_bridge._format._yaml import load_tolerant
 
@@ -341,6 +341,14 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
         for lo, hi in [(scope[i], scope[i + 1]) for i in range(0, len(scope) - 1, 2)]:
             if lo > hi:
                 raise c.fail(name, "scope", f"low {lo} is above high {hi}; write [low, high]")
+            if ktype == "discrete" and dtype == "float":
+                count = (hi - lo) / (step or 0.1)
+                if not count <= MAX_FLOAT_STEPS:  # also inf, from [0, 1e300] with step 1e-10
+                    raise c.fail(
+                        name, "step",
+                        f"step {step or 0.1:g} over [{lo:g}, {hi:g}] makes more than {MAX_FLOAT_STEPS:.0e} "
+                        "values: raise the step, or make the parameter continuous",
+                    )
 
     ref_raw = info.get("ref")
     ref: str | None = None

@@ -60,6 +60,8 @@ MALFORMED = [
     ("fractional int scope", obj(type='"discrete"', dtype='"int"', scope="[1.5, 4]"), "scope", "not a whole number"),
     ("fractional int step", obj(type='"discrete"', dtype='"int"', scope="[1, 9]", step="1.5"), "step", "not a whole number"),
     ("step of words", obj(type='"discrete"', dtype='"float"', scope="[1, 9]", step='"big"'), "step", "not a number"),
+    ("float step too fine", obj(type='"discrete"', dtype='"float"', scope="[0, 1]", step="1e-300"), "step", "more than 1e+15 values"),
+    ("float scope too wide", obj(type='"discrete"', dtype='"float"', scope="[0, 1e300]", step="1e-10"), "step", "more than 1e+15 values"),
     ("needrestart of words", obj(type='"discrete"', dtype='"int"', scope="[1, 9]", needrestart='"maybe"'), "needrestart", "expected true or false"),
     ("bad relationship", obj(type='"discrete"', dtype='"int"', scope="[1, 9]").replace("    info:", "    relationships: [{type: sideways, target: good}]\n    info:"), "relationships", "is not one of"),
 ]
