@@ -35,6 +35,12 @@ _logger = logging.getLogger(__name__)
 
 PATH = "/v1/optimizer"
 
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The largest request body read (413 beyond it)."""
+MAX_CREATING = 4
+"""The most ``POST``s building a task at once (429 beyond it), so that creating tasks never
+takes every worker thread from the ``PUT``s and ``GET``s of others."""
+
 
 # ---------------------------------------------------------------------- request and reply models
 
@@ -139,6 +145,62 @@ class _JsonBodies:
         await self.app(scope, receive, send)
 
 
+class _Limits:
+    """Refuse bodies over :data:`MAX_BODY_BYTES` (413) and POSTs beyond :data:`MAX_CREATING` (429)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.creating = 0  # changed on the event loop only: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
+            await self.app(scope, receive, send)
+            return
+        body = await self._read(scope, receive)
+        if body is None:
+            message = f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send fewer knobs, options or x_ref rows"
+            await JSONResponse({"message": message}, status_code=413)(scope, receive, send)
+            return
+        creating = scope["method"] == "POST" and scope["path"].rstrip("/") == PATH
+        if creating and self.creating >= MAX_CREATING:
+            message = f"{self.creating} tasks are being created; retry in a few seconds"
+            await JSONResponse({"message": message}, status_code=429, headers={"Retry-After": "2"})(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        self.creating += creating
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            self.creating -= creating
+
+    @staticmethod
+    async def _read(scope: Scope, receive: Receive) -> bytes | None:
+        """The whole body, or ``None`` as soon as it passes the limit."""
+        for key, value in scope["headers"]:
+            if key.lower() == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                return None
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
 class _NeverCrash:
     """Answer any exception that escaped the handlers with a JSON message (and log it)."""
 
@@ -239,6 +301,7 @@ def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = N
     app.add_exception_handler(AtuneBridgeError, _on_bridge_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_middleware(_JsonBodies)
+    app.add_middleware(_Limits)
     app.add_middleware(_NeverCrash)
 
     @app.post(

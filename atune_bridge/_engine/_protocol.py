@@ -68,6 +68,10 @@ _logger = logging.getLogger(__name__)
 
 MAX_EVAL = 100_000
 """The largest ``max_eval`` a task accepts."""
+MAX_KNOBS = 200
+"""The most knobs a task accepts."""
+MAX_XREF = 500
+"""The most earlier results (``x_ref`` rows) a task accepts: each is a trial written to the storage."""
 
 
 def parse_value(value: str | float | int | None, *, what: str = "value") -> float | None:
@@ -184,6 +188,12 @@ class OptimizerEngine(TaskStore):
             raise EngineRequestError(f"max_eval must be a whole number from 1 to {MAX_EVAL}, got {max_eval!r}", field="max_eval")
         if not knobs:
             raise EngineRequestError("knobs: the task needs at least one knob", field="knobs")
+        if len(knobs) > MAX_KNOBS:
+            raise EngineRequestError(f"knobs: {len(knobs)} knobs is more than {MAX_KNOBS}; tune fewer at once", field="knobs")
+        if x_ref is not None and len(x_ref) > MAX_XREF:
+            raise EngineRequestError(
+                f"x_ref: {len(x_ref)} earlier results is more than {MAX_XREF}; send the last {MAX_XREF}", field="x_ref"
+            )
         knob_list = knobs_from_engine(knobs)
         space = search_space(knob_list)
         self._check_formattable(knob_list, space)
@@ -230,9 +240,8 @@ class OptimizerEngine(TaskStore):
             study.add_trials(history)
         if ctx.baseline and not n_ref:
             study.enqueue_trial(dict(ctx.baseline), user_attrs={"atune_source": "baseline"})
-        for config in plan.fixed:
-            study.enqueue_trial(config, user_attrs={"atune_source": name})
         state: dict[str, Any] = {
+            "plan_next": 0,  # the planned configurations are enqueued one at a time (_next)
             "phase": "created",
             "registered": None,
             "last_iteration": None,
@@ -505,13 +514,26 @@ class OptimizerEngine(TaskStore):
         state["last_iteration"] = iterations
         state["pending"] = None
         state["pending_param"] = None
-        if state["evaluations"] >= task.plan.iters or (task.plan.planned and not self._waiting(task)):
+        if state["evaluations"] >= task.plan.iters or (task.plan.planned and self._plan_done(task)):
             return self._finish(task, measured=measured)
         return self._next(task, measured=measured)
 
     @staticmethod
     def _waiting(task: _Task) -> bool:
         return bool(task.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+
+    def _plan_done(self, task: _Task) -> bool:
+        # Tasks created before plans were enqueued lazily have no plan_next: all are queued.
+        left = task.state.get("plan_next", len(task.plan.fixed)) < len(task.plan.fixed)
+        return not left and not self._waiting(task)
+
+    def _enqueue_planned(self, task: _Task) -> None:
+        """Queue the plan's next configuration when nothing else waits (one per PUT, so a
+        plan of thousands costs its POST nothing)."""
+        index = task.state.get("plan_next", len(task.plan.fixed))
+        if index < len(task.plan.fixed) and not self._waiting(task):
+            task.study.enqueue_trial(task.plan.fixed[index], user_attrs={"atune_source": task.plan.engine})
+            task.state["plan_next"] = index + 1
 
     def _next(self, task: _Task, *, measured: str | None = None) -> dict[str, Any]:
         """Ask the next trial (unless one is already pending) and reply its parameters.
@@ -521,6 +543,7 @@ class OptimizerEngine(TaskStore):
         """
         number = task.state.get("pending")
         if number is None:
+            self._enqueue_planned(task)
             trial = task.study.ask(fixed_distributions=task.space)
             # The reply to this iteration carries the trial; the next PUT carries its value.
             trial.set_user_attr("atune_sent_at_iteration", task.state["last_iteration"])
@@ -565,7 +588,7 @@ class OptimizerEngine(TaskStore):
         scores: dict[str, float] = {}
         if len(complete) >= 2:
             try:
-                scores = {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=importance_evaluator()).items()}
+                scores = {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=importance_evaluator(study)).items()}
             except Exception as exc:  # a numeric routine on a handful of points: rank what we can
                 _logger.warning("parameter importance could not be computed: %s", exc)
         values = [(k.name, scores.get(k.name, 0.0)) for k in knobs]

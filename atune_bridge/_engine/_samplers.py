@@ -78,6 +78,9 @@ MAX_GRID = 100_000
 DEFAULT_SPLIT_COUNT = 5
 """Levels per knob for ``abtest`` when the request gives no ``split_count`` (A-Tune's default)."""
 
+MAX_SPLIT_COUNT = 1_000
+"""The most levels per knob ``abtest`` accepts."""
+
 
 class UnsupportedEngineError(AtuneBridgeError):
     """An engine name is unknown, or the engine cannot run on the knobs it was given."""
@@ -112,7 +115,7 @@ class EnginePlan:
     """A short description of what runs, e.g. ``"TPESampler(multivariate=True)"``."""
     iters: int
     """Evaluations the task runs (the POST reply's ``iters``)."""
-    fixed: tuple[dict[str, Any], ...] = ()
+    fixed: Sequence[dict[str, Any]] = ()
     """Configurations tried first, in order (planned engines); the task ends when they are."""
     warning: str | None = None
     wants_llm: bool = False
@@ -296,18 +299,40 @@ def _one_at_a_time(
     engine: str, ctx: SamplerContext, levels: Callable[[BaseDistribution], list[Any]], runs: str
 ) -> EnginePlan:
     baseline = _need_baseline(engine, ctx)
-    plan: list[dict[str, Any]] = []
+    changes: list[tuple[str, Any]] = []
     for name, dist in ctx.space.items():
-        seen: list[Any] = []
+        seen: set[Any] = {baseline[name]}
         for value in levels(dist):
-            if value == baseline[name] or value in seen:
-                continue
-            seen.append(value)
-            plan.append({**baseline, name: value})
-    if not plan:
+            if value not in seen:
+                seen.add(value)
+                changes.append((name, value))
+            if len(changes) >= ctx.max_eval:  # more than the task can ever try
+                break
+        if len(changes) >= ctx.max_eval:
+            break
+    if not changes:
         raise UnsupportedEngineError(engine, f"engine {engine!r}: every knob has a single value, nothing to try")
-    iters = min(ctx.max_eval, len(plan) + 1)
-    return EnginePlan(engine, RandomSampler(seed=ctx.seed), runs, iters, tuple(plan), planned=True)
+    iters = min(ctx.max_eval, len(changes) + 1)
+    plan = _OneAtATime(dict(baseline), tuple(changes))
+    return EnginePlan(engine, RandomSampler(seed=ctx.seed), runs, iters, plan, planned=True)
+
+
+class _OneAtATime(Sequence[dict[str, Any]]):
+    """The configurations of a one-at-a-time plan, each built when read: the baseline with
+    one knob changed (a plan of thousands of steps over many knobs stays small)."""
+
+    def __init__(self, baseline: dict[str, Any], changes: tuple[tuple[str, Any], ...]) -> None:
+        self._baseline = baseline
+        self._changes = changes
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        name, value = self._changes[index]
+        return {**self._baseline, name: value}
 
 
 def _numeric(dist: CategoricalDistribution) -> bool:
@@ -329,6 +354,10 @@ def _traverse(ctx: SamplerContext) -> EnginePlan:
 
 def _abtest(ctx: SamplerContext) -> EnginePlan:
     count = ctx.split_count or DEFAULT_SPLIT_COUNT
+    if count > MAX_SPLIT_COUNT:
+        raise UnsupportedEngineError(
+            "abtest", f"engine 'abtest': split_count {count} is more than {MAX_SPLIT_COUNT} levels per knob; lower it"
+        )
 
     def levels(dist: BaseDistribution) -> list[Any]:
         if isinstance(dist, CategoricalDistribution) and not _numeric(dist):

@@ -39,7 +39,7 @@ import yaml
 
 from atune_bridge._format._errors import AtuneFileError, InvalidKnobError, Problem
 from atune_bridge._format._knob import MAX_FLOAT_STEPS, Knob, Relationship
-from atune_bridge._format._space import search_space
+from atune_bridge._format._space import MAX_CHOICES, search_space
 from atune_bridge._format._yaml import load_tolerant
 
 _DTYPE_ALIASES = {
@@ -282,7 +282,9 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
             ktype = "discrete"
         if not isinstance(options_raw, list) or not options_raw:
             raise c.fail(name, "options", "a string parameter needs a non-empty options list")
-        seen: list[str] = []
+        if len(options_raw) > MAX_CHOICES:
+            raise c.fail(name, "options", f"{len(options_raw)} options is more than {MAX_CHOICES}; list fewer")
+        seen: dict[str, None] = {}  # a dict keeps the order and checks duplicates in O(1)
         for option in options_raw:
             if option is None:
                 continue
@@ -292,7 +294,7 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
             if text in seen:
                 c.warn(name, "options", f"duplicate option {text!r} ignored")
                 continue
-            seen.append(text)
+            seen[text] = None
         if not seen:
             raise c.fail(name, "options", "a string parameter needs a non-empty options list")
         options = tuple(seen)

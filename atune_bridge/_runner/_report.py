@@ -176,7 +176,7 @@ def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[
     targets = list(enumerate(scoring.objective_names))
     for index, name in targets:
         try:
-            evaluator = importance_evaluator()
+            evaluator = importance_evaluator(study)
             target = (lambda t, i=index: t.values[i]) if len(targets) > 1 else None
             out[name] = dict(optuna.importance.get_param_importances(study, evaluator=evaluator, target=target))
         except (RuntimeError, ValueError, ZeroDivisionError, IndexError) as exc:
@@ -358,11 +358,11 @@ def _plots(summary: Summary, study: Study) -> tuple[list[str], str]:
         try:
             if len(summary.objective_names) > 1:
                 figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=importance_evaluator(),
+                    study, evaluator=importance_evaluator(study),
                     target=lambda t: t.values[0], target_name=summary.objective_names[0]))
             else:
                 figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=importance_evaluator()))
+                    study, evaluator=importance_evaluator(study)))
         except (RuntimeError, ValueError, ZeroDivisionError) as exc:
             notes.append(f"no importance plot: {exc}")
     if summary.mode == "pareto" and summary.n_complete:

@@ -21,7 +21,7 @@ from atune_bridge import EngineConfig, create_engine_app, engine_names, knobs_fr
 
 schemathesis = pytest.importorskip("schemathesis", reason="the fuzz tests need schemathesis (the dev extra)")
 
-ALLOWED = {200, 400, 404, 405, 409}
+ALLOWED = {200, 400, 404, 405, 409, 413, 429}
 
 
 def check(response: Any) -> None:
@@ -175,7 +175,17 @@ def test_random_tasks_and_put_sequences(knobs: tuple, engine: Any, max_eval: int
     [b"", b"null", b"[]", b"{}", b'"text"', b"{\"max_eval\": 1e400}", b'{"max_eval": NaN, "knobs": []}',
      b'{"max_eval": 3, "knobs": [{"name": "a", "type": "continuous", "dtype": "float", "range": [NaN, 1]}]}',
      b'{"max_eval": 3, "knobs": [{"name": "a", "type": "continuous", "dtype": "float", "range": [0, Infinity]}]}',
-     b"\xff\xfe"],
+     b"\xff\xfe",
+     # past the size limits (docs/atuned-engine.md, Limits)
+     json.dumps({"max_eval": 5, "engine": "abtest", "split_count": 1_000_000, "knobs": [
+         {"name": "f", "type": "continuous", "dtype": "float", "range": [0, 1], "ref": "0.5"}]}).encode(),
+     json.dumps({"max_eval": 5, "knobs": [{"name": "s", "type": "discrete", "dtype": "string",
+                                           "options": [str(i) for i in range(10_001)]}]}).encode(),
+     json.dumps({"max_eval": 5, "knobs": [{"name": f"k{i}", "type": "continuous", "dtype": "int",
+                                           "range": [0, 1]} for i in range(201)]}).encode(),
+     json.dumps({"max_eval": 999, "knobs": [{"name": "k", "type": "continuous", "dtype": "int", "range": [0, 9]}],
+                 "x_ref": [["k=1"]] * 501, "y_ref": ["1"] * 501}).encode(),
+     b'{"max_eval": 5, "pad": "' + b"x" * (9 << 20) + b'"}'],
 )
 def test_odd_bodies(raw: bytes) -> None:
     client = TestClient(create_engine_app(EngineConfig(storage=None)))
