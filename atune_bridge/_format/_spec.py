@@ -30,6 +30,7 @@ all, raises :class:`~atune_bridge.AtuneFileError`.
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -382,11 +383,34 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
     return knob
 
 
+MAX_FILE_BYTES = 1024 * 1024
+"""The largest project file read (A-Tune's largest example is 30 KB)."""
+
+
+def _read_small_file(path: Path) -> str:
+    """The text of a regular file of at most :data:`MAX_FILE_BYTES`; a FIFO, a device or a
+    directory is refused before it is opened (reading one could block or never end)."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(f"not a regular file ({_file_kind(info.st_mode)}); give the path of a YAML file")
+    with path.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(f"larger than {MAX_FILE_BYTES // 1024} KiB; an A-Tune project file is a few KiB")
+    return data.decode("utf-8")
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 def _load(path: str | Path) -> tuple[dict[str, Any], _Collector]:
     """Read and parse ``path``; its top-level keys normalised, and the collector of problems."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = _read_small_file(Path(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise AtuneFileError(file, f"cannot read the file: {exc}") from exc
     c = _Collector(file)

@@ -10,6 +10,10 @@ the file as it is; when that fails it applies two repairs, each recorded:
    lines or ``- key:`` lines standing at most two columns deeper than the shallowest item,
    and each item is parsed on its own. An item that still does
    not parse is reported with its name and line, and the other items still load.
+
+Every parse is bounded (:func:`safe_load`): nesting deeper than :data:`MAX_DEPTH` and a
+document that aliases expand past :data:`MAX_NODES` nodes (a "billion laughs") are YAML
+errors, found before anything is built from the document.
 """
 
 from __future__ import annotations
@@ -26,6 +30,70 @@ _ITEM_START = re.compile(r"^(\s*)-\s*(?:#.*)?$|^(\s*)-\s+[\w .-]+?\s*:")
 _ITEM_DRIFT = 2  # how much deeper than the shallowest item an item's dash may stand
 _DQ_LINE = re.compile(r'^(\s*(?:-\s+)?[\w .-]+?\s*:\s*)"(.*)"(\s*(?:#.*)?)$')
 _NAME_LINE = re.compile(r"^\s*-?\s*name\s*:\s*(.+?)\s*$")
+
+MAX_DEPTH = 50
+"""The deepest nesting of lists and mappings read (A-Tune's files use four levels)."""
+MAX_NODES = 200_000
+"""The most nodes a document may hold once its aliases are expanded."""
+
+
+class YAMLBoundError(yaml.YAMLError):
+    """A document past :data:`MAX_DEPTH` or :data:`MAX_NODES`: no repair is tried on it."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep nesting (its composer recurses, so 10,000 levels
+    end in a RecursionError) and documents whose aliases expand past :data:`MAX_NODES`."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise YAMLBoundError(f"line {mark.line + 1}: nested more than {MAX_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        if node is not None and _expanded_size(node) > MAX_NODES:
+            raise YAMLBoundError(
+                f"aliases (*name) expand the document past {MAX_NODES} values; write the values out"
+            )
+        return node
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes in ``root`` with every alias expanded, counted in time linear in the graph."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # post-order, without recursion (depth is bounded, but keep it cheap)
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), MAX_NODES + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` within :data:`MAX_DEPTH` and :data:`MAX_NODES`.
+
+    Raises:
+        yaml.YAMLError: the text is not YAML, or passes a bound (the message says which).
+    """
+    return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506  (a SafeLoader subclass)
 
 
 @dataclass
@@ -139,7 +207,7 @@ def _parse_by_blocks(text: str, repairs: list[str]) -> TolerantResult:
         if head_value.strip() or not has_items:
             fixed = _repair_quotes(block, start + 1, repairs)
             try:
-                result.data.update(yaml.safe_load("\n".join(fixed)) or {key: None})
+                result.data.update(safe_load("\n".join(fixed)) or {key: None})
             except yaml.YAMLError as exc:
                 line = _mark_line(exc)
                 raise yaml.YAMLError(
@@ -159,7 +227,7 @@ def _parse_by_blocks(text: str, repairs: list[str]) -> TolerantResult:
             fixed = _repair_quotes(item_lines, first_line, repairs)
             chunk = textwrap.dedent("\n".join(fixed))
             try:
-                values.append(yaml.safe_load(chunk))
+                values.append(safe_load(chunk))
             except yaml.YAMLError as exc:
                 line = _mark_line(exc)
                 result.item_errors.append(
@@ -184,13 +252,15 @@ def load_tolerant(text: str) -> TolerantResult:
             the line).
     """
     try:
-        return TolerantResult(data=yaml.safe_load(text))
+        return TolerantResult(data=safe_load(text))
+    except YAMLBoundError:
+        raise
     except yaml.YAMLError:
         pass
     repairs: list[str] = []
     lines = _repair_quotes(text.splitlines(), 1, repairs)
     try:
-        return TolerantResult(data=yaml.safe_load("\n".join(lines)), repairs=repairs)
+        return TolerantResult(data=safe_load("\n".join(lines)), repairs=repairs)
     except yaml.YAMLError:
         pass
     return _parse_by_blocks(text, [])
