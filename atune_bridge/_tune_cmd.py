@@ -2,7 +2,9 @@
 
 Running the same command again resumes the study. Exit status: 0 when the budget is
 reached, 1 when the project cannot be tuned (the error says why), 128 + the signal number
-when stopped by Ctrl-C (130) or SIGTERM (143) after the original values were set back.
+when stopped by Ctrl-C (130) or SIGTERM (143) after the original values were set back, and
+3 when setting the values back failed (whatever else happened): the service is left modified,
+and the message names each parameter left changed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from atune_bridge._runner import TrialReport
+
+
+RESTORE_FAILED = 3
+"""Exit status when the tuned values could not be set back: the service is left modified."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,7 +38,8 @@ def add_parser(subparsers: Any) -> None:
             "positive); with several, A-Tune's weighted improvement rate over the baseline in "
             "percent (maximised), or with --multi-objective each metric in its own direction. "
             "A-Tune's own signed objective is kept on each trial as user attribute atune_objective. "
-            "Exit status: 0 done, 1 error, 130 Ctrl-C, 143 SIGTERM (values set back in each case)."
+            "Exit status: 0 done, 1 error, 130 Ctrl-C, 143 SIGTERM (values set back in each case); "
+            "3 when setting the values back failed (the message names what was left changed)."
         ),
     )
     parser.add_argument("--server", required=True, metavar="S.yaml", help="A-Tune server YAML (object list)")
@@ -145,12 +152,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("Interrupted; run the same command again to resume.", file=out, flush=True)
         return 128 + int(signal.SIGINT)
     if result.restore_error:
-        print(f"WARNING: could not set the values back: {result.restore_error}", file=out, flush=True)
+        left = ", ".join(f"{name}={value}" for name, value in result.left_changed.items()) or "unknown"
+        print(
+            f"atune-bridge tune: error: could not set the values back: {result.restore_error}. "
+            f"Left changed: {left}. Set them back by hand (the study keeps the original values "
+            "in its user attributes).",
+            file=sys.stderr, flush=True,
+        )
     elif result.applied:
         print(f"Left applied: {result.applied}.", file=out, flush=True)
     if result.interrupted is not None:
         print(f"Interrupted by {result.interrupted}; run the same command again to resume.", file=out, flush=True)
         signum = getattr(signal, result.interrupted, None) if result.interrupted.startswith("SIG") else None
+        if result.restore_error:
+            return RESTORE_FAILED
         return 128 + int(signum) if signum is not None else 1
     summary = summarize(result)
     print(format_summary(summary), file=out, flush=True)
@@ -161,4 +176,4 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     print(f"Report: {files.html}", file=out)
     print(f"Best configuration: {files.best}", file=out)
     print(f"Open the same study: {summary.dashboard_command}", file=out, flush=True)
-    return 0
+    return RESTORE_FAILED if result.restore_error else 0

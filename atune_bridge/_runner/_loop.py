@@ -589,8 +589,8 @@ class Runner:
     def _finish(self, result: RunResult) -> None:
         """Set the original values back (or apply the best); never lets a signal cut it short."""
         self._restoring = True
+        target = dict(self._original)
         try:
-            target = dict(self._original)
             label = "original values"
             if self.config.apply_best and self._study is not None:
                 best = best_trial(self._study, self.scoring)
@@ -612,6 +612,14 @@ class Runner:
                     self._study.set_user_attr(STUDY_APPLIED, label)
         except (_StepFailed, AtuneBridgeError, OSError) as exc:
             result.restore_error = str(exc)
+            state = self._system.state
+            result.left_changed = {
+                k.name: state.get(k.name) or "unknown"
+                for k in self._knobs
+                if k.name in target and not _same(k, state.get(k.name), target[k.name])
+            }
+            if self._system.restart_pending:
+                result.left_changed["(restart)"] = "pending: the service runs with values set before"
             logger.error("could not set the %s back: %s", "values", exc)
         finally:
             self._restoring = False

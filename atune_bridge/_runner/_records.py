@@ -80,6 +80,9 @@ class RunResult:
     interrupted: str | None = None
     applied: str = ""
     restore_error: str | None = None
+    left_changed: dict[str, str] = field(default_factory=dict)
+    """When setting the values back failed: each parameter not at its target value, and what
+    it holds (``"unknown"`` when its ``set`` failed half-way)."""
     warnings: list[str] = field(default_factory=list)
     report: Any = None
     """The :class:`~atune_bridge._runner._report.ReportFiles` when :func:`run_project` wrote one."""

@@ -113,3 +113,17 @@ def test_a_failing_baseline_exits_1_with_the_reason(toy: Toy) -> None:
     done = toy.cli("--trials", "3")
     assert done.returncode == 1
     assert "the baseline (trial 0) failed: benchmark exited with status 3: toy: service crashed" in done.stderr
+
+
+def test_a_failed_restore_exits_3_naming_what_was_left_changed(toy: Toy) -> None:
+    # cache's set refuses the original value 128: tuning works, setting it back fails.
+    server = toy.server_path.read_text().replace(
+        'set: "sh set_kv.sh cache $value"', 'set: "test $value != 128 && sh set_kv.sh cache $value"')
+    toy.server_path.write_text(server)
+    assert toy.cli("--trials", "1").returncode == 0  # the baseline: nothing to set back
+    toy.enqueue({"workers": 2, "cache": 256, "mode": "safe", "ratio": 0.5})
+    done = toy.cli("--trials", "2")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "could not set the values back: set of cache=128" in done.stderr
+    assert "Left changed: cache=unknown" in done.stderr
+    assert toy.conf()["cache"] == "256"
