@@ -30,7 +30,8 @@ Resume. Running again with the same storage and study name continues the study: 
 trials are kept; a trial left ``RUNNING`` by a killed runner (its recorded process is gone)
 is marked ``FAIL``; the budget counts every finished trial, the baseline included. A
 ``RUNNING`` trial whose runner is still alive on this host stops the new run with
-:class:`StudyBusyError`.
+:class:`StudyBusyError`. The baseline trial is ``RUNNING`` from before it is measured, so a
+second run started meanwhile is refused too (and the baseline has a real duration).
 """
 
 from __future__ import annotations
@@ -395,17 +396,23 @@ class Runner:
         }
         params = self._baseline_params()
         distributions = {name: self._space[name] for name in params}
+        # RUNNING from before it is measured: a second run on the study sees it and stops, and
+        # the trial gets its real duration.
+        frozen = self._add_trial(study, optuna.trial.create_trial(
+            state=TrialState.RUNNING, params=params, distributions=distributions,
+            user_attrs={"runner": {"pid": os.getpid(), "host": self._host}},
+        ))
+        trial = optuna.trial.Trial(study, frozen._trial_id)
+        self._claim(study, trial)
         try:
             restarted = self._system.apply(self._baseline_config, self._stop, only_changed=True)
             metrics, _ = self._measure()
             score = self.scoring.score(metrics, metrics)
         except (_StepFailed, MetricError, CommandInterrupted) as exc:
             reason = self._failure_attrs(exc, attrs)
-            trial = self._add_trial(study, optuna.trial.create_trial(
-                state=TrialState.FAIL, params=params, distributions=distributions, user_attrs=attrs,
-            ))
+            self._tell(study, trial, attrs, None)
             result.new_trials += 1
-            self._report(study, trial, restarted=False, reason=reason)
+            self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=False, reason=reason)
             if isinstance(exc, CommandInterrupted):
                 return
             raise BaselineError(
@@ -414,13 +421,27 @@ class Runner:
             ) from None
         attrs.update(self._score_attrs(metrics, score))
         attrs["restarted"] = restarted
-        trial = self._add_trial(study, optuna.trial.create_trial(
-            state=TrialState.COMPLETE, values=list(score.values), params=params,
-            distributions=distributions, user_attrs=attrs,
-        ))
+        self._tell(study, trial, attrs, score.values)
         result.new_trials += 1
         self._baseline_metrics = metrics
-        self._report(study, trial, restarted=restarted, reason=None)
+        self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=restarted, reason=None)
+
+    def _claim(self, study: Study, trial: Trial) -> None:
+        """Stop when another live runner started a trial of this study before ours.
+
+        The check when the study is opened misses a run that starts in the same moment; this
+        one, made after our own RUNNING trial exists, does not (the earlier trial wins).
+        """
+        for other in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            runner = other.user_attrs.get("runner") or {}
+            pid = runner.get("pid")
+            if (other.number < trial.number and runner.get("host") == self._host and isinstance(pid, int)
+                    and pid != os.getpid() and _pid_alive(pid)):
+                self._tell(study, trial, {ATTR_FAIL_REASON: f"study busy: process {pid} runs trial {other.number}"}, None)
+                raise StudyBusyError(
+                    f"study {self.study_name!r}: trial {other.number} is being run by process {pid} "
+                    "on this host; stop it first (or use another --study name)"
+                )
 
     @staticmethod
     def _add_trial(study: Study, frozen: FrozenTrial) -> FrozenTrial:

@@ -6,6 +6,7 @@ Trials are enqueued where a test needs known configurations; TPE fills in the re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -394,3 +395,27 @@ def test_default_budget_is_the_client_iterations_plus_the_baseline(toy: Toy) -> 
 def test_a_config_value_out_of_range_is_refused_naming_the_field(field: str, value: int) -> None:
     with pytest.raises(ValueError, match=f"RunnerConfig.{field} must be"):
         RunnerConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_a_second_run_started_while_the_baseline_is_measured_is_refused(toy: Toy) -> None:
+    # The baseline's benchmark takes 3 s; the second run starts a second after the first.
+    client = toy.client_path().read_text().replace('benchmark: "sh bench.sh"', 'benchmark: "sleep 3; sh bench.sh"')
+    toy.client_path().write_text(client)
+    first = subprocess.Popen(toy.cli_args("--trials", "1"), cwd=toy.root, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the first run's baseline trial exists
+            with contextlib.suppress(KeyError):
+                if toy.study().get_trials(states=(TrialState.RUNNING,)):
+                    break
+            time.sleep(0.2)
+        second = toy.cli("--trials", "1")
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert f"trial 0 is being run by process {first.pid} on this host" in second.stderr
+    finally:
+        out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, out + err
+    (baseline,) = toy.study().trials
+    assert baseline.state is TrialState.COMPLETE and baseline.user_attrs["source"] == "baseline"
+    assert (baseline.datetime_complete - baseline.datetime_start).total_seconds() >= 3  # a real duration
