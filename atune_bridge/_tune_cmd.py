@@ -2,7 +2,8 @@
 
 Running the same command again resumes the study. Exit status: 0 when the budget is
 reached, 1 when the project cannot be tuned (the error says why), 128 + the signal number
-when stopped by Ctrl-C (130) or SIGTERM (143) after the original values were set back, and
+when stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP (129, a closed terminal) after the
+original values were set back, and
 3 when setting the values back failed (whatever else happened): the service is left modified,
 and the message names each parameter left changed.
 """
@@ -38,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
             "positive); with several, A-Tune's weighted improvement rate over the baseline in "
             "percent (maximised), or with --multi-objective each metric in its own direction. "
             "A-Tune's own signed objective is kept on each trial as user attribute atune_objective. "
-            "Exit status: 0 done, 1 error, 130 Ctrl-C, 143 SIGTERM (values set back in each case); "
+            "Exit status: 0 done, 1 error, 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (values set back in each case); "
             "3 when setting the values back failed (the message names what was left changed)."
         ),
     )

@@ -21,7 +21,7 @@ with its ``get`` (``ref`` when it has none) and stored in the study as the *orig
 values; the *baseline* configuration is ``ref`` where given, else the original value.
 Trial 0 applies the baseline (nothing to do unless a ``ref`` differs) and measures it; it is
 measured once per study and reused on resume. On every exit (end, Ctrl-C, SIGTERM, an
-exception) the original values are set back, or the best configuration is applied with
+exception, a closed terminal's SIGHUP) the original values are set back, or the best configuration is applied with
 ``apply_best``. The original and baseline values come from the system or the YAML, not a
 sampler, so they are exempt from the domain check (the system may sit outside the tuned
 domain) but not from the character rule.
@@ -191,7 +191,7 @@ class Runner:
     def stop(self, reason: str = "stop requested") -> None:
         """Ask the run to stop: the running command is ended, the trial failed, values restored.
 
-        Thread-safe; the signal handlers of :meth:`run` call it for SIGINT and SIGTERM.
+        Thread-safe; the signal handlers of :meth:`run` call it for SIGINT, SIGTERM and SIGHUP.
         """
         if self._stop_reason is None:
             self._stop_reason = reason
@@ -661,7 +661,8 @@ class Runner:
             logger.warning("%s received: stopping after setting the values back", name)
             self.stop(name)
 
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP: the terminal was closed; the values must be set back as for the others.
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         for sig in previous:
             signal.signal(sig, handler)
         try:

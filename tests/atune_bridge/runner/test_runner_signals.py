@@ -62,14 +62,16 @@ def test_a_killed_run_resumes_without_counting_twice_or_measuring_the_baseline_a
 
 
 @pytest.mark.timeout(120)
-def test_sigterm_mid_benchmark_sets_the_original_values_back(toy: Toy) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_or_sighup_mid_benchmark_sets_the_original_values_back(toy: Toy, sig: signal.Signals) -> None:
+    # SIGHUP: the terminal the run was started from was closed.
     proc, bench_pid = start_hanging(toy, 3, "--trials", "10")  # trial 2 hangs
     applied = toy.conf()
     assert applied != ORIGINAL
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     output, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 128 + signal.SIGTERM, output
-    assert "Interrupted by SIGTERM" in output
+    assert proc.returncode == 128 + sig, output
+    assert f"Interrupted by {sig.name}" in output
     assert toy.conf() == ORIGINAL
     if applied["workers"] != ORIGINAL["workers"]:
         assert toy.log("restarts.log")[-2:] == ["stop", "start"]
@@ -79,7 +81,7 @@ def test_sigterm_mid_benchmark_sets_the_original_values_back(toy: Toy) -> None:
     trials = toy.study().trials
     assert len(trials) == 3
     assert trials[2].state is TrialState.FAIL
-    assert trials[2].user_attrs["fail_reason"] == "interrupted by SIGTERM"
+    assert trials[2].user_attrs["fail_reason"] == f"interrupted by {sig.name}"
     assert toy.study().user_attrs["atune_applied"] == "original values"
 
 
