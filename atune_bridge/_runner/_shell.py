@@ -219,6 +219,25 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:head]}\n... [{len(text) - limit} characters cut] ...\n{text[-tail:]}"
 
 
+_GUARDED = """\
+runner=$PPID
+( trap '' TERM; while kill -0 "$runner" 2>/dev/null; do sleep 1; done
+  kill -TERM 0; sleep 2; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &
+watcher=$!
+{
+%s
+} &
+wait $!
+status=$?
+kill "$watcher" 2>/dev/null
+exit "$status"
+"""
+"""The command in the background of a shell that also watches the runner: when the runner is
+gone without ending the command (killed with SIGKILL), the watcher ends the command's whole
+process group (SIGTERM, then SIGKILL two seconds later). Every other exit of the runner ends
+the group itself (:func:`_terminate`)."""
+
+
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
     """Stop ``proc`` and everything it started in its session: SIGTERM, then SIGKILL."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -265,7 +284,7 @@ def run_command(
     timed_out = False
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
+            ["/bin/sh", "-c", _GUARDED % command],
             stdin=subprocess.DEVNULL,
             stdout=out_file,
             stderr=out_file if combined else err_file,

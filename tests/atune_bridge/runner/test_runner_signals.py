@@ -43,7 +43,10 @@ def test_a_killed_run_resumes_without_counting_twice_or_measuring_the_baseline_a
     proc, bench_pid = start_hanging(toy, 4, "--trials", "6")  # trials 0-2 done, trial 3 hangs
     proc.kill()  # kill -9: no chance to clean up
     proc.wait()
-    os.killpg(os.getpgid(bench_pid), signal.SIGKILL)  # the orphaned benchmark
+    deadline = time.monotonic() + 10
+    while pid_alive(bench_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not pid_alive(bench_pid)  # its watcher ended the benchmark's process group
     left = toy.study().trials
     assert [t.state for t in left] == [TrialState.COMPLETE] * 3 + [TrialState.RUNNING]
     assert toy.conf() != ORIGINAL  # trial 3's configuration stayed applied
