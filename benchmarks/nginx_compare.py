@@ -43,7 +43,7 @@ from optuna.trial import TrialState  # noqa: E402
 
 from optbench.arms import ArmError, check_arm, make_arm  # noqa: E402
 from optbench.problems import Problem  # noqa: E402
-from optbench.protocol import RunRecord, RunStore  # noqa: E402
+from optbench.protocol import RunRecord, RunStore, model_accounting  # noqa: E402
 from optbench.summary import label, markdown_table, plot, summarize, to_json  # noqa: E402
 
 DEFAULT_ARMS = "random,tpe,llm:random,llm:expert,llm:local"
@@ -83,8 +83,6 @@ def run_arm(arm_name: str, seed: int, args: argparse.Namespace, storage: str, pr
             server: Any, client: Any) -> RunRecord:
     from atune_bridge import Runner, RunnerConfig
 
-    from optuna_llm_sampler import ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE
-
     study_name = f"nginx-compare-{arm_name}-seed{seed}-t{args.trials}"
     _script("param.sh", "reset")  # every run starts from the study's baseline settings
     arm = make_arm(arm_name, problem, seed, llm_timeout=args.llm_timeout)
@@ -108,25 +106,24 @@ def run_arm(arm_name: str, seed: int, args: argparse.Namespace, storage: str, pr
     if result.interrupted:
         raise KeyboardInterrupt(result.interrupted)
     values: list[float | None] = []
-    sources: list[str] = []
-    latencies: dict[Any, float] = {}
+    finished = []
     bench = 0.0
     for t in sorted(result.study.get_trials(deepcopy=False), key=lambda t: t.number):
         if t.state not in (TrialState.COMPLETE, TrialState.FAIL):
             continue
+        finished.append(t)
         rps = t.user_attrs.get("metrics", {}).get("rps") if t.state == TrialState.COMPLETE else None
         values.append(None if rps is None else float(rps))
-        sources.append(str(t.user_attrs.get(ATTR_SOURCE, arm_name)))
-        if ATTR_LATENCY in t.user_attrs:
-            latencies[t.user_attrs.get(ATTR_ROUND, t.number)] = float(t.user_attrs[ATTR_LATENCY])
         if t.datetime_start and t.datetime_complete:
             bench += (t.datetime_complete - t.datetime_start).total_seconds()
     seconds = time.perf_counter() - started
-    model_s = sum(latencies.values())
+    sources, model_s, calls, failures = model_accounting(finished, arm_name)
+    # a trial's duration includes the model call made when it was asked for: the benchmark's
+    # time is the rest, and the sampler's what the run spent outside the trials
     return RunRecord(problem="nginx-live", arm=arm_name, seed=seed, trials=args.trials, values=values,
-                     means=[None] * len(values), sources=sources, objective_s=bench,
-                     sampler_s=max(0.0, seconds - bench - model_s), model_s=model_s,
-                     model_calls=len(latencies), model_failures=0, seconds=seconds)
+                     means=[None] * len(values), sources=sources, objective_s=max(0.0, bench - model_s),
+                     sampler_s=max(0.0, seconds - bench), model_s=model_s,
+                     model_calls=calls, model_failures=failures, seconds=seconds)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from optbench.arms import make_arm
 from optbench.problems import Problem
@@ -50,8 +50,6 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
     The noise stream depends on the seed only, so every arm of a seed meets the same noise
     draws at the same trial numbers (common random numbers: less variance between arms).
     """
-    from optuna_llm_sampler import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE
-
     started = time.perf_counter()
     arm = make_arm(arm_name, problem, seed, llm_timeout=llm_timeout)
     study = optuna.create_study(direction=problem.direction, sampler=arm.sampler)
@@ -80,11 +78,26 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
         sampler_s += t1 - t0
         values.append(value)
         means.append(float(problem.mean(trial.params)))
-    frozen = study.get_trials(deepcopy=False)
+    sources, model_s, calls, failures = model_accounting(study.get_trials(deepcopy=False), arm_name)
+    return RunRecord(
+        problem=problem.name, arm=arm_name, seed=seed, trials=trials, values=values, means=means,
+        sources=sources[:trials], objective_s=objective_s, sampler_s=max(0.0, sampler_s - model_s),
+        model_s=model_s, model_calls=calls, model_failures=failures,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list[str], float, int, int]:
+    """Who proposed each trial, and the model's seconds, calls and failures, from the trials' attributes.
+
+    A round's latency is recorded on each of its trials: it is counted once per round.
+    """
+    from optuna_llm_sampler import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE
+
     sources = []
     latencies: dict[Any, float] = {}
     failures = 0
-    for t in frozen:
+    for t in trials:
         source = t.user_attrs.get(ATTR_SOURCE)
         if source is None:
             source = "baseline" if t.number == 0 else arm_name
@@ -93,13 +106,7 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
             latencies[t.user_attrs.get(ATTR_ROUND, t.number)] = float(t.user_attrs[ATTR_LATENCY])
         if ATTR_ERROR in t.user_attrs:
             failures += 1
-    model_s = sum(latencies.values())
-    return RunRecord(
-        problem=problem.name, arm=arm_name, seed=seed, trials=trials, values=values, means=means,
-        sources=sources[:trials], objective_s=objective_s, sampler_s=max(0.0, sampler_s - model_s),
-        model_s=model_s, model_calls=len(latencies), model_failures=failures,
-        seconds=time.perf_counter() - started,
-    )
+    return sources, sum(latencies.values()), len(latencies), failures
 
 
 class RunStore:
