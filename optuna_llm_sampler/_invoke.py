@@ -101,6 +101,21 @@ def bind_schema(model: Any, schema: dict[str, Any]) -> Any:
     )
 
 
+def bound_schema(response_format: Any) -> dict[str, Any] | None:
+    """The JSON schema inside a ``response_format`` keyword, the inverse of :func:`bind_schema`.
+
+    Takes the OpenAI form (``{"type": "json_schema", "json_schema": {"schema": ...}}``) and
+    llama.cpp's (``{"type": "json_object", "schema": ...}``); anything else gives :obj:`None`.
+    """
+    if not isinstance(response_format, dict):
+        return None
+    if response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+    else:
+        schema = response_format.get("schema")
+    return schema if isinstance(schema, dict) else None
+
+
 def invoke(model: Any, messages: Sequence[tuple[str, str]], timeout: float | None) -> Reply:
     """Call ``model.invoke(messages)`` in a worker thread and wait at most ``timeout`` seconds.
 

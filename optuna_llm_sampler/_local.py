@@ -24,6 +24,8 @@ from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import ChatResult
 from pydantic import PrivateAttr
 
+from optuna_llm_sampler._invoke import bound_schema
+
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
@@ -155,7 +157,7 @@ def _llama_response_format(response_format: Any) -> dict[str, Any] | None:
     if not isinstance(response_format, dict):
         return None
     if response_format.get("type") == "json_schema":
-        schema = response_format.get("json_schema", {}).get("schema")
+        schema = bound_schema(response_format)
         return {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
     if response_format.get("type") == "json_object":
         return response_format

@@ -22,6 +22,8 @@ from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import ChatResult
 from pydantic import PrivateAttr
 
+from optuna_llm_sampler._invoke import bound_schema
+
 
 RANDOM_MODEL_NAME = "random (stand-in, not a model)"
 
@@ -80,7 +82,7 @@ class RandomChatModel(BaseChatModel):
         run_manager: Any = None,
         **kwargs: Any,
     ) -> ChatResult:
-        schema = _schema(kwargs.get("response_format"))
+        schema = bound_schema(kwargs.get("response_format"))
         if schema is None:
             text = (
                 "The random stand-in needs the reply's JSON schema (response_format); "
@@ -91,16 +93,6 @@ class RandomChatModel(BaseChatModel):
                 text = json.dumps(random_instance(schema, self._rng))
         message = AIMessage(content=text, response_metadata={"model_name": self.model_name})
         return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def _schema(response_format: Any) -> dict[str, Any] | None:
-    if not isinstance(response_format, dict):
-        return None
-    if response_format.get("type") == "json_schema":
-        schema = response_format.get("json_schema", {}).get("schema")
-        return schema if isinstance(schema, dict) else None
-    schema = response_format.get("schema")
-    return schema if isinstance(schema, dict) else None
 
 
 def random_instance(schema: dict[str, Any], rng: random.Random) -> Any:

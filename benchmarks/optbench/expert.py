@@ -22,6 +22,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from optuna_llm_sampler._invoke import bound_schema
+
 EXPERT_MODEL_NAME = "expert (scripted nginx advice, not a model)"
 
 #: knob -> (advised value, the advice), in the order a tuning guide gives them.
@@ -88,7 +90,7 @@ class ExpertChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        schema = (kwargs.get("response_format") or {}).get("json_schema", {}).get("schema") or {}
+        schema = bound_schema(kwargs.get("response_format")) or {}
         slots = int(schema.get("properties", {}).get("configurations", {}).get("minItems", 1))
         props = (schema.get("properties", {}).get("configurations", {}).get("items", {})
                  .get("properties", {}).get("params", {}).get("properties", {}))
