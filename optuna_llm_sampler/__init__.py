@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from typing import TYPE_CHECKING
 
+from optuna_llm_sampler._attrs import ATTR_CHOICE
 from optuna_llm_sampler._attrs import ATTR_ERROR
 from optuna_llm_sampler._attrs import ATTR_EVIDENCE_CHARS
 from optuna_llm_sampler._attrs import ATTR_FAIL_REASON
@@ -31,6 +32,7 @@ from optuna_llm_sampler._attrs import SOURCE_LLM
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._errors import BudgetConfigError
+from optuna_llm_sampler._errors import ChooseConfigError
 from optuna_llm_sampler._errors import EvidenceConfigError
 from optuna_llm_sampler._errors import InvalidScheduleError
 from optuna_llm_sampler._errors import LLMSamplerError
@@ -42,6 +44,7 @@ from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import PromptConfigError
 from optuna_llm_sampler._errors import ScreenConfigError
 from optuna_llm_sampler._errors import SearchSpaceError
+from optuna_llm_sampler._choose import Choose
 from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._models import make_chat_model
 from optuna_llm_sampler._prompt import PromptConfig
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ATTR_CHOICE",
     "ATTR_ERROR",
     "ATTR_EVIDENCE_CHARS",
     "ATTR_FAIL_REASON",
@@ -81,6 +85,8 @@ __all__ = [
     "AlternatingSchedule",
     "BudgetConfigError",
     "CallableSchedule",
+    "Choose",
+    "ChooseConfigError",
     "EveryKthSchedule",
     "Evidence",
     "EvidenceConfigError",

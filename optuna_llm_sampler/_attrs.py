@@ -70,6 +70,11 @@ ATTR_SCREEN = "llm_screen"
 the ``of`` usable candidates of the round, ``by`` (``random_forest`` or ``model_order``) and,
 ranked by the surrogate, the ``predicted`` objective value."""
 
+ATTR_CHOICE = "llm_choice"
+"""How the model chose the trial's configuration under :class:`~optuna_llm_sampler.Choose`:
+the candidate's number ``picked`` among ``of`` candidates, drawn by ``drawn_by`` (the base
+sampler's class name). The configuration itself is the base sampler's."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
 

@@ -34,6 +34,10 @@ class ScreenConfigError(LLMSamplerError, ValueError):
     """A :class:`~optuna_llm_sampler.Screen` field is out of its valid range."""
 
 
+class ChooseConfigError(LLMSamplerError, ValueError):
+    """A :class:`~optuna_llm_sampler.Choose` field is out of its valid range."""
+
+
 class EvidenceConfigError(LLMSamplerError, ValueError):
     """An :class:`~optuna_llm_sampler.Evidence` field is out of its valid range."""
 

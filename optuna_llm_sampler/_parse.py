@@ -72,6 +72,15 @@ def parse_reply(text: str, param_names: Sequence[str]) -> ParseResult:
     return ParseResult(candidates, notes)
 
 
+def find_json(text: str, notes: list[Repair]) -> Any:
+    """The first JSON value in ``text`` (fences, prose, truncation handled), or :obj:`None`.
+
+    How it was found is appended to ``notes``.
+    """
+    value = _find_json(text, notes)
+    return None if value is _NOTHING else value
+
+
 class _Nothing:
     pass
 

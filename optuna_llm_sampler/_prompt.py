@@ -58,6 +58,8 @@ class PromptConfig:
         search_space_chars: Cap on the search-space part (descriptions are shortened first).
         request_chars: Cap on the request part.
         evidence_chars: Cap on the evidence part (shown only with ``LLMSampler(evidence=...)``).
+        candidates_chars: Cap on the candidates part (shown only with ``LLMSampler(choose=...)``);
+            candidates that do not fit are left out whole.
         best_trials: How many of the best trials the history shows.
         recent_trials: How many of the most recent trials it shows.
         failed_trials: How many failed trials it shows, with their reason.
@@ -69,6 +71,7 @@ class PromptConfig:
     search_space_chars: int = 2_000
     request_chars: int = 1_200
     evidence_chars: int = 1_500
+    candidates_chars: int = 3_000
     best_trials: int = 5
     recent_trials: int = 5
     failed_trials: int = 3
@@ -133,16 +136,25 @@ class PromptBuilder:
         history: HistoryView,
         n: int,
         evidence: str = "",
+        candidates: str = "",
+        request: str | None = None,
     ) -> Prompt:
-        """Return the prompt asking for ``n`` configurations, with ``evidence`` if given."""
+        """Return the prompt asking for ``n`` configurations, with ``evidence`` if given.
+
+        With ``candidates`` (numbered configurations to choose from) and a ``request`` asking
+        for a choice, the prompt asks the model to choose rather than write.
+        """
         c = self._config
-        request = _cut(_request_part(search_space, n), c.request_chars)
+        if request is None:
+            request = _request_part(search_space, n)
+        request = _cut(request, c.request_chars)
         knowledge = _cut(self._knowledge, c.knowledge_chars)
         space = self._search_space_part(search_space, history, c.search_space_chars)
         sections = {
             "knowledge": knowledge,
             "search_space": space,
             "evidence": _cut_lines(evidence.strip(), c.evidence_chars),
+            "candidates": _cut_lines(candidates.strip(), c.candidates_chars),
             "request": request,
         }
         headers = {
@@ -150,6 +162,7 @@ class PromptBuilder:
             "search_space": "## Parameters\n",
             "evidence": "## What the trials so far show\n",
             "history": "## History\n",
+            "candidates": "## Candidates\n",
             "request": "## Request\n",
         }
         fixed = len(SYSTEM_PROMPT) + sum(
@@ -167,7 +180,7 @@ class PromptBuilder:
                 if room >= 0:
                     break
         sections["history"] = _history_part(history, max(room, 0), c)
-        order = ("knowledge", "search_space", "evidence", "history", "request")
+        order = ("knowledge", "search_space", "evidence", "history", "candidates", "request")
         user = "\n\n".join(headers[k] + sections[k] for k in order if sections[k])
         overflow = len(SYSTEM_PROMPT) + len(user) - c.max_chars
         if overflow > 0:  # Only when the request alone exceeds the budget.

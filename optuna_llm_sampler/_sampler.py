@@ -17,6 +17,12 @@ from optuna.samplers import TPESampler
 
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._budget import ModelBudget
+from optuna_llm_sampler._choose import Choose
+from optuna_llm_sampler._choose import choice_request
+from optuna_llm_sampler._choose import choice_schema
+from optuna_llm_sampler._choose import draw_candidates
+from optuna_llm_sampler._choose import read_choices
+from optuna_llm_sampler._choose import render_candidates
 from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import SearchSpaceError
@@ -163,6 +169,11 @@ class LLMSampler(BaseSampler):
             the history says about each knob (each choice's count, best and mean; where the
             good trials' numbers lie and the trend; importances), within
             ``PromptConfig.evidence_chars``. Default :obj:`None`: the trials only.
+        choose:
+            A :class:`~optuna_llm_sampler.Choose`: the base sampler draws several candidates
+            per trial of the round and the model picks among them (``llm_choice`` on each
+            picked trial) instead of writing values. Not with ``screen``. Default
+            :obj:`None`: the model writes the configurations.
     """
 
     def __init__(
@@ -183,6 +194,7 @@ class LLMSampler(BaseSampler):
         budget: ModelBudget | None = None,
         screen: Screen | None = None,
         evidence: Evidence | None = None,
+        choose: Choose | None = None,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -202,6 +214,12 @@ class LLMSampler(BaseSampler):
         self._budget = _check_option("budget", budget, ModelBudget)
         self._screen = _check_option("screen", screen, Screen)
         self._evidence = _check_option("evidence", evidence, Evidence)
+        self._choose = _check_option("choose", choose, Choose)
+        if self._choose is not None and self._screen is not None:
+            raise TypeError(
+                "LLMSampler takes choose= or screen=, not both: with choose= the model picks "
+                "from the base sampler's candidates, so there is nothing left to screen"
+            )
         self._base_name = type(self._base).__name__
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -399,7 +417,7 @@ class LLMSampler(BaseSampler):
             return
 
         started = time.perf_counter()
-        outcome = self._ask(study, round_, trials, search_space, trial.number)
+        outcome = self._ask(study, round_, trials, search_space, trial.number, trial)
         record["seconds"] = round(time.perf_counter() - started, 3)
         if outcome.error is not None:
             _logger.warning(
@@ -484,6 +502,7 @@ class LLMSampler(BaseSampler):
         trials: Sequence[FrozenTrial],
         search_space: Mapping[str, BaseDistribution],
         number: int,
+        trial: FrozenTrial | None = None,
     ) -> _Outcome:
         """Prompt, call the model, parse and repair: the round's proposals or an error."""
         c = self._config
@@ -497,10 +516,41 @@ class LLMSampler(BaseSampler):
         n = len(round_.slots)
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
-        prompt = self._builder.build(search_space, history, asked, evidence=evidence)
+        candidates: list[dict[str, Any]] = []
+        if self._choose is not None and trial is not None:
+            candidates = draw_candidates(
+                self._base,
+                study,
+                trial,
+                search_space,
+                n * self._choose.candidates,
+                evaluated_params(trials),
+            )
+            if len(candidates) <= n:
+                return _Outcome(
+                    {},
+                    error=f"{self._base_name} drew {len(candidates)} new candidate(s) for "
+                    f"{n} trial(s): nothing to choose from",
+                    status="skipped",
+                )
+            section = render_candidates(candidates, self._base_name)
+            prompt = self._builder.build(
+                search_space,
+                history,
+                n,
+                evidence=evidence,
+                candidates=section,
+                request=choice_request(n, len(candidates)),
+            )
+            # Candidates cut off by the prompt's budget cannot be chosen.
+            candidates = candidates[: prompt.parts["candidates"].count("\n")]
+            schema = choice_schema(n, len(candidates))
+        else:
+            prompt = self._builder.build(search_space, history, asked, evidence=evidence)
+            schema = reply_schema(search_space, asked)
         model = self._llm
         if self._structured or (self._structured is None and supports_schema(model)):
-            model = bind_schema(model, reply_schema(search_space, asked))
+            model = bind_schema(model, schema)
         secrets = collect_secrets(self._llm)
         about: dict[str, Any] = {
             _attrs.ATTR_MODEL: redact(self._model_name, secrets),
@@ -518,6 +568,8 @@ class LLMSampler(BaseSampler):
         raw = redact(reply.text, secrets)
         about[_attrs.ATTR_RAW_REPLY] = _truncate(raw, c.raw_reply_chars)
         about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
+        if candidates:
+            return self._chosen(about, raw, candidates, n)
         parsed = parse_reply(raw, list(search_space))
         result = repair_candidates(
             parsed.candidates, search_space, evaluated_params(trials), limit=asked
@@ -541,6 +593,24 @@ class LLMSampler(BaseSampler):
         elif notes:
             error += ": " + "; ".join(r.detail for r in notes[-3:])
         return _Outcome(about, notes=notes, error=error, status="unusable")
+
+    def _chosen(
+        self, about: dict[str, Any], raw: str, candidates: list[dict[str, Any]], n: int
+    ) -> _Outcome:
+        picks = read_choices(raw, candidates, n)
+        if not picks.proposals:
+            detail = "; ".join(r.detail for r in picks.notes[-3:]) or "no candidate number found"
+            return _Outcome(
+                about,
+                notes=picks.notes,
+                error=f"the reply chose no candidate: {detail}",
+                status="unusable",
+            )
+        choices = [
+            {"picked": number, "of": len(candidates), "drawn_by": self._base_name}
+            for number in picks.numbers
+        ]
+        return _Outcome(about, proposals=picks.proposals, notes=picks.notes, choices=choices)
 
     def _set_attrs(self, study: Study, trial: FrozenTrial, attrs: Mapping[str, Any]) -> None:
         for key, value in attrs.items():
@@ -572,6 +642,7 @@ class _Outcome:
     error: str | None = None
     status: str = "done"
     screens: list[dict[str, Any]] | None = None
+    choices: list[dict[str, Any]] | None = None
 
     def attrs_for(self, index: int) -> dict[str, Any]:
         proposal = self.proposals[index]
@@ -583,6 +654,8 @@ class _Outcome:
         }
         if self.screens is not None:
             attrs[_attrs.ATTR_SCREEN] = self.screens[index]
+        if self.choices is not None:
+            attrs[_attrs.ATTR_CHOICE] = self.choices[index]
         return attrs
 
 

@@ -220,6 +220,12 @@ def _screen() -> dict[str, Any]:
     return {"screen": Screen()}
 
 
+def _choose() -> dict[str, Any]:
+    from optuna_llm_sampler import Choose
+
+    return {"choose": Choose()}
+
+
 def _evidence() -> dict[str, Any]:
     from optuna_llm_sampler import Evidence
 
@@ -232,6 +238,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results"),
     "adaptive-early": (_adaptive_early, "schedule=AdaptiveSchedule(early_share=1.0): the model proposes TPE's start-up trials"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
+    "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -91,6 +92,8 @@ class ExpertChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: Any = None, **kwargs: Any) -> ChatResult:
         schema = bound_schema(kwargs.get("response_format")) or {}
+        if "choices" in schema.get("properties", {}):
+            return self._choose(messages, schema)
         slots = int(schema.get("properties", {}).get("configurations", {}).get("minItems", 1))
         props = (schema.get("properties", {}).get("configurations", {}).get("items", {})
                  .get("properties", {}).get("params", {}).get("properties", {}))
@@ -120,6 +123,20 @@ class ExpertChatModel(BaseChatModel):
                     "rationale": ("; ".join(applied)[:180] or "best so far") + ("; varied" if tries else ""),
                 })
         text = json.dumps({"configurations": configurations})
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _choose(self, messages: list[BaseMessage], schema: Mapping[str, Any]) -> ChatResult:
+        """Under ``Choose``: pick the candidates that follow the most advice, first listed first."""
+        choices = schema["properties"]["choices"]
+        slots = int(choices.get("minItems", 1))
+        allowed = set(choices["items"]["properties"]["candidate"].get("enum", []))
+        text = str(messages[-1].content)
+        candidates = {int(m.group(1)): json.loads(m.group(2)) for m in _CANDIDATE.finditer(text)}
+        ranked = sorted((n for n in candidates if n in allowed),
+                        key=lambda n: (-_advice_score(candidates[n]), n))
+        picks = [{"candidate": n, "rationale": f"follows {_advice_score(candidates[n]):.1f} pieces of advice"}
+                 for n in ranked[:slots]]
+        text = json.dumps({"choices": picks})
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _evaluated(self) -> set[str]:
@@ -156,6 +173,23 @@ class ExpertChatModel(BaseChatModel):
         except ValueError:
             trials = study.get_trials(deepcopy=False)
             return dict(trials[0].params) if trials else {}
+
+
+_CANDIDATE = re.compile(r"^(\d+)\. (\{.*\})$", re.MULTILINE)
+
+
+def _advice_score(params: Mapping[str, Any]) -> float:
+    """How much advice ``params`` follows: 1 per advised choice, the ratio for advised numbers."""
+    score = 0.0
+    for knob, (value, _) in NGINX_ADVICE.items():
+        if knob not in params:
+            continue
+        have = params[knob]
+        if isinstance(value, str) or isinstance(have, str):
+            score += float(str(have) == str(value))
+        elif have > 0 and value > 0:
+            score += min(have, value) / max(have, value)
+    return score
 
 
 def _key(params: Mapping[str, Any]) -> str:

@@ -1,0 +1,237 @@
+"""Choose rather than write: the base sampler draws candidates, the model picks among them.
+
+A 135M model writes 14 valid values badly, but it can point at one line of a short list. With
+:class:`Choose`, an LLM round asks the base sampler (TPE by default) for ``candidates`` times as
+many configurations as the round has trials, shows them numbered in the prompt, and asks the
+model for the numbers of the ones to run. Every configuration the model can pick is one the
+base sampler would have considered, so a model that knows nothing costs little, and one that
+knows the service can steer the search towards what it knows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Any
+from typing import TYPE_CHECKING
+
+from optuna_llm_sampler._errors import ChooseConfigError
+from optuna_llm_sampler._fixes import Repair
+from optuna_llm_sampler._parse import find_json
+from optuna_llm_sampler._repair import Proposal
+
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from collections.abc import Sequence
+
+    from optuna.distributions import BaseDistribution
+    from optuna.samplers import BaseSampler
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+
+_CHOICE_KEYS = ("candidate", "choice", "index", "number", "pick", "id")
+_INTEGER = re.compile(r"(?<![\d.])\d+(?![\d.])")
+
+
+@dataclasses.dataclass(frozen=True)
+class Choose:
+    """The model picks each of a round's configurations from the base sampler's candidates.
+
+    Each trial it picks records ``llm_choice``: the candidate's number ``picked`` among ``of``
+    candidates drawn by ``drawn_by`` (the base sampler's class name).
+
+    Example:
+
+        .. code-block:: python
+
+            import optuna
+            from optuna_llm_sampler import Choose, LLMSampler, make_chat_model
+
+            sampler = LLMSampler(
+                make_chat_model("random:0"),
+                search_space={"x": optuna.distributions.IntDistribution(1, 64)},
+                choose=Choose(candidates=4),
+            )
+            study = optuna.create_study(sampler=sampler)
+            study.optimize(lambda t: (t.suggest_int("x", 1, 64) - 24) ** 2, n_trials=8)
+            print([t.user_attrs.get("llm_choice") for t in study.trials])
+
+    Args:
+        candidates:
+            Candidates drawn per trial of the round. Default 4: enough for the model's
+            knowledge to matter, a list short enough for a small model to read.
+    """
+
+    candidates: int = 4
+
+    def __post_init__(self) -> None:
+        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int):
+            raise ChooseConfigError(
+                f"Choose(candidates=...) must be an int, got {self.candidates!r}"
+            )
+        if not 2 <= self.candidates <= 20:
+            raise ChooseConfigError(
+                f"Choose(candidates={self.candidates}) must be between 2 and 20: one candidate "
+                "leaves nothing to choose, and a long list is more than a small model reads"
+            )
+
+
+def draw_candidates(
+    base: BaseSampler,
+    study: Study,
+    trial: FrozenTrial,
+    search_space: Mapping[str, BaseDistribution],
+    count: int,
+    evaluated: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Up to ``count`` distinct configurations from ``base``, none already evaluated.
+
+    Each is drawn as Optuna draws a trial's parameters: the base sampler's relative sample,
+    then independent samples for the parameters it leaves out. Draws that repeat a candidate
+    or an evaluated configuration are retried, at most ``3 * count`` draws in all.
+    """
+    relative_space = {
+        name: dist
+        for name, dist in base.infer_relative_search_space(study, trial).items()
+        if name in search_space
+    }
+    seen = {_key(params) for params in evaluated}
+    out: list[dict[str, Any]] = []
+    for _ in range(3 * count):
+        if len(out) >= count:
+            break
+        params = dict(base.sample_relative(study, trial, relative_space)) if relative_space else {}
+        params = {k: v for k, v in params.items() if k in search_space}
+        for name, dist in search_space.items():
+            if name not in params:
+                params[name] = base.sample_independent(study, trial, name, dist)
+        key = _key(params)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(params)
+    return out
+
+
+def render_candidates(candidates: Sequence[Mapping[str, Any]], drawn_by: str) -> str:
+    """The prompt section: one numbered line per candidate, its parameters as JSON."""
+    lines = [f"The optimiser ({drawn_by}) drew these {len(candidates)} configurations:"]
+    for number, params in enumerate(candidates, start=1):
+        lines.append(f"{number}. {json.dumps(params, default=str)}")
+    return "\n".join(lines)
+
+
+def choice_request(n: int, m: int) -> str:
+    """The request part asking for ``n`` of ``m`` candidates."""
+    what = "the candidate" if n == 1 else f"{n} different candidates"
+    return (
+        f"Choose {what} (by number, 1 to {m}) most likely to beat the best result so far, "
+        "using what you know about these parameters and what the history shows.\n"
+        "Reply with one JSON object and nothing else, in this form:\n"
+        '{"choices": [{"candidate": <number>, "rationale": "<why, in one sentence>"}]}'
+    )
+
+
+def choice_schema(n: int, m: int) -> dict[str, Any]:
+    """JSON schema of the reply: ``n`` choices, each a candidate number from 1 to ``m``."""
+    return {
+        "type": "object",
+        "properties": {
+            "choices": {
+                "type": "array",
+                "minItems": n,
+                "maxItems": n,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "candidate": {"type": "integer", "enum": list(range(1, m + 1))},
+                        "rationale": {"type": "string", "maxLength": 200},
+                    },
+                    "required": ["candidate", "rationale"],
+                },
+            }
+        },
+        "required": ["choices"],
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Picks:
+    """The candidates a reply picked, in its order, and what was fixed on the way."""
+
+    proposals: list[Proposal]
+    numbers: list[int]
+    notes: list[Repair]
+
+
+def read_choices(text: str, candidates: Sequence[Mapping[str, Any]], n: int) -> Picks:
+    """The first ``n`` distinct valid candidate numbers in the reply ``text``.
+
+    Reads ``{"choices": [{"candidate": 3, "rationale": ...}]}`` and the shapes small models
+    write instead (``{"choice": 3}``, ``[3, 1]``, ``"3"``, a number in prose). Numbers outside
+    1..len(candidates) and repeats are dropped and noted.
+    """
+    notes: list[Repair] = []
+    value = find_json(text, notes)
+    found: list[tuple[Any, str]] = _choices_in(value) if value is not None else []
+    if not found:
+        numbers = _INTEGER.findall(text)
+        if numbers:
+            notes.append(Repair("extracted", None, "candidate number read from prose"))
+            found = [(int(numbers[0]), "")]
+    proposals: list[Proposal] = []
+    picked: list[int] = []
+    for raw, rationale in found:
+        if len(picked) >= n:
+            notes.append(Repair("extra", None, f"more than {n} choice(s); the rest ignored"))
+            break
+        number = _as_int(raw)
+        if number is None or not 1 <= number <= len(candidates):
+            notes.append(
+                Repair("unusable", None, f"candidate {raw!r} is not a number from 1 to "
+                       f"{len(candidates)}")
+            )
+            continue
+        if number in picked:
+            notes.append(Repair("duplicate", None, f"candidate {number} chosen twice"))
+            continue
+        picked.append(number)
+        proposals.append(Proposal(dict(candidates[number - 1]), rationale, ()))
+    return Picks(proposals, picked, notes)
+
+
+def _choices_in(value: Any) -> list[tuple[Any, str]]:
+    if isinstance(value, dict):
+        for key in ("choices", "choice", "candidates", "picks", "selection"):
+            if key in value:
+                return _choices_in(value[key])
+        for key in _CHOICE_KEYS:
+            if key in value:
+                rationale = value.get("rationale") or value.get("reason") or ""
+                return [(value[key], rationale if isinstance(rationale, str) else "")]
+        return []
+    if isinstance(value, list):
+        out: list[tuple[Any, str]] = []
+        for item in value:
+            out.extend(_choices_in(item) if isinstance(item, (dict, list)) else [(item, "")])
+        return out
+    return [(value, "")]
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps({k: params[k] for k in sorted(params)}, default=str)

@@ -1,0 +1,147 @@
+"""Choose: the base sampler draws candidates, the model picks by number and writes no values."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import optuna
+from optuna.samplers import RandomSampler
+from optuna.samplers import TPESampler
+import pytest
+
+from llm_fakes import objective
+from llm_fakes import ScriptedChatModel
+from llm_fakes import SPACE
+from optuna_llm_sampler import ATTR_CHOICE
+from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import Choose
+from optuna_llm_sampler import ChooseConfigError
+from optuna_llm_sampler import FirstNSchedule
+from optuna_llm_sampler import LLMSampler
+from optuna_llm_sampler import Screen
+from optuna_llm_sampler._choose import draw_candidates
+from optuna_llm_sampler._choose import read_choices
+
+
+_LINE = re.compile(r"^(\d+)\. (\{.*\})$", re.MULTILINE)
+
+
+def candidates_in(prompt: str) -> dict[int, dict]:
+    return {int(m.group(1)): json.loads(m.group(2)) for m in _LINE.finditer(prompt)}
+
+
+def pick_best_workers(prompt: str, index: int) -> str:
+    """Chooses, for each slot, the listed candidate whose workers is closest to 24."""
+    listed = candidates_in(prompt)
+    n = int(re.search(r"Choose (?:the candidate|(\d+) different)", prompt).group(1) or 1)
+    ranked = sorted(listed, key=lambda k: abs(listed[k]["workers"] - 24))
+    return json.dumps({"choices": [{"candidate": k, "rationale": f"workers {listed[k]['workers']}"}
+                                   for k in ranked[:n]]})
+
+
+def run(replier, n_trials: int, *, base=None, choose=Choose(candidates=4), schedule=None):
+    model = ScriptedChatModel(replier=replier)
+    sampler = LLMSampler(
+        model,
+        base_sampler=base if base is not None else RandomSampler(seed=0),
+        search_space=SPACE,
+        schedule=schedule if schedule is not None else FirstNSchedule(2, round_size=2),
+        choose=choose,
+        structured_output=True,
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=n_trials)
+    return study, model
+
+
+def test_the_prompt_lists_candidates_times_slots_configurations_and_asks_for_numbers() -> None:
+    _, model = run(pick_best_workers, 3)
+    prompt = model.prompts[0]
+    assert sorted(candidates_in(prompt)) == list(range(1, 9))
+    assert "## Candidates" in prompt and "Choose 2 different candidates" in prompt
+    assert "Propose" not in prompt
+    schema = model.call_kwargs[0]["response_format"]["json_schema"]["schema"]
+    items = schema["properties"]["choices"]
+    assert items["minItems"] == items["maxItems"] == 2
+    assert items["items"]["properties"]["candidate"]["enum"] == list(range(1, 9))
+
+
+def test_each_slot_runs_the_candidate_the_model_picked_and_records_the_pick() -> None:
+    study, model = run(pick_best_workers, 3)
+    listed = candidates_in(model.prompts[0])
+    picked = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    assert len(picked) == 2
+    best_two = sorted(listed, key=lambda k: abs(listed[k]["workers"] - 24))[:2]
+    for trial, number in zip(picked, best_two):
+        assert trial.params == listed[number]
+        assert trial.user_attrs[ATTR_CHOICE] == {"picked": number, "of": 8, "drawn_by": "RandomSampler"}
+        assert trial.user_attrs["llm_rationale"] == f"workers {listed[number]['workers']}"
+
+
+def test_candidates_are_the_base_samplers_own_draws() -> None:
+    # With TPE past its start-up, every candidate comes from TPE's model of the history.
+    base = TPESampler(seed=3, n_startup_trials=5)
+    study, model = run(pick_best_workers, 12, base=base,
+                       schedule=lambda n: n == 10 or n == 11)
+    listed = candidates_in(model.prompts[0])
+    assert len(listed) == 8
+    assert "The optimiser (TPESampler) drew these 8 configurations" in model.prompts[0]
+    for params in listed.values():
+        assert set(params) == set(SPACE)
+        for name, value in params.items():
+            assert SPACE[name]._contains(SPACE[name].to_internal_repr(value))
+
+
+def test_draws_skip_configurations_already_evaluated() -> None:
+    space = {"mode": SPACE["mode"]}
+    study = optuna.create_study(sampler=RandomSampler(seed=0))
+    study.enqueue_trial({"mode": "fast"})
+    study.optimize(lambda t: 0.0 if t.suggest_categorical("mode", SPACE["mode"].choices) else 0.0,
+                   n_trials=1)
+    trial = study.ask()
+    drawn = draw_candidates(RandomSampler(seed=1), study, study._storage.get_trial(trial._trial_id),
+                            space, 10, [{"mode": "fast"}])
+    assert {"mode": "fast"} not in drawn
+    assert len(drawn) == len({json.dumps(d, default=str) for d in drawn}) <= 4
+
+
+@pytest.mark.parametrize(
+    ("reply", "numbers", "kinds"),
+    [
+        ('{"choices": [{"candidate": 3, "rationale": "r"}, {"candidate": 1, "rationale": "s"}]}',
+         [3, 1], []),
+        ('{"choice": 2}', [2], []),
+        ("[4, 4, 1]", [4, 1], ["duplicate"]),
+        ('{"choices": [{"candidate": 9}, {"candidate": 0}]}', [], ["unusable", "unusable"]),
+        ("I would pick number 3 because it is balanced.", [3], ["extracted"]),
+        ('```json\n{"choices": [{"candidate": "2"}]}\n```', [2], ["extracted"]),
+        ("[1, 2, 3]", [1, 2], ["extra"]),
+    ],
+)
+def test_replies_are_read_into_valid_distinct_candidate_numbers(reply, numbers, kinds) -> None:
+    candidates = [{"x": k} for k in range(1, 5)]
+    picks = read_choices(reply, candidates, 2)
+    assert picks.numbers == numbers
+    assert [p.params for p in picks.proposals] == [candidates[k - 1] for k in numbers]
+    assert [r.kind for r in picks.notes] == kinds
+
+
+def test_a_reply_choosing_nothing_falls_back_to_the_base_sampler_with_the_reason() -> None:
+    study, _ = run(lambda prompt, i: '{"choices": [{"candidate": 99}]}', 3)
+    trial = study.trials[1]
+    assert trial.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert "chose no candidate" in trial.user_attrs["llm_error"]
+    assert "99" in trial.user_attrs["llm_error"]
+
+
+def test_choose_with_screen_is_refused() -> None:
+    with pytest.raises(TypeError, match="choose= or screen="):
+        LLMSampler(ScriptedChatModel(replier=pick_best_workers), search_space=SPACE,
+                   choose=Choose(), screen=Screen())
+
+
+@pytest.mark.parametrize("bad", [1, 21, 2.0, True])
+def test_choose_refuses_counts_that_leave_nothing_to_choose_or_too_much_to_read(bad) -> None:
+    with pytest.raises(ChooseConfigError, match="candidates"):
+        Choose(candidates=bad)
