@@ -229,13 +229,15 @@ watcher=$!
 } &
 wait $!
 status=$?
-kill "$watcher" 2>/dev/null
+kill -KILL "$watcher" 2>/dev/null
 exit "$status"
 """
 """The command in the background of a shell that also watches the runner: when the runner is
 gone without ending the command (killed with SIGKILL), the watcher ends the command's whole
 process group (SIGTERM, then SIGKILL two seconds later). Every other exit of the runner ends
-the group itself (:func:`_terminate`)."""
+the group itself (:func:`_terminate`). The watcher ignores SIGTERM (so that its own ``kill -TERM
+0`` does not end it before the SIGKILL), so the shell ends it with SIGKILL once the command is
+over; a plain ``kill`` left one watcher per command looping until the runner exited."""
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:

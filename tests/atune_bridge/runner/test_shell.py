@@ -190,6 +190,26 @@ def test_cancel_stops_a_running_command(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()
 
 
+def processes_in_sessions(sessions: set[int]) -> list[int]:
+    """Live processes whose session is one of ``sessions`` (field 6 of /proc/PID/stat)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) in sessions:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_nothing_of_a_finished_command_stays_behind_not_even_its_watcher(tmp_path: Path) -> None:
+    # Each command runs in a session of its own, led by the shell whose $$ it prints.
+    sessions = {int(sh("echo $$", tmp_path)) for _ in range(5)}
+    time.sleep(1.5)
+    assert processes_in_sessions(sessions) == []
+
+
 def test_truncate_keeps_head_and_tail() -> None:
     text = "HEAD" + "x" * 10_000 + "TAIL"
     cut = truncate(text, 300)
