@@ -61,11 +61,13 @@ def _quiet() -> None:
     logging.getLogger("optuna_llm_sampler").setLevel(logging.ERROR)
 
 
-def _run_in_worker(problem_name: str, arm: str, seed: int, trials: int, llm_timeout: float) -> RunRecord:
+def _run_in_worker(problem_name: str, arm: str, seed: int, trials: int, llm_timeout: float,
+                   llm_threads: int | None) -> RunRecord:
     _quiet()
     if problem_name not in _PROBLEM:
         _PROBLEM[problem_name] = make_problem(problem_name)
-    return run_once(_PROBLEM[problem_name], arm, seed, trials, llm_timeout=llm_timeout)
+    return run_once(_PROBLEM[problem_name], arm, seed, trials, llm_timeout=llm_timeout,
+                    llm_threads=llm_threads)
 
 
 def seeds_for(arm: str, args: argparse.Namespace) -> int:
@@ -109,7 +111,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=ROOT / "out" / "compare", help="results folder (default out/compare)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once in separate processes (default 1)")
     p.add_argument("--llm-timeout", type=float, default=300.0, help="seconds a model call may take (default 300)")
+    p.add_argument("--llm-threads", type=int, default=None,
+                   help="CPU threads of the local model (default: its own, 2); 1 on a busy machine, "
+                        "where llama.cpp's threads wait on each other. Changes time, not results")
     args = p.parse_args(argv)
+    if args.llm_threads is not None and args.llm_threads < 1:
+        p.error(f"--llm-threads must be at least 1, got {args.llm_threads}")
     if args.list:
         return args
     args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
@@ -162,10 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.jobs == 1:
             for i, (arm, seed) in enumerate(todo, start=1):
-                done(run_once(problem, arm, seed, args.trials, llm_timeout=args.llm_timeout), i)
+                done(run_once(problem, arm, seed, args.trials, llm_timeout=args.llm_timeout,
+                              llm_threads=args.llm_threads), i)
         else:
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-                futures = [pool.submit(_run_in_worker, args.problem, a, s, args.trials, args.llm_timeout)
+                futures = [pool.submit(_run_in_worker, args.problem, a, s, args.trials, args.llm_timeout,
+                                       args.llm_threads)
                            for a, s in todo]
                 for i, future in enumerate(futures, start=1):
                     done(future.result(), i)
@@ -218,7 +227,8 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
         "surrogate": quality,
         "settings": {"trials": args.trials, "seeds": args.seeds, "llm_seeds": args.llm_seeds, "jobs": args.jobs,
                      "seeds_for": args.seeds_for,
-                     "llm_timeout": args.llm_timeout, "command": command},
+                     "llm_timeout": args.llm_timeout, "llm_threads": args.llm_threads,
+                     "command": command},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "wall_seconds_this_invocation": wall,
         "date": time.strftime("%Y-%m-%d"),

@@ -288,8 +288,9 @@ def check_arm(name: str, problem: Problem) -> None:
         raise ArmError(f"arm {name!r}: {e}") from None
 
 
-def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | None = 300.0) -> Arm:
-    """Build arm ``name`` for one run of ``problem`` with ``seed``."""
+def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | None = 300.0,
+             llm_threads: int | None = None) -> Arm:
+    """Build arm ``name`` for one run of ``problem`` with ``seed``; ``llm_threads`` for ``llm:local``."""
     check_arm(name, problem)
     if name in MODEL_FREE:
         return Arm(name, MODEL_FREE[name][0](problem, seed))
@@ -301,6 +302,8 @@ def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | Non
         from optbench.expert import ExpertChatModel
 
         model: Any = ExpertChatModel(seed=seed)
+    elif spec == "local" and llm_threads is not None:
+        model = make_chat_model(spec, seed=seed, n_threads=llm_threads)
     elif spec in ("random", "local"):
         model = make_chat_model(spec, seed=seed)
     else:

@@ -44,14 +44,15 @@ class RunRecord:
         return (self.problem, self.arm, self.seed, self.trials)
 
 
-def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_timeout: float | None = 300.0) -> RunRecord:
+def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_timeout: float | None = 300.0,
+             llm_threads: int | None = None) -> RunRecord:
     """Run ``arm_name`` on ``problem`` for ``trials`` trials (trial 0 the baseline) with ``seed``.
 
     The noise stream depends on the seed only, so every arm of a seed meets the same noise
     draws at the same trial numbers (common random numbers: less variance between arms).
     """
     started = time.perf_counter()
-    arm = make_arm(arm_name, problem, seed, llm_timeout=llm_timeout)
+    arm = make_arm(arm_name, problem, seed, llm_timeout=llm_timeout, llm_threads=llm_threads)
     study = optuna.create_study(direction=problem.direction, sampler=arm.sampler)
     arm.attach(study)
     if not arm.uses_model:
