@@ -232,6 +232,7 @@ def _worker(storage_url: str, study_name: str, n_trials: int, call_log: str, sle
         model,
         base_sampler=optuna.samplers.RandomSampler(seed=os.getpid()),
         search_space=SPACE,
+        schedule=AlternatingSchedule(),
         baseline={"workers": 8, "backlog": 512, "buffer_kb": 64, "ratio": 0.5,
                   "timeout_s": 5.0, "learning_rate": 1e-3, "mode": "safe"},
     )

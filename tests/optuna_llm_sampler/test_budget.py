@@ -14,12 +14,14 @@ from llm_fakes import SPACE
 from optuna_llm_sampler import ATTR_NOTE
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import BudgetConfigError
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import ModelBudget
 
 
 def run(model: ScriptedChatModel, budget: ModelBudget | None, n: int = 20) -> optuna.Study:
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=AlternatingSchedule(),
                          budget=budget)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=n)

@@ -21,6 +21,7 @@ from optuna_llm_sampler import ATTR_EVIDENCE_CHARS
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import Evidence
 from optuna_llm_sampler import EvidenceConfigError
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import PromptConfig
 
@@ -94,6 +95,7 @@ def test_the_sampler_shows_it_within_its_budget_and_records_its_length() -> None
     model = ScriptedChatModel(replier=random_replier(seed=3))
     config = PromptConfig(evidence_chars=300)
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=FAKE_SPACE,
+                         schedule=AlternatingSchedule(),
                          evidence=Evidence(), prompt=config)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=14)
@@ -108,7 +110,8 @@ def test_the_sampler_shows_it_within_its_budget_and_records_its_length() -> None
 
 def test_without_the_option_there_is_no_evidence() -> None:
     model = ScriptedChatModel(replier=random_replier(seed=3))
-    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=FAKE_SPACE)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=FAKE_SPACE,
+                         schedule=AlternatingSchedule())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=14)
     assert not any("What the trials so far show" in p for p in model.prompts)

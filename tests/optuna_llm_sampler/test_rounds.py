@@ -38,7 +38,8 @@ HERE = Path(__file__).parent
 def test_two_threads_call_the_model_once_per_round(tmp_path: Path) -> None:
     log = str(tmp_path / "calls.jsonl")
     model = ScriptedChatModel(replier=random_replier(seed=1), sleep=0.05, call_log=log)
-    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=AlternatingSchedule())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=30, n_jobs=2)
 
@@ -54,7 +55,8 @@ def test_two_threads_call_the_model_once_per_round(tmp_path: Path) -> None:
 def test_a_round_member_that_is_not_the_owner_goes_to_the_base_sampler_and_says_why() -> None:
     # Two trials of round 1-2 are started before the owner has asked the model.
     model = ScriptedChatModel(replier=random_replier(seed=2))
-    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=AlternatingSchedule())
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial({"workers": 8})  # trial 0
     t0 = study.ask()
@@ -98,7 +100,8 @@ def test_two_processes_on_one_sqlite_file_call_the_model_once_per_round(tmp_path
 
 def test_exception_sends_the_trial_to_the_base_sampler_and_records_it() -> None:
     model = ScriptedChatModel(replier=random_replier(), error="model server returned 502")
-    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=AlternatingSchedule())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     owner = study.trials[1]

@@ -138,10 +138,16 @@ def test_contract(base: Any, schedule: str, reply: str, n_jobs: int) -> None:
         assert calls == len(llm_rounds_with_an_owner(study, sampler))
 
 
+def test_the_default_schedule_is_the_adaptive_share() -> None:
+    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
+    assert isinstance(sampler.schedule, AdaptiveSchedule)
+    assert (sampler.schedule.floor, sampler.schedule.ceiling) == (0.1, 0.5)
+
+
 def test_serial_run_follows_the_schedule_exactly() -> None:
     model = ScriptedChatModel(replier=random_replier(seed=3))
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         baseline=BASELINE)
+                         baseline=BASELINE, schedule=AlternatingSchedule())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=11)
     assert [t.user_attrs[ATTR_SOURCE] for t in study.trials] == [
