@@ -65,6 +65,7 @@ from atune_bridge._format import (
     search_space,
 )
 from atune_bridge._runner._config import RunnerConfig
+from atune_bridge._runner._confirm import STUDY_CONFIRM, confirm_gain
 from atune_bridge._runner._errors import BaselineError, ProjectError, StudyBusyError, StudyMismatchError
 from atune_bridge._runner._records import (
     ATTR_FAIL_REASON,
@@ -91,6 +92,7 @@ from atune_bridge._runner._shell import (
     truncate,
     value_text,
 )
+from atune_bridge._runner._stop import STUDY_STOPPED, StopRules
 from atune_bridge._runner._system import _normalise, _same, _StepFailed, _System
 
 if TYPE_CHECKING:
@@ -178,6 +180,7 @@ class Runner:
         self._storage: optuna.storages.BaseStorage | None = None
         self._host = socket.gethostname()
         self._warnings: list[str] = []
+        self._stop_rules = StopRules(self.config.target_gain, self.config.patience)
 
     # ----------------------------------------------------------------- public
 
@@ -226,8 +229,13 @@ class Runner:
                 result.study = study
                 self._ensure_baseline(study, result)
                 while not self._stop.is_set() and self._finished(study) < self.budget:
+                    if self._stopped_early(study, result):
+                        break
                     self._run_trial(study)
                     result.new_trials += 1
+                if not self._stop.is_set():
+                    self._record_stop(study, result)
+                    self._confirm(study, result)
             finally:
                 result.interrupted = self._stop_reason
                 self._finish(result)
@@ -606,6 +614,56 @@ class Runner:
         ))
 
     # ----------------------------------------------------------------- the end
+
+    def _stopped_early(self, study: Study, result: RunResult) -> bool:
+        """Whether a stop rule (``target_gain``, ``patience``) ends the run before this trial."""
+        if not self._stop_rules.active:
+            return False
+        result.stopped = self._stop_rules.check(study, self.scoring, self._baseline_metrics,
+                                                best_trial(study, self.scoring))
+        if result.stopped is not None:
+            logger.info("stopping before the budget: %s", result.stopped["reason"])
+        return result.stopped is not None
+
+    def _record_stop(self, study: Study, result: RunResult) -> None:
+        if result.stopped is not None or study.user_attrs.get(STUDY_STOPPED) is not None:
+            study.set_user_attr(STUDY_STOPPED, result.stopped)  # a stale reason is cleared
+
+    def _confirm(self, study: Study, result: RunResult) -> None:
+        """Measure the best configuration and the baseline again (:mod:`._confirm`)."""
+        if self.config.confirm < 2 or self._baseline_metrics is None:
+            return
+        best = best_trial(study, self.scoring)
+        if best is None or best.user_attrs.get(self._source_key) == SOURCE_BASELINE:
+            logger.info("confirmation skipped: the baseline is the best configuration")
+            return
+        stored = study.user_attrs.get(STUDY_CONFIRM)
+        if (isinstance(stored, dict) and stored.get("best_trial") == best.number
+                and stored.get("n") == self.config.confirm and not stored.get("interrupted")):
+            result.confirm = stored  # resumed after the budget was reached: measured already
+            return
+        logger.info("confirming trial %d against the baseline: %d measurements each",
+                    best.number, self.config.confirm)
+        record = confirm_gain(self.config.confirm, self._trial_texts(best), self._baseline_config,
+                              self._confirm_measure, self.client.evaluations,
+                              best_trial=best.number, cancel=self._stop)
+        study.set_user_attr(STUDY_CONFIRM, record)
+        result.confirm = record
+        if record["warning"]:
+            self._warn(record["warning"])
+
+    def _confirm_measure(self, arm: str, config: Mapping[str, str]) -> dict[str, float] | str:
+        try:
+            self._system.apply(config, self._stop, only_changed=True)
+            return self._measure()[0]
+        except (_StepFailed, MetricError) as exc:
+            return str(exc)
+        except CommandInterrupted:
+            return f"interrupted by {self._stop_reason or 'a stop request'}"
+
+    def _trial_texts(self, trial: FrozenTrial) -> dict[str, str]:
+        """The configuration a trial set, as text per parameter."""
+        return {k.name: value_text(k, trial.params[k.name]) for k in self._knobs if k.name in trial.params}
 
     def _finish(self, result: RunResult) -> None:
         """Set the original values back (or apply the best); never lets a signal cut it short."""
