@@ -5,6 +5,8 @@
 * ``_knob``: one tunable parameter (:class:`Knob`) and the set of values A-Tune allows it;
 * ``_spec``: server and client project files, and atuned's engine knobs, into typed specs;
 * ``_space``: knobs into Optuna distributions; parameter dicts to and from ``name=value,...``;
+* ``_relations``: A-Tune's ``less``/``greater``/``multiple`` relations: a configuration
+  repaired to keep them, and ``multiple`` factors turned into the values set;
 * ``_evaluate``: A-Tune's evaluations: metrics read from ``$out``, scored as A-Tune scores them;
 * ``_importance``: the parameter importance evaluator both the runner's report and the
   engine's ``rank`` use.
@@ -24,6 +26,7 @@ from atune_bridge._format._errors import (
 from atune_bridge._format._evaluate import MetricError, Scoring, improve_rate_text, parse_metric
 from atune_bridge._format._importance import importance_evaluator
 from atune_bridge._format._knob import Knob, Relationship
+from atune_bridge._format._relations import Repair, apply_multiples, relation_problems, repair_relations
 from atune_bridge._format._space import (
     MAX_CHOICES,
     baseline_params,
@@ -62,8 +65,10 @@ __all__ = [
     "ParamStringError",
     "Problem",
     "Relationship",
+    "Repair",
     "Scoring",
     "ServerSpec",
+    "apply_multiples",
     "baseline_params",
     "check_value",
     "client_from_dict",
@@ -80,6 +85,8 @@ __all__ = [
     "number_text",
     "parse_metric",
     "parse_params",
+    "relation_problems",
+    "repair_relations",
     "search_space",
     "server_from_dict",
     "to_distribution",

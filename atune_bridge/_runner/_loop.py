@@ -5,6 +5,11 @@ One trial is one A-Tune iteration:
 1. the sampler proposes a value for every tunable parameter (trial 0 is the baseline);
 2. each value passes the gate (declared domain, then safe characters: see
    :mod:`atune_bridge._runner._shell`); a value that does not fails the trial before any command runs;
+   A-Tune's ``less``/``greater`` relations are kept by moving a value that breaks one to the
+   nearest value that keeps it (recorded as ``relation_repairs``; ``params_text`` is what was
+   set), ``multiple`` factors become their products (``set_values``); a relation no value
+   keeps is scored with the evaluations' thresholds as atuned does, or fails the trial
+   (see :mod:`atune_bridge._format._relations`);
 3. every parameter's ``set`` runs with ``$value`` substituted (A-Tune's ``RunSet`` sets them
    all each iteration);
 4. ``stopworkload`` then ``startworkload`` run when a parameter with ``needrestart`` changed
@@ -58,10 +63,13 @@ from atune_bridge._format import (
     MetricError,
     Scoring,
     ServerSpec,
+    apply_multiples,
     describe_domain,
     load_client,
     load_server,
     parse_metric,
+    relation_problems,
+    repair_relations,
     search_space,
 )
 from atune_bridge._runner._config import RunnerConfig
@@ -171,6 +179,7 @@ class Runner:
         self._restoring = False
         self._source_key = _source_key()
         self._knobs = list(server.tunable)
+        self._by_name = {k.name: k for k in self._knobs}
         self._space: dict[str, BaseDistribution] = {}
         self._system = _System(server, self._knobs, self.config)
         self._original: dict[str, str] = {}
@@ -257,10 +266,9 @@ class Runner:
             raise ProjectError(f"the number of trials must be at least 1, got {self.budget}")
         for problem in self.server.errors + self.client.errors:
             self._warn(f"left out: {problem}")
+        for problem in relation_problems(self._knobs):
+            self._warn(problem)
         for knob in self._knobs:
-            for rel in knob.relationships:
-                if rel.type in ("less", "greater", "multiple"):
-                    self._warn(f"{knob.name}: relationship {rel.type!r} is not applied by the runner")
             if not knob.get and knob.ref is None:
                 self._warn(f"{knob.name}: no get and no ref, so its original value cannot be set back")
         self._space = search_space(self._knobs)
@@ -481,10 +489,12 @@ class Runner:
         restarted = False
         try:
             params = self._suggest(trial)
-            texts = {k.name: value_text(k, params[k.name]) for k in self._knobs}
-            attrs["params_text"] = ",".join(f"{n}={t}" for n, t in texts.items())
-            restarted = self._system.apply(texts, self._stop, only_changed=False)
-            metrics, _ = self._measure()
+            texts = self._configuration(params, attrs)
+            if texts is None:  # breaks a relation no value repairs: scored as atuned does
+                metrics = {e.name: float(e.threshold or 0.0) for e in self.client.evaluations}
+            else:
+                restarted = self._system.apply(texts, self._stop, only_changed=False)
+                metrics, _ = self._measure()
             score = self.scoring.score(metrics, self._baseline_metrics)
         except (_StepFailed, MetricError, DomainError, CommandInterrupted) as exc:
             if isinstance(exc, DomainError):
@@ -508,6 +518,35 @@ class Runner:
         attrs["restarted"] = restarted
         self._tell(study, trial, attrs, score.values)
         self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=restarted, reason=None)
+
+    def _configuration(self, params: Mapping[str, Any], attrs: dict[str, Any]) -> dict[str, str] | None:
+        """The texts to set for ``params``, A-Tune's relations applied (:mod:`.._format._relations`):
+        repairs and ``multiple`` products recorded in ``attrs``; None when a relation cannot be
+        kept and every evaluation has a threshold to score it with.
+
+        Raises:
+            _StepFailed: a relation cannot be kept and there are no thresholds.
+        """
+        fixed = repair_relations(self._knobs, params)
+        if fixed.changes:
+            attrs["relation_repairs"] = [change.why for change in fixed.changes]
+            logger.info("relations repaired: %s", "; ".join(attrs["relation_repairs"]))
+        texts = {k.name: value_text(k, fixed.values[k.name]) for k in self._knobs}
+        attrs["params_text"] = ",".join(f"{n}={t}" for n, t in texts.items())
+        if fixed.broken:
+            attrs["relation_broken"] = list(fixed.broken)
+            if all(e.threshold is not None for e in self.client.evaluations):
+                attrs["threshold_scored"] = True
+                return None
+            raise _StepFailed("relations", "refused before any command ran: " + "; ".join(fixed.broken)
+                              + " (A-Tune scores such a configuration with each evaluation's threshold; "
+                              "the client file gives none)")
+        to_set = apply_multiples(self._knobs, texts)
+        products = {n: v for n, v in to_set.items() if v != texts[n]}
+        if products:
+            attrs["set_values"] = products
+        return {n: v if n not in products else value_text(self._by_name[n], v, check_domain=False)
+                for n, v in to_set.items()}
 
     def _record_source(self, trial: Trial) -> None:
         """Name the proposer when the sampler did not (TPE alone, or a trial a user enqueued)."""
@@ -637,6 +676,10 @@ class Runner:
         if best is None or best.user_attrs.get(self._source_key) == SOURCE_BASELINE:
             logger.info("confirmation skipped: the baseline is the best configuration")
             return
+        if best.user_attrs.get("threshold_scored"):
+            self._warn(f"confirmation skipped: the best trial {best.number} breaks a relation and was "
+                       "scored with the thresholds, not measured")
+            return
         stored = study.user_attrs.get(STUDY_CONFIRM)
         if (isinstance(stored, dict) and stored.get("best_trial") == best.number
                 and stored.get("n") == self.config.confirm and not stored.get("interrupted")):
@@ -662,8 +705,12 @@ class Runner:
             return f"interrupted by {self._stop_reason or 'a stop request'}"
 
     def _trial_texts(self, trial: FrozenTrial) -> dict[str, str]:
-        """The configuration a trial set, as text per parameter."""
-        return {k.name: value_text(k, trial.params[k.name]) for k in self._knobs if k.name in trial.params}
+        """The configuration a trial set, as text per parameter (relations applied as it was)."""
+        fixed = repair_relations(self._knobs, trial.params)
+        texts = {k.name: value_text(k, fixed.values[k.name]) for k in self._knobs if k.name in fixed.values}
+        to_set = apply_multiples(self._knobs, texts)
+        return {n: v if v == texts[n] else value_text(self._by_name[n], v, check_domain=False)
+                for n, v in to_set.items()}
 
     def _finish(self, result: RunResult) -> None:
         """Set the original values back (or apply the best); never lets a signal cut it short."""
@@ -674,9 +721,7 @@ class Runner:
             if self.config.apply_best and self._study is not None:
                 best = best_trial(self._study, self.scoring)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
-                    for knob in self._knobs:
-                        if knob.name in best.params:
-                            target[knob.name] = value_text(knob, best.params[knob.name])
+                    target.update(self._trial_texts(best))
                     label = f"best configuration (trial {best.number})"
             pending = [
                 k.name for k in self._knobs
