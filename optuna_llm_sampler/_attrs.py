@@ -70,6 +70,11 @@ ATTR_SCREEN = "llm_screen"
 the ``of`` usable candidates of the round, ``by`` (``random_forest`` or ``model_order``) and,
 ranked by the surrogate, the ``predicted`` objective value."""
 
+ATTR_WARM_START_FROM = "warm_start_from"
+"""Set on a trial whose configuration came from another study (a warm start): where it came
+from, e.g. ``"nginx@sqlite:///old.db trial 7"``. The prompt's history marks such trials, so the
+model does not read them as this study's own proposals."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
 

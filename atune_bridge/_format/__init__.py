@@ -7,6 +7,7 @@
 * ``_space``: knobs into Optuna distributions; parameter dicts to and from ``name=value,...``;
 * ``_relations``: A-Tune's ``less``/``greater``/``multiple`` relations: a configuration
   repaired to keep them, and ``multiple`` factors turned into the values set;
+* ``_transfer``: warm start: an earlier study's best trials as seeds for a new one;
 * ``_evaluate``: A-Tune's evaluations: metrics read from ``$out``, scored as A-Tune scores them;
 * ``_importance``: the parameter importance evaluator both the runner's report and the
   engine's ``rank`` use.
@@ -51,8 +52,19 @@ from atune_bridge._format._spec import (
     load_server,
     server_from_dict,
 )
+from atune_bridge._format._transfer import (
+    DEFAULT_BEST,
+    WARM_START_FROM,
+    Seed,
+    WarmStartError,
+    best_trials_of,
+    load_source,
+    parse_source,
+    transfer_seeds,
+)
 
 __all__ = [
+    "DEFAULT_BEST",
     "AtuneBridgeError",
     "AtuneFileError",
     "ClientSpec",
@@ -66,10 +78,14 @@ __all__ = [
     "Problem",
     "Relationship",
     "Repair",
+    "Seed",
+    "WARM_START_FROM",
+    "WarmStartError",
     "Scoring",
     "ServerSpec",
     "apply_multiples",
     "baseline_params",
+    "best_trials_of",
     "check_value",
     "client_from_dict",
     "describe_domain",
@@ -82,12 +98,15 @@ __all__ = [
     "load_client",
     "load_project_file",
     "load_server",
+    "load_source",
     "number_text",
     "parse_metric",
     "parse_params",
+    "parse_source",
     "relation_problems",
     "repair_relations",
     "search_space",
     "server_from_dict",
     "to_distribution",
+    "transfer_seeds",
 ]

@@ -34,10 +34,12 @@ from atune_bridge._runner._report import Summary, format_summary, summarize, wri
 from atune_bridge._runner._sampler import parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import UnsafeValueError
 from atune_bridge._runner._stop import STUDY_STOPPED, StopRules
+from atune_bridge._runner._warm import STUDY_WARM_START
 
 __all__ = [
     "STUDY_CONFIRM",
     "STUDY_STOPPED",
+    "STUDY_WARM_START",
     "BaselineError",
     "ProjectError",
     "RunResult",

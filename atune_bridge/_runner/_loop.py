@@ -58,6 +58,7 @@ from optuna.trial import TrialState
 
 from atune_bridge._format import (
     AtuneBridgeError,
+    DEFAULT_BEST,
     ClientSpec,
     DomainError,
     MetricError,
@@ -102,6 +103,7 @@ from atune_bridge._runner._shell import (
 )
 from atune_bridge._runner._stop import STUDY_STOPPED, StopRules
 from atune_bridge._runner._system import _normalise, _same, _StepFailed, _System
+from atune_bridge._runner._warm import WarmStart
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -234,9 +236,13 @@ class Runner:
         with self._signal_handlers():
             try:
                 self._read_system(stored)
+                warm = (WarmStart.read(self.config.warm_start, self.config.storage, self.study_name,
+                                       self._space, DEFAULT_BEST) if self.config.warm_start else None)
                 study = self._open_study(storage, stored)
                 result.study = study
                 self._ensure_baseline(study, result)
+                if warm is not None and not self._stop.is_set():
+                    warm.enqueue(study)
                 while not self._stop.is_set() and self._finished(study) < self.budget:
                     if self._stopped_early(study, result):
                         break
