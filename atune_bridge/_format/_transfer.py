@@ -111,6 +111,10 @@ class Seed:
     origin: str
     complete: bool
     """Whether every parameter of the new space is set (the rest are left to the sampler)."""
+    objective: float | None = None
+    """A-Tune's minimised objective for it: the trial's ``atune_objective`` (a runner study),
+    else its value, negated when the study maximised (an engine task minimises it already);
+    None with several objectives."""
 
 
 def _inside(dist: BaseDistribution, value: Any) -> bool:
@@ -120,8 +124,18 @@ def _inside(dist: BaseDistribution, value: Any) -> bool:
         return False
 
 
+def atune_objective_of(trial: FrozenTrial, directions: Sequence[StudyDirection]) -> float | None:
+    """A-Tune's minimised objective of ``trial`` (see :attr:`Seed.objective`)."""
+    stored = trial.user_attrs.get("atune_objective")
+    if isinstance(stored, (int, float)) and not isinstance(stored, bool) and math.isfinite(stored):
+        return float(stored)
+    if trial.values is None or len(trial.values) != 1 or len(directions) != 1:
+        return None
+    return -trial.values[0] if directions[0] is StudyDirection.MAXIMIZE else trial.values[0]
+
+
 def transfer_seeds(trials: Sequence[FrozenTrial], space: Mapping[str, BaseDistribution], *,
-          source: str) -> tuple[list[Seed], list[str]]:
+                   source: str, directions: Sequence[StudyDirection] = ()) -> tuple[list[Seed], list[str]]:
     """``trials`` as seeds for ``space`` (see the module doc), and a note per thing dropped."""
     out: list[Seed] = []
     notes: list[str] = []
@@ -142,5 +156,6 @@ def transfer_seeds(trials: Sequence[FrozenTrial], space: Mapping[str, BaseDistri
         missing = [n for n in space if n not in kept]
         if missing:
             notes.append(f"{origin}: {', '.join(missing)} not set by it (left to the sampler)")
-        out.append(Seed(kept, tuple(trial.values) if trial.values is not None else None, origin, not missing))
+        out.append(Seed(kept, tuple(trial.values) if trial.values is not None else None, origin, not missing,
+                        atune_objective_of(trial, directions)))
     return out, notes
