@@ -11,8 +11,8 @@
 * ``_confirm`` (on ``_stats``): the verified improvement, the best and the baseline measured
   again alternately, stored as the study attribute ``atune_bridge:confirm``;
 * ``_stop``: the rules that end a run before its budget (``target_gain``, ``patience``);
-* ``_warm``: earlier studies' best trials enqueued in a new one (``warm_start``); A-Tune's
-  relations (``atune_bridge._format._relations``) are applied by ``_loop`` to each trial;
+* ``_warm``: earlier studies' best trials enqueued in a new one (``warm_start``);
+* ``_relate``: a trial's configuration as set: A-Tune's relations applied, repairs recorded;
 * ``_config``, ``_errors``: :class:`RunnerConfig`, and the errors a run stops with.
 
 May import the A-Tune formats (``atune_bridge._format``), never the engine

@@ -57,20 +57,18 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from atune_bridge._format import (
-    AtuneBridgeError,
     DEFAULT_BEST,
+    AtuneBridgeError,
     ClientSpec,
     DomainError,
     MetricError,
     Scoring,
     ServerSpec,
-    apply_multiples,
     describe_domain,
     load_client,
     load_server,
     parse_metric,
     relation_problems,
-    repair_relations,
     search_space,
 )
 from atune_bridge._runner._config import RunnerConfig
@@ -90,6 +88,7 @@ from atune_bridge._runner._records import (
     _open_storage,
     _source_key,
 )
+from atune_bridge._runner._relate import configure, threshold_metrics
 from atune_bridge._runner._report import best_trial, summarize, write_report
 from atune_bridge._runner._sampler import build_sampler, parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import (
@@ -181,7 +180,6 @@ class Runner:
         self._restoring = False
         self._source_key = _source_key()
         self._knobs = list(server.tunable)
-        self._by_name = {k.name: k for k in self._knobs}
         self._space: dict[str, BaseDistribution] = {}
         self._system = _System(server, self._knobs, self.config)
         self._original: dict[str, str] = {}
@@ -495,11 +493,12 @@ class Runner:
         restarted = False
         try:
             params = self._suggest(trial)
-            texts = self._configuration(params, attrs)
-            if texts is None:  # breaks a relation no value repairs: scored as atuned does
-                metrics = {e.name: float(e.threshold or 0.0) for e in self.client.evaluations}
+            configured = configure(self._knobs, params)
+            attrs.update(configured.attrs)
+            if configured.broken:  # no value keeps a relation: scored as atuned does
+                metrics = threshold_metrics(self.client.evaluations, configured, attrs)
             else:
-                restarted = self._system.apply(texts, self._stop, only_changed=False)
+                restarted = self._system.apply(configured.texts, self._stop, only_changed=False)
                 metrics, _ = self._measure()
             score = self.scoring.score(metrics, self._baseline_metrics)
         except (_StepFailed, MetricError, DomainError, CommandInterrupted) as exc:
@@ -524,35 +523,6 @@ class Runner:
         attrs["restarted"] = restarted
         self._tell(study, trial, attrs, score.values)
         self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=restarted, reason=None)
-
-    def _configuration(self, params: Mapping[str, Any], attrs: dict[str, Any]) -> dict[str, str] | None:
-        """The texts to set for ``params``, A-Tune's relations applied (:mod:`.._format._relations`):
-        repairs and ``multiple`` products recorded in ``attrs``; None when a relation cannot be
-        kept and every evaluation has a threshold to score it with.
-
-        Raises:
-            _StepFailed: a relation cannot be kept and there are no thresholds.
-        """
-        fixed = repair_relations(self._knobs, params)
-        if fixed.changes:
-            attrs["relation_repairs"] = [change.why for change in fixed.changes]
-            logger.info("relations repaired: %s", "; ".join(attrs["relation_repairs"]))
-        texts = {k.name: value_text(k, fixed.values[k.name]) for k in self._knobs}
-        attrs["params_text"] = ",".join(f"{n}={t}" for n, t in texts.items())
-        if fixed.broken:
-            attrs["relation_broken"] = list(fixed.broken)
-            if all(e.threshold is not None for e in self.client.evaluations):
-                attrs["threshold_scored"] = True
-                return None
-            raise _StepFailed("relations", "refused before any command ran: " + "; ".join(fixed.broken)
-                              + " (A-Tune scores such a configuration with each evaluation's threshold; "
-                              "the client file gives none)")
-        to_set = apply_multiples(self._knobs, texts)
-        products = {n: v for n, v in to_set.items() if v != texts[n]}
-        if products:
-            attrs["set_values"] = products
-        return {n: v if n not in products else value_text(self._by_name[n], v, check_domain=False)
-                for n, v in to_set.items()}
 
     def _record_source(self, trial: Trial) -> None:
         """Name the proposer when the sampler did not (TPE alone, or a trial a user enqueued)."""
@@ -712,11 +682,7 @@ class Runner:
 
     def _trial_texts(self, trial: FrozenTrial) -> dict[str, str]:
         """The configuration a trial set, as text per parameter (relations applied as it was)."""
-        fixed = repair_relations(self._knobs, trial.params)
-        texts = {k.name: value_text(k, fixed.values[k.name]) for k in self._knobs if k.name in fixed.values}
-        to_set = apply_multiples(self._knobs, texts)
-        return {n: v if v == texts[n] else value_text(self._by_name[n], v, check_domain=False)
-                for n, v in to_set.items()}
+        return configure(self._knobs, trial.params).texts
 
     def _finish(self, result: RunResult) -> None:
         """Set the original values back (or apply the best); never lets a signal cut it short."""
