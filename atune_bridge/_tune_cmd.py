@@ -71,6 +71,18 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--command-timeout", type=float, default=120.0, metavar="SEC",
                         help="seconds each set/get/restart/evaluation command may run (default: %(default)g)")
     parser.add_argument("--workdir", metavar="DIR", help="directory the project's commands run in (default: here)")
+    parser.add_argument("--confirm", type=int, default=3, metavar="N",
+                        help="at the end, measure the best configuration and the baseline N times each, "
+                             "alternately, and report the gain with its 95%% interval; 0 turns it off "
+                             "(default: %(default)s, the fewest that give each an interval)")
+    parser.add_argument("--target-gain", type=float, metavar="PCT",
+                        help="stop once the best trial's gain over the baseline reaches PCT percent "
+                             "(A-Tune's LLM tuner uses 10; default: off)")
+    parser.add_argument("--patience", type=int, metavar="N",
+                        help="stop after N finished trials without improving on the best (default: off)")
+    parser.add_argument("--warm-start", action="append", default=[], metavar="STUDY[@STORAGE]",
+                        help="seed the sampler with an earlier study's best trials (repeatable; the "
+                             "storage defaults to --storage)")
     parser.set_defaults(func=run)
 
 
@@ -104,6 +116,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from atune_bridge._runner import (
         Runner,
         RunnerConfig,
+        confirm_text,
         default_output_dir,
         format_summary,
         summarize,
@@ -124,6 +137,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         client = load_client(args.client)
     except AtuneBridgeError as exc:
         return error(str(exc))
+    if args.confirm < 0 or args.confirm == 1:
+        return error(f"--confirm must be 0 (off) or at least 2, got {args.confirm}")
+    if args.patience is not None and args.patience < 1:
+        return error(f"--patience must be at least 1, got {args.patience}")
+    if args.target_gain is not None and not args.target_gain > 0:
+        return error(f"--target-gain must be a positive percentage, got {args.target_gain}")
     if not (args.command_timeout > 0 and args.benchmark_timeout > 0 and args.llm_timeout > 0):
         return error("--command-timeout, --benchmark-timeout and --llm-timeout must be positive seconds")
     config = RunnerConfig(
@@ -139,6 +158,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         benchmark_timeout=args.benchmark_timeout,
         apply_best=args.apply_best,
         workdir=args.workdir,
+        confirm=args.confirm,
+        target_gain=args.target_gain,
+        patience=args.patience,
+        warm_start=tuple(args.warm_start),
     )
     names = [e.name for e in client.evaluations]
     runner = Runner(server, client, config,
@@ -170,6 +193,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 128 + int(signum) if signum is not None else 1
     summary = summarize(result)
     print(format_summary(summary), file=out, flush=True)
+    if result.stopped is not None:
+        print(f"Stopped before the budget ({result.stopped['rule']}): {result.stopped['reason']}.",
+              file=out, flush=True)
+    if result.confirm is not None:
+        print("\n".join(confirm_text(result.confirm)), file=out, flush=True)
     folder = args.output or default_output_dir(result.study_name)
     files = write_report(summary, folder, result.study)
     if not files.plots and files.note:

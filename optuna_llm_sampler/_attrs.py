@@ -75,6 +75,11 @@ ATTR_CHOICE = "llm_choice"
 the candidate's number ``picked`` among ``of`` candidates, drawn by ``drawn_by`` (the base
 sampler's class name). The configuration itself is the base sampler's."""
 
+ATTR_WARM_START_FROM = "warm_start_from"
+"""Set on a trial whose configuration came from another study (a warm start): where it came
+from, e.g. ``"nginx@sqlite:///old.db trial 7"``. The prompt's history marks such trials, so the
+model does not read them as this study's own proposals."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
 

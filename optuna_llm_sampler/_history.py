@@ -35,6 +35,8 @@ class TrialView:
     params: dict[str, Any]
     source: str
     fail_reason: str | None = None
+    origin: str | None = None
+    """Where a warm-started trial's configuration came from (:data:`~optuna_llm_sampler._attrs.ATTR_WARM_START_FROM`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +71,13 @@ def view_trial(trial: FrozenTrial) -> TrialView:
         params=params,
         source=str(trial.user_attrs.get(_attrs.ATTR_SOURCE, "unknown")),
         fail_reason=str(reason) if reason is not None else None,
+        origin=_origin(trial),
     )
+
+
+def _origin(trial: FrozenTrial) -> str | None:
+    origin = trial.user_attrs.get(_attrs.ATTR_WARM_START_FROM)
+    return str(origin) if origin else None
 
 
 def read_history(

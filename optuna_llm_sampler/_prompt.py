@@ -328,7 +328,8 @@ def _render_trial(trial: TrialView) -> str:
     else:
         outcome = trial.state
     params = ", ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
-    return f"#{trial.number} [{trial.source}] {outcome}: {params}"
+    origin = f" (configuration from another study: {_cut(trial.origin, 120)})" if trial.origin else ""
+    return f"#{trial.number} [{trial.source}]{origin} {outcome}: {params}"
 
 
 def _value(value: Any) -> str:

@@ -81,7 +81,8 @@ class CreateTask(BaseModel):
     knobs: list[Knob] = Field(min_length=1, description="the tunable parameters")
     engine: str | None = Field(None, description=f"one of {', '.join(engine_names())} (default bayes)")
     random_starts: Int | None = Field(None, ge=0, description="random evaluations before the model-based ones")
-    history_path: list[str] | str | None = Field(None, description="recorded, not used")
+    history_path: list[str] | str | None = Field(
+        None, description="earlier studies to seed the task from: task ids or STUDY@STORAGE")
     x_ref: list[list[str]] | None = Field(None, description='earlier configurations, each ["name=value", ...]')
     y_ref: list[Annotated[str | float, NotBool]] | None = Field(None, description="their evaluation sums (minimised)")
     feature_filter: bool | None = None

@@ -52,6 +52,7 @@ from atune_bridge._engine._store import (
     _Task,
     _tidy,
 )
+from atune_bridge._engine._transfer import history_trials
 from atune_bridge._format import (
     DomainError,
     Knob,
@@ -177,7 +178,8 @@ class OptimizerEngine(TaskStore):
         """Create a task (``POST /v1/optimizer``); the reply is ``{task_id, status, iters}``.
 
         Other request fields (``noise``, ``sel_feature``, ``feature_filter``,
-        ``feature_selector``, ``history_path``) are recorded with the task and otherwise unused.
+        ``feature_selector``) are recorded with the task and otherwise unused; ``history_path``
+        seeds the task with earlier studies' best trials (:mod:`atune_bridge._engine._transfer`).
 
         Raises:
             EngineRequestError: ``max_eval``, ``x_ref`` or ``y_ref`` is invalid.
@@ -199,6 +201,8 @@ class OptimizerEngine(TaskStore):
         self._check_formattable(knob_list, space)
         name = resolve_engine(engine)
         history, notes = self._history(x_ref, y_ref, knob_list, space)
+        transferred, transfer_notes = history_trials(request.get("history_path"), self._storage, space)
+        notes += transfer_notes
         n_ref = len(x_ref or ())
         if n_ref and max_eval <= n_ref:
             raise EngineRequestError(
@@ -215,6 +219,7 @@ class OptimizerEngine(TaskStore):
             "prj_name": prj_name or "",
             "knobs": [dict(k) for k in knobs],
             "n_xref": n_ref,
+            "n_history": len(transferred),
             "seed": seed,
             "created": _now(),
             "request": {k: v for k, v in request.items() if v is not None},
@@ -238,6 +243,8 @@ class OptimizerEngine(TaskStore):
         study.set_user_attr(TASK_ATTR, spec)
         if history:
             study.add_trials(history)
+        if transferred:  # history_path: prior data for the sampler, not evaluations of this task
+            study.add_trials(transferred)
         if ctx.baseline and not n_ref:
             study.enqueue_trial(dict(ctx.baseline), user_attrs={"atune_source": "baseline"})
         state: dict[str, Any] = {
@@ -565,7 +572,9 @@ class OptimizerEngine(TaskStore):
         task.state["last_put"] = {"iterations": task.state["last_iteration"], "param": measured, "reply": dict(reply)}
 
     def _finish(self, task: _Task, *, measured: str | None = None) -> dict[str, Any]:
-        best = task.study.best_trial
+        own = [t for t in task.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+               if t.user_attrs.get("atune_source") != "history"]  # history_path trials were not measured here
+        best = min(own, key=lambda t: (t.value, t.number)) if own else task.study.best_trial
         params = {name: _tidy(best.params[name], dist) for name, dist in task.space.items()}
         param = format_params(params, task.knobs)
         rank = self.rank(task.study, task.knobs)

@@ -30,8 +30,9 @@ A-Tune engine          what runs here
                        the rest at their ``ref``. A-Tune keeps the knobs already tested at
                        their best level; this plan keeps them at ``ref`` (not adaptive).
 ``ppo``                ``TPESampler(multivariate=True)``: no reinforcement-learning sampler.
-``Bayesian_Transfer``  ``TPESampler(multivariate=True)``, seeded by ``x_ref``/``y_ref``;
-                       ``history_path`` transfer is not implemented.
+``Bayesian_Transfer``  ``TPESampler(multivariate=True)``, seeded by ``x_ref``/``y_ref`` and
+                       by the best trials of the studies ``history_path`` names (for every
+                       engine: :mod:`atune_bridge._engine._transfer`).
 ``llm``                ``LLMSampler`` over ``TPESampler`` (needs the engine started with a
                        model: ``--llm SPEC``).
 =====================  =====================================================================
@@ -384,7 +385,7 @@ _ENGINES: dict[str, Factory] = {
     "gridsearch": _gridsearch,
     "traverse": _traverse,
     "ppo": _tpe_multivariate("ppo", "no reinforcement-learning sampler in Optuna"),
-    "Bayesian_Transfer": _tpe_multivariate("Bayesian_Transfer", "history_path transfer not implemented"),
+    "Bayesian_Transfer": _tpe_multivariate("Bayesian_Transfer", "history_path seeds it with earlier studies' best trials"),
     "llm": _llm,
 }
 

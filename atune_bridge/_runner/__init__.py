@@ -8,6 +8,11 @@
   :class:`RunResult`;
 * ``_sampler``: the sampler it asks (TPE, or ``LLMSampler`` over TPE) and what the model is told;
 * ``_report``: the end of a run: the best configuration, the gain, the HTML report;
+* ``_confirm`` (on ``_stats``): the verified improvement, the best and the baseline measured
+  again alternately, stored as the study attribute ``atune_bridge:confirm``;
+* ``_stop``: the rules that end a run before its budget (``target_gain``, ``patience``);
+* ``_warm``: earlier studies' best trials enqueued in a new one (``warm_start``);
+* ``_relate``: a trial's configuration as set: A-Tune's relations applied, repairs recorded;
 * ``_config``, ``_errors``: :class:`RunnerConfig`, and the errors a run stops with.
 
 May import the A-Tune formats (``atune_bridge._format``), never the engine
@@ -15,6 +20,7 @@ May import the A-Tune formats (``atune_bridge._format``), never the engine
 """
 
 from atune_bridge._runner._config import RunnerConfig
+from atune_bridge._runner._confirm import STUDY_CONFIRM, confirm_text
 from atune_bridge._runner._errors import (
     BaselineError,
     ProjectError,
@@ -27,19 +33,26 @@ from atune_bridge._runner._records import RunResult, TrialReport
 from atune_bridge._runner._report import Summary, format_summary, summarize, write_report
 from atune_bridge._runner._sampler import parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import UnsafeValueError
+from atune_bridge._runner._stop import STUDY_STOPPED, StopRules
+from atune_bridge._runner._warm import STUDY_WARM_START
 
 __all__ = [
+    "STUDY_CONFIRM",
+    "STUDY_STOPPED",
+    "STUDY_WARM_START",
     "BaselineError",
     "ProjectError",
     "RunResult",
     "Runner",
     "RunnerConfig",
     "SamplerUnavailableError",
+    "StopRules",
     "StudyBusyError",
     "StudyMismatchError",
     "Summary",
     "TrialReport",
     "UnsafeValueError",
+    "confirm_text",
     "default_output_dir",
     "format_summary",
     "parameter_descriptions",

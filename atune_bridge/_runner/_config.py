@@ -35,6 +35,18 @@ class RunnerConfig:
         apply_best: Leave the best configuration applied at the end instead of the original.
         workdir: Directory the commands run in. Default the current directory.
         output_limit: Characters of a failed step's stdout/stderr kept on the trial.
+        confirm: Measurements of the best configuration and of the baseline, each, taken
+            alternately at the end of a run to verify the gain (see
+            :mod:`atune_bridge._runner._confirm`). 0 (the library's default, so that a
+            program driving the runner pays for it only when asked) turns it off; the
+            ``tune`` command's default is 3. 1 is refused: one value has no interval.
+        target_gain: Stop once the best trial's gain over the baseline reaches this many
+            percent (see :mod:`atune_bridge._runner._stop`). None: never.
+        patience: Stop after this many finished trials since the best one without a better
+            one. None: never.
+        warm_start: Earlier studies to seed this one from, each ``STUDY`` or
+            ``STUDY@STORAGE`` (the storage defaults to ``storage``); see
+            :mod:`atune_bridge._runner._warm`.
     """
 
     storage: str = DEFAULT_STORAGE
@@ -50,6 +62,10 @@ class RunnerConfig:
     apply_best: bool = False
     workdir: str | None = None
     output_limit: int = 4000
+    confirm: int = 0
+    target_gain: float | None = None
+    patience: int | None = None
+    warm_start: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
@@ -58,3 +74,13 @@ class RunnerConfig:
                 raise ValueError(f"RunnerConfig.{name} must be positive seconds, got {value!r}")
         if self.n_trials is not None and self.n_trials < 1:
             raise ValueError(f"RunnerConfig.n_trials must be at least 1, got {self.n_trials!r}")
+        if self.confirm < 0 or self.confirm == 1:
+            raise ValueError(
+                f"RunnerConfig.confirm must be 0 (off) or at least 2 measurements per arm, got {self.confirm!r}"
+            )
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"RunnerConfig.patience must be at least 1 trial, got {self.patience!r}")
+        if self.target_gain is not None and not self.target_gain > 0:
+            raise ValueError(f"RunnerConfig.target_gain must be a positive percentage, got {self.target_gain!r}")
+        if isinstance(self.warm_start, str):
+            object.__setattr__(self, "warm_start", (self.warm_start,))

@@ -5,6 +5,11 @@ One trial is one A-Tune iteration:
 1. the sampler proposes a value for every tunable parameter (trial 0 is the baseline);
 2. each value passes the gate (declared domain, then safe characters: see
    :mod:`atune_bridge._runner._shell`); a value that does not fails the trial before any command runs;
+   A-Tune's ``less``/``greater`` relations are kept by moving a value that breaks one to the
+   nearest value that keeps it (recorded as ``relation_repairs``; ``params_text`` is what was
+   set), ``multiple`` factors become their products (``set_values``); a relation no value
+   keeps is scored with the evaluations' thresholds as atuned does, or fails the trial
+   (see :mod:`atune_bridge._format._relations`);
 3. every parameter's ``set`` runs with ``$value`` substituted (A-Tune's ``RunSet`` sets them
    all each iteration);
 4. ``stopworkload`` then ``startworkload`` run when a parameter with ``needrestart`` changed
@@ -52,6 +57,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from atune_bridge._format import (
+    DEFAULT_BEST,
     AtuneBridgeError,
     ClientSpec,
     DomainError,
@@ -62,9 +68,11 @@ from atune_bridge._format import (
     load_client,
     load_server,
     parse_metric,
+    relation_problems,
     search_space,
 )
 from atune_bridge._runner._config import RunnerConfig
+from atune_bridge._runner._confirm import STUDY_CONFIRM, confirm_gain
 from atune_bridge._runner._errors import BaselineError, ProjectError, StudyBusyError, StudyMismatchError
 from atune_bridge._runner._records import (
     ATTR_FAIL_REASON,
@@ -80,6 +88,7 @@ from atune_bridge._runner._records import (
     _open_storage,
     _source_key,
 )
+from atune_bridge._runner._relate import configure, threshold_metrics
 from atune_bridge._runner._report import best_trial, summarize, write_report
 from atune_bridge._runner._sampler import build_sampler, parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import (
@@ -91,7 +100,9 @@ from atune_bridge._runner._shell import (
     truncate,
     value_text,
 )
+from atune_bridge._runner._stop import STUDY_STOPPED, StopRules
 from atune_bridge._runner._system import _normalise, _same, _StepFailed, _System
+from atune_bridge._runner._warm import WarmStart
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -178,6 +189,7 @@ class Runner:
         self._storage: optuna.storages.BaseStorage | None = None
         self._host = socket.gethostname()
         self._warnings: list[str] = []
+        self._stop_rules = StopRules(self.config.target_gain, self.config.patience)
 
     # ----------------------------------------------------------------- public
 
@@ -222,12 +234,21 @@ class Runner:
         with self._signal_handlers():
             try:
                 self._read_system(stored)
+                warm = (WarmStart.read(self.config.warm_start, self.config.storage, self.study_name,
+                                       self._space, DEFAULT_BEST) if self.config.warm_start else None)
                 study = self._open_study(storage, stored)
                 result.study = study
                 self._ensure_baseline(study, result)
+                if warm is not None and not self._stop.is_set():
+                    warm.enqueue(study)
                 while not self._stop.is_set() and self._finished(study) < self.budget:
+                    if self._stopped_early(study, result):
+                        break
                     self._run_trial(study)
                     result.new_trials += 1
+                if not self._stop.is_set():
+                    self._record_stop(study, result)
+                    self._confirm(study, result)
             finally:
                 result.interrupted = self._stop_reason
                 self._finish(result)
@@ -249,10 +270,9 @@ class Runner:
             raise ProjectError(f"the number of trials must be at least 1, got {self.budget}")
         for problem in self.server.errors + self.client.errors:
             self._warn(f"left out: {problem}")
+        for problem in relation_problems(self._knobs):
+            self._warn(problem)
         for knob in self._knobs:
-            for rel in knob.relationships:
-                if rel.type in ("less", "greater", "multiple"):
-                    self._warn(f"{knob.name}: relationship {rel.type!r} is not applied by the runner")
             if not knob.get and knob.ref is None:
                 self._warn(f"{knob.name}: no get and no ref, so its original value cannot be set back")
         self._space = search_space(self._knobs)
@@ -473,10 +493,13 @@ class Runner:
         restarted = False
         try:
             params = self._suggest(trial)
-            texts = {k.name: value_text(k, params[k.name]) for k in self._knobs}
-            attrs["params_text"] = ",".join(f"{n}={t}" for n, t in texts.items())
-            restarted = self._system.apply(texts, self._stop, only_changed=False)
-            metrics, _ = self._measure()
+            configured = configure(self._knobs, params)
+            attrs.update(configured.attrs)
+            if configured.broken:  # no value keeps a relation: scored as atuned does
+                metrics = threshold_metrics(self.client.evaluations, configured, attrs)
+            else:
+                restarted = self._system.apply(configured.texts, self._stop, only_changed=False)
+                metrics, _ = self._measure()
             score = self.scoring.score(metrics, self._baseline_metrics)
         except (_StepFailed, MetricError, DomainError, CommandInterrupted) as exc:
             if isinstance(exc, DomainError):
@@ -607,6 +630,60 @@ class Runner:
 
     # ----------------------------------------------------------------- the end
 
+    def _stopped_early(self, study: Study, result: RunResult) -> bool:
+        """Whether a stop rule (``target_gain``, ``patience``) ends the run before this trial."""
+        if not self._stop_rules.active:
+            return False
+        result.stopped = self._stop_rules.check(study, self.scoring, self._baseline_metrics,
+                                                best_trial(study, self.scoring))
+        if result.stopped is not None:
+            logger.info("stopping before the budget: %s", result.stopped["reason"])
+        return result.stopped is not None
+
+    def _record_stop(self, study: Study, result: RunResult) -> None:
+        if result.stopped is not None or study.user_attrs.get(STUDY_STOPPED) is not None:
+            study.set_user_attr(STUDY_STOPPED, result.stopped)  # a stale reason is cleared
+
+    def _confirm(self, study: Study, result: RunResult) -> None:
+        """Measure the best configuration and the baseline again (:mod:`._confirm`)."""
+        if self.config.confirm < 2 or self._baseline_metrics is None:
+            return
+        best = best_trial(study, self.scoring)
+        if best is None or best.user_attrs.get(self._source_key) == SOURCE_BASELINE:
+            logger.info("confirmation skipped: the baseline is the best configuration")
+            return
+        if best.user_attrs.get("threshold_scored"):
+            self._warn(f"confirmation skipped: the best trial {best.number} breaks a relation and was "
+                       "scored with the thresholds, not measured")
+            return
+        stored = study.user_attrs.get(STUDY_CONFIRM)
+        if (isinstance(stored, dict) and stored.get("best_trial") == best.number
+                and stored.get("n") == self.config.confirm and not stored.get("interrupted")):
+            result.confirm = stored  # resumed after the budget was reached: measured already
+            return
+        logger.info("confirming trial %d against the baseline: %d measurements each",
+                    best.number, self.config.confirm)
+        record = confirm_gain(self.config.confirm, self._trial_texts(best), self._baseline_config,
+                              self._confirm_measure, self.client.evaluations,
+                              best_trial=best.number, cancel=self._stop)
+        study.set_user_attr(STUDY_CONFIRM, record)
+        result.confirm = record
+        if record["warning"]:
+            self._warn(record["warning"])
+
+    def _confirm_measure(self, arm: str, config: Mapping[str, str]) -> dict[str, float] | str:
+        try:
+            self._system.apply(config, self._stop, only_changed=True)
+            return self._measure()[0]
+        except (_StepFailed, MetricError) as exc:
+            return str(exc)
+        except CommandInterrupted:
+            return f"interrupted by {self._stop_reason or 'a stop request'}"
+
+    def _trial_texts(self, trial: FrozenTrial) -> dict[str, str]:
+        """The configuration a trial set, as text per parameter (relations applied as it was)."""
+        return configure(self._knobs, trial.params).texts
+
     def _finish(self, result: RunResult) -> None:
         """Set the original values back (or apply the best); never lets a signal cut it short."""
         self._restoring = True
@@ -616,9 +693,7 @@ class Runner:
             if self.config.apply_best and self._study is not None:
                 best = best_trial(self._study, self.scoring)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
-                    for knob in self._knobs:
-                        if knob.name in best.params:
-                            target[knob.name] = value_text(knob, best.params[knob.name])
+                    target.update(self._trial_texts(best))
                     label = f"best configuration (trial {best.number})"
             pending = [
                 k.name for k in self._knobs

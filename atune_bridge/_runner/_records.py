@@ -84,5 +84,11 @@ class RunResult:
     """When setting the values back failed: each parameter not at its target value, and what
     it holds (``"unknown"`` when its ``set`` failed half-way)."""
     warnings: list[str] = field(default_factory=list)
+    stopped: dict[str, Any] | None = None
+    """Why the run stopped before its budget (``--target-gain``, ``--patience``), as stored in
+    the study user attribute ``atune_bridge:stopped``; None when it did not."""
+    confirm: dict[str, Any] | None = None
+    """The verified improvement (``--confirm``), as stored in the study user attribute
+    ``atune_bridge:confirm`` (see :mod:`atune_bridge._runner._confirm`); None when not run."""
     report: Any = None
     """The :class:`~atune_bridge._runner._report.ReportFiles` when :func:`run_project` wrote one."""

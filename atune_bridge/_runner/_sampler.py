@@ -75,12 +75,20 @@ def project_knowledge(
 
 
 def parameter_descriptions(knobs: Sequence[Knob]) -> dict[str, str]:
-    """Each parameter's ``desc``, plus whether changing it restarts the service."""
+    """Each parameter's ``desc``, whether changing it restarts the service, and its A-Tune
+    relations to others (``less``, ``greater``, ``multiple``)."""
     out = {}
     for knob in knobs:
         parts = [knob.desc.strip()] if knob.desc.strip() else []
         if knob.needrestart:
             parts.append("changing it restarts the service")
+        for rel in knob.relationships:
+            if rel.type == "less":
+                parts.append(f"must be at most {rel.target} (a larger value is lowered to it)")
+            elif rel.type == "greater":
+                parts.append(f"must be at least {rel.target} (a smaller value is raised to it)")
+            elif rel.type == "multiple":
+                parts.append(f"a factor: the value set is {rel.target} times it")
         if parts:
             out[knob.name] = "; ".join(parts)
     return out

@@ -28,6 +28,7 @@ def test_the_flags_and_their_defaults() -> None:
     assert (args.study, args.llm, args.trials, args.knowledge) == (None, "local", None, None)
     assert (args.multi_objective, args.apply_best, args.seed, args.output) == (False, False, None, None)
     assert (args.benchmark_timeout, args.command_timeout) == (1800.0, 120.0)
+    assert (args.confirm, args.target_gain, args.patience, args.warm_start) == (3, None, None, [])
     args = build_parser().parse_args([
         "tune", "--server", "s", "--client", "c", "--storage", "sqlite:///x.db", "--study", "n",
         "--llm", "none", "--trials", "7", "--knowledge", "k.txt", "--multi-objective", "--seed", "3",
@@ -127,3 +128,25 @@ def test_a_failed_restore_exits_3_naming_what_was_left_changed(toy: Toy) -> None
     assert "could not set the values back: set of cache=128" in done.stderr
     assert "Left changed: cache=unknown" in done.stderr
     assert toy.conf()["cache"] == "256"
+
+
+def test_a_stopped_run_says_why_and_the_confirmation_is_printed(toy: Toy) -> None:
+    assert toy.cli("--trials", "1").returncode == 0
+    toy.enqueue({"workers": 2, "cache": 448, "mode": "safe", "ratio": 0.5})  # +26.7% over the baseline
+    done = toy.cli("--trials", "10", "--target-gain", "10", "--confirm", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert ("Stopped before the budget (target_gain): trial 1 reached a gain of +26.68% over the "
+            "baseline (target 10%).") in lines
+    assert lines[lines.index(next(x for x in lines if x.startswith("Confirmed (trial 1"))) + 1] == (
+        "  rps: best 831.00 ± 0.00 (n=2), baseline 656.00 ± 0.00 (n=2): gain +26.68% [+26.68%, +26.68%] -> improved"
+    )
+    assert toy.conf() == ORIGINAL
+
+
+def test_meaningless_confirm_patience_and_target_are_refused(toy: Toy) -> None:
+    for flags, message in ((("--confirm", "1"), "--confirm must be 0 (off) or at least 2, got 1"),
+                           (("--patience", "0"), "--patience must be at least 1, got 0"),
+                           (("--target-gain", "-3"), "--target-gain must be a positive percentage, got -3.0")):
+        done = toy.cli(*flags)
+        assert done.returncode == 1 and message in done.stderr

@@ -99,7 +99,9 @@ class Toy:
             "--server", str(self.server_path), "--client", str(self.client_path(client)),
             "--storage", self.storage, "--llm", "none", "--seed", "0",
             "--workdir", str(self.root), "--output", str(self.root / "report"),
-            "--command-timeout", "20", "--benchmark-timeout", "90", *extra,
+            "--command-timeout", "20", "--benchmark-timeout", "90",
+            "--confirm", "0",  # the tests that confirm say so (a later --confirm wins)
+            *extra,
         ]
 
     def cli(self, *extra: str, client: str = "toy_client.yaml", timeout: float = 90) -> subprocess.CompletedProcess[str]:

@@ -178,3 +178,22 @@ def test_default_budget_is_the_seed_experiments_10000_characters() -> None:
 def test_describe_distribution_handles_all_kinds() -> None:
     assert describe_distribution(IntDistribution(0, 10, step=2)) == "int in [0, 10], step 2"
     assert describe_distribution(FloatDistribution(0.5, 2.5)) == "float in [0.5, 2.5]"
+
+
+def test_a_trial_from_another_study_is_marked_as_such_in_the_history() -> None:
+    from optuna_llm_sampler._attrs import ATTR_WARM_START_FROM
+
+    study = optuna.create_study(direction="maximize")
+    dist = {"worker_processes": SPACE["worker_processes"]}
+    study.add_trial(create_trial(value=100.0, params={"worker_processes": 8}, distributions=dist,
+                                 user_attrs={ATTR_SOURCE: "baseline"}))
+    study.add_trial(create_trial(value=130.0, params={"worker_processes": 16}, distributions=dist,
+                                 user_attrs={ATTR_SOURCE: "enqueued",
+                                             ATTR_WARM_START_FROM: "nginx@sqlite:///old.db trial 7"}))
+    study.add_trial(create_trial(value=120.0, params={"worker_processes": 12}, distributions=dist,
+                                 user_attrs={ATTR_SOURCE: "TPESampler"}))
+    part = build(study=study).parts["history"]
+    assert ("#1 [enqueued] (configuration from another study: nginx@sqlite:///old.db trial 7) "
+            "value=130: worker_processes=16") in part
+    assert "#2 [TPESampler] value=120: worker_processes=12" in part
+    assert ATTR_WARM_START_FROM == "warm_start_from"
