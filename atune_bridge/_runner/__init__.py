@@ -8,6 +8,7 @@
   :class:`RunResult`;
 * ``_sampler``: the sampler it asks (TPE, or ``LLMSampler`` over TPE) and what the model is told;
 * ``_report``: the end of a run: the best configuration, the gain, the HTML report;
+* ``_study_note``: the study's optuna-dashboard note (project, baseline, best, verified gain);
 * ``_config``, ``_errors``: :class:`RunnerConfig`, and the errors a run stops with.
 
 May import the A-Tune formats (``atune_bridge._format``), never the engine

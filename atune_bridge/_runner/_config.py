@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
@@ -35,6 +36,10 @@ class RunnerConfig:
         apply_best: Leave the best configuration applied at the end instead of the original.
         workdir: Directory the commands run in. Default the current directory.
         output_limit: Characters of a failed step's stdout/stderr kept on the trial.
+        artifact_dir: Folder of an Optuna ``FileSystemArtifactStore`` keeping each model
+            call's whole prompt and raw reply (``optuna-dashboard STORAGE --artifact-dir
+            DIR`` shows them). Default: ``<db stem>.artifacts/`` next to a SQLite storage's
+            file, none for other storages; ``"none"`` keeps none.
     """
 
     storage: str = DEFAULT_STORAGE
@@ -50,6 +55,18 @@ class RunnerConfig:
     apply_best: bool = False
     workdir: str | None = None
     output_limit: int = 4000
+    artifact_dir: str | None = None
+
+    def artifact_folder(self) -> str | None:
+        """The artifact folder this configuration asks for (see ``artifact_dir``), or None."""
+        if self.artifact_dir is not None:
+            return None if self.artifact_dir.strip().lower() in ("", "none") else self.artifact_dir
+        if self.storage.startswith("sqlite:///"):
+            path = self.storage[len("sqlite:///"):].split("?", 1)[0]
+            if path and path != ":memory:":
+                stem, _ = os.path.splitext(path)
+                return stem + ".artifacts"
+        return None
 
     def __post_init__(self) -> None:
         for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
