@@ -186,3 +186,12 @@ def test_a_proposal_popped_from_the_queue_gets_its_own_note() -> None:
     note = note_of(study, popped)
     assert note.startswith("### Trial 2: proposed by the model")
     assert "asked by trial 1" in note and "**Rationale:** eight workers for the second" in note
+
+
+def test_importing_the_package_does_not_import_optuna_dashboard() -> None:
+    import subprocess
+
+    code = ("import sys, optuna_llm_sampler\n"
+            "from optuna_llm_sampler import LLMSampler, discard_waiting_proposals\n"
+            "assert 'optuna_dashboard' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

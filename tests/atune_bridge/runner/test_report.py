@@ -206,3 +206,16 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
             in _row_of(page, 5))
     assert "<b>fell back:</b> round 5-6 is asked by trial 5, whose model call gave no proposal" in _row_of(page, 6)
     assert '<td class="llm"></td>' in _row_of(page, 3)  # a base-sampler slot: nothing to tell
+
+
+def test_with_weighted_evaluations_only_the_weighted_gain_is_added(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    import dataclasses
+
+    _, result = finished
+    weighted = dataclasses.replace(summarize(result), mode="weighted")  # type: ignore[arg-type]
+    page = write_report(weighted, tmp_path).html.read_text()
+    assert "<th>objective</th>" in page and "<th>A-Tune objective</th>" not in page
+    assert "weighted improvement over the baseline in %" in page
+    pareto = dataclasses.replace(weighted, mode="pareto")
+    page = write_report(pareto, tmp_path).html.read_text()
+    assert "<th>objective</th>" not in page and "<th>A-Tune objective</th>" in page
