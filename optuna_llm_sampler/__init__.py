@@ -11,6 +11,8 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._attrs import ATTR_CHOICE
+from optuna_llm_sampler._attrs import ATTR_ARTIFACTS
+from optuna_llm_sampler._attrs import ATTR_DISCARDED
 from optuna_llm_sampler._attrs import ATTR_ERROR
 from optuna_llm_sampler._attrs import ATTR_EVIDENCE_CHARS
 from optuna_llm_sampler._attrs import ATTR_FAIL_REASON
@@ -57,6 +59,8 @@ from optuna_llm_sampler._schedule import Schedule
 from optuna_llm_sampler._schedule import TrialRole
 from optuna_llm_sampler._screen import Screen
 from optuna_llm_sampler._storage import sqlite_storage
+from optuna_llm_sampler._waiting import discard_waiting_proposals
+from optuna_llm_sampler._waiting import is_discarded
 
 
 if TYPE_CHECKING:
@@ -66,6 +70,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTR_CHOICE",
+    "ATTR_ARTIFACTS",
+    "ATTR_DISCARDED",
     "ATTR_ERROR",
     "ATTR_EVIDENCE_CHARS",
     "ATTR_FAIL_REASON",
@@ -112,6 +118,8 @@ __all__ = [
     "Schedule",
     "SearchSpaceError",
     "TrialRole",
+    "discard_waiting_proposals",
+    "is_discarded",
     "make_chat_model",
     "sqlite_storage",
 ]

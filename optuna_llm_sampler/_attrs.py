@@ -80,6 +80,18 @@ ATTR_WARM_START_FROM = "warm_start_from"
 from, e.g. ``"nginx@sqlite:///old.db trial 7"``. The prompt's history marks such trials, so the
 model does not read them as this study's own proposals."""
 
+ATTR_ARTIFACTS = "llm_artifacts"
+"""Artifact ids of the round's exchange with the model, ``{"prompt": id, "reply": id}`` (``reply``
+absent when the call failed), when the sampler has an ``artifact_store``. The files are attached
+to the trial that called the model (:attr:`ATTR_PROPOSED_BY`); optuna-dashboard shows them in that
+trial's artifacts panel when started with ``--artifact-dir``."""
+
+ATTR_DISCARDED = "llm_discarded"
+"""Set by :func:`~optuna_llm_sampler.discard_waiting_proposals` on a proposal that was never run
+(the study stopped in the middle of its round): why it was discarded. Such a trial is ``FAIL``
+without ever having run; count and show trials without it (see
+:func:`~optuna_llm_sampler.is_discarded`)."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
 

@@ -100,6 +100,8 @@ def read_history(
     """
     if trials is None:
         trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+    # Discarded proposals never ran: they are neither failures nor history.
+    trials = [t for t in trials if _attrs.ATTR_DISCARDED not in t.user_attrs]
     directions = tuple(d.name.lower() for d in study.directions)
     complete = [t for t in trials if t.state is TrialState.COMPLETE and t.values is not None]
     finished = [t for t in trials if t.state.is_finished()]

@@ -17,6 +17,8 @@ from optuna.samplers import TPESampler
 
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
+from optuna_llm_sampler._artifacts import keep_exchange
+from optuna_llm_sampler._artifacts import prompt_text
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._choose import Choose
 from optuna_llm_sampler._choose import choice_request
@@ -36,10 +38,13 @@ from optuna_llm_sampler._invoke import invoke
 from optuna_llm_sampler._invoke import model_name
 from optuna_llm_sampler._invoke import reply_schema
 from optuna_llm_sampler._invoke import supports_schema
+from optuna_llm_sampler._notes import TrialNotes
 from optuna_llm_sampler._parse import parse_reply
 from optuna_llm_sampler._prompt import PromptBuilder
 from optuna_llm_sampler._prompt import PromptConfig
 from optuna_llm_sampler._prompt import load_knowledge
+from optuna_llm_sampler._reasons import dropped_details
+from optuna_llm_sampler._reasons import not_owner_reason
 from optuna_llm_sampler._redact import collect_secrets
 from optuna_llm_sampler._redact import redact
 from optuna_llm_sampler._repair import repair_candidates
@@ -54,6 +59,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from langchain_core.language_models import BaseChatModel
+    from optuna.artifacts._protocol import ArtifactStore
     from optuna.study import Study
     from optuna.trial import FrozenTrial
     from optuna.trial import TrialState
@@ -178,6 +184,14 @@ class LLMSampler(BaseSampler):
             per trial of the round and the model picks among them (``llm_choice`` on each
             picked trial) instead of writing values. Not with ``screen``. Default
             :obj:`None`: the model writes the configurations.
+        artifact_store:
+            An Optuna artifact store (e.g. :class:`optuna.artifacts.FileSystemArtifactStore`)
+            that keeps each model call's whole prompt and raw reply as two text files attached
+            to the trial that made the call (``llm_artifacts`` on the round's trials).
+            Default :obj:`None`: only the truncated reply, in ``llm_raw_reply``.
+
+    Every LLM trial and every LLM slot that went to the base sampler also gets an
+    optuna-dashboard note telling its story (when optuna-dashboard is installed).
     """
 
     def __init__(
@@ -199,6 +213,7 @@ class LLMSampler(BaseSampler):
         screen: Screen | None = None,
         evidence: Evidence | None = None,
         choose: Choose | None = None,
+        artifact_store: ArtifactStore | None = None,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -227,6 +242,13 @@ class LLMSampler(BaseSampler):
                 "LLMSampler takes choose= or screen=, not both: with choose= the model picks "
                 "from the base sampler's candidates, so there is nothing left to screen"
             )
+        if artifact_store is not None and not callable(getattr(artifact_store, "write", None)):
+            raise TypeError(
+                f"artifact_store must be an Optuna artifact store (with write()), got "
+                f"{artifact_store!r}"
+            )
+        self._artifact_store = artifact_store
+        self._notes = TrialNotes()
         self._base_name = type(self._base).__name__
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -320,6 +342,7 @@ class LLMSampler(BaseSampler):
                 study, trial, {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ERROR: message}
             )
         self._base.before_trial(study, trial)
+        self._notes.write(_whole_study(study), trial)
 
     def after_trial(
         self,
@@ -449,7 +472,12 @@ class LLMSampler(BaseSampler):
         storage.set_study_system_attr(
             study_id,
             round_.key,
-            {**record, "status": "done", "proposals": len(outcome.proposals)},
+            {
+                **record,
+                "status": "done",
+                "proposals": len(outcome.proposals),
+                **dropped_details(outcome.notes),
+            },
         )
         _logger.info(
             "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
@@ -491,12 +519,8 @@ class LLMSampler(BaseSampler):
         )
         records = study._storage.get_study_system_attrs(study._study_id)
         if owner != number:
-            status = records.get(round_.key, {}).get("status", "asking")
-            if status == "over_budget":
-                return str(records[round_.key].get("note", "model budget spent"))
-            return (
-                f"round {round_.label} belongs to trial {owner}, which asks the model once for "
-                f"the whole round (status: {status})"
+            return not_owner_reason(
+                round_.label, owner, records.get(round_.key), len(round_.slots)
             )
         if round_.key in records:
             return f"round {round_.label} was already proposed"
@@ -570,9 +594,11 @@ class LLMSampler(BaseSampler):
         try:
             reply = invoke(model, prompt.messages(), self._timeout)
         except (ModelTimeoutError, ModelCallError) as e:
+            about.update(self._keep_exchange(study, number, round_, prompt, None, secrets))
             return _Outcome(about, error=redact(str(e), secrets), status="failed")
 
         raw = redact(reply.text, secrets)
+        about.update(self._keep_exchange(study, number, round_, prompt, raw, secrets))
         about[_attrs.ATTR_RAW_REPLY] = _truncate(raw, c.raw_reply_chars)
         about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
         if candidates:
@@ -618,6 +644,21 @@ class LLMSampler(BaseSampler):
             for number in picks.numbers
         ]
         return _Outcome(about, proposals=picks.proposals, notes=picks.notes, choices=choices)
+
+    def _keep_exchange(
+        self,
+        study: Study,
+        number: int,
+        round_: _Round,
+        prompt: Any,
+        reply: str | None,
+        secrets: Any,
+    ) -> dict[str, Any]:
+        if self._artifact_store is None:
+            return {}
+        text = redact(prompt_text(prompt.messages()), secrets)
+        kept = keep_exchange(self._artifact_store, study, number, round_.label, text, reply)
+        return {_attrs.ATTR_ARTIFACTS: kept} if kept else {}
 
     def _set_attrs(self, study: Study, trial: FrozenTrial, attrs: Mapping[str, Any]) -> None:
         for key, value in attrs.items():

@@ -13,6 +13,7 @@
 * ``_stop``: the rules that end a run before its budget (``target_gain``, ``patience``);
 * ``_warm``: earlier studies' best trials enqueued in a new one (``warm_start``);
 * ``_relate``: a trial's configuration as set: A-Tune's relations applied, repairs recorded;
+* ``_study_note``: the study's optuna-dashboard note (project, baseline, best, verified gain);
 * ``_config``, ``_errors``: :class:`RunnerConfig`, and the errors a run stops with.
 
 May import the A-Tune formats (``atune_bridge._format``), never the engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
@@ -47,6 +48,10 @@ class RunnerConfig:
         warm_start: Earlier studies to seed this one from, each ``STUDY`` or
             ``STUDY@STORAGE`` (the storage defaults to ``storage``); see
             :mod:`atune_bridge._runner._warm`.
+        artifact_dir: Folder of an Optuna ``FileSystemArtifactStore`` keeping each model
+            call's whole prompt and raw reply (``optuna-dashboard STORAGE --artifact-dir
+            DIR`` shows them). Default: ``<db stem>.artifacts/`` next to a SQLite storage's
+            file, none for other storages; ``"none"`` keeps none.
     """
 
     storage: str = DEFAULT_STORAGE
@@ -66,6 +71,18 @@ class RunnerConfig:
     target_gain: float | None = None
     patience: int | None = None
     warm_start: tuple[str, ...] = ()
+    artifact_dir: str | None = None
+
+    def artifact_folder(self) -> str | None:
+        """The artifact folder this configuration asks for (see ``artifact_dir``), or None."""
+        if self.artifact_dir is not None:
+            return None if self.artifact_dir.strip().lower() in ("", "none") else self.artifact_dir
+        if self.storage.startswith("sqlite:///"):
+            path = self.storage[len("sqlite:///"):].split("?", 1)[0]
+            if path and path != ":memory:":
+                stem, _ = os.path.splitext(path)
+                return stem + ".artifacts"
+        return None
 
     def __post_init__(self) -> None:
         for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):

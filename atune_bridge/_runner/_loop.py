@@ -31,6 +31,12 @@ exception, a closed terminal's SIGHUP) the original values are set back, or the 
 sampler, so they are exempt from the domain check (the system may sit outside the tuned
 domain) but not from the character rule.
 
+Records. At the end of every run the model's proposals left ``WAITING`` by a round the run
+stopped in are failed and marked ``llm_discarded`` (Optuna cannot delete a trial; every count
+leaves them out, the budget included), and the study's optuna-dashboard note is written. With
+``LLMSampler`` the model's prompts and replies are kept as artifacts next to a SQLite file
+(``RunnerConfig.artifact_dir``).
+
 Resume. Running again with the same storage and study name continues the study: finished
 trials are kept; a trial left ``RUNNING`` by a killed runner (its recorded process is gone)
 is marked ``FAIL``; the budget counts every finished trial, the baseline included. A
@@ -87,9 +93,11 @@ from atune_bridge._runner._records import (
     TrialReport,
     _open_storage,
     _source_key,
+    is_discarded,
 )
 from atune_bridge._runner._relate import configure, threshold_metrics
 from atune_bridge._runner._report import best_trial, summarize, write_report
+from atune_bridge._runner._study_note import write_study_note
 from atune_bridge._runner._sampler import build_sampler, parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import (
     OUT_VARIABLE,
@@ -252,7 +260,34 @@ class Runner:
             finally:
                 result.interrupted = self._stop_reason
                 self._finish(result)
+                self._close_records(result)
         return result
+
+    def _close_records(self, result: RunResult) -> None:
+        """Discard the model's proposals left waiting, and write the study's dashboard note.
+
+        Optuna cannot delete a trial: a proposal of a round the run stopped in would stay
+        ``WAITING`` and be counted as the model's; it is failed and marked ``llm_discarded``
+        instead, and every count leaves it out. Neither step may fail the run.
+        """
+        if self._study is None:
+            return
+        try:
+            from optuna_llm_sampler import discard_waiting_proposals
+        except ImportError:  # pragma: no cover - the sampler package ships with the bridge
+            pass
+        else:
+            try:
+                discard_waiting_proposals(
+                    self._study, reason=f"the run stopped ({self._stop_reason or 'budget reached'}) "
+                    "before this proposal of its round was run")
+            except Exception as exc:
+                logger.warning("could not discard the proposals left waiting: %s: %s", type(exc).__name__, exc)
+        if result.study is not None:
+            try:
+                write_study_note(self._study, summarize(result, importances=False), self.config.artifact_folder())
+            except Exception as exc:
+                logger.warning("could not write the study note: %s: %s", type(exc).__name__, exc)
 
     # ----------------------------------------------------------------- setup
 
@@ -370,6 +405,7 @@ class Runner:
                 seed=self.config.seed,
                 n_startup_trials=self.client.random_starts,
                 llm_timeout=self.config.llm_timeout,
+                artifact_dir=self.config.artifact_folder(),
             )
         self._sampler = sampler
         study = optuna.create_study(
@@ -393,7 +429,9 @@ class Runner:
     # ----------------------------------------------------------------- trials
 
     def _finished(self, study: Study) -> int:
-        return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)))
+        # A discarded proposal failed without running: it is no trial of the budget.
+        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+        return sum(not is_discarded(t) for t in trials)
 
     def _baseline_trial(self, study: Study) -> FrozenTrial | None:
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):

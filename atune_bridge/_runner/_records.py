@@ -26,6 +26,18 @@ STUDY_BASELINE = "atune_baseline_config"
 STUDY_PROJECT = "atune_project"
 STUDY_MODE = "atune_mode"
 STUDY_APPLIED = "atune_applied"
+STUDY_CONFIRM = "atune_bridge:confirm"
+"""The re-measurement of the best configuration and the baseline (``--confirm``), a dict, when a
+run made one: the report and the study note show it as the verified gain."""
+
+ATTR_DISCARDED = "llm_discarded"
+"""``optuna_llm_sampler.ATTR_DISCARDED``: a model proposal failed without ever running (the run
+stopped in the middle of its round); counts and reports leave it out."""
+
+
+def is_discarded(trial: Any) -> bool:
+    """Whether ``trial`` is a discarded proposal that never ran (see :data:`ATTR_DISCARDED`)."""
+    return ATTR_DISCARDED in trial.user_attrs
 
 
 def _open_storage(url: str) -> optuna.storages.BaseStorage:

@@ -6,6 +6,12 @@ folder, ``index.html`` (plots when plotly is installed, and a table of every tri
 proposed it and why), ``best.txt`` (A-Tune's ``name=value,...`` line of the best
 configuration) and ``summary.json``.
 
+The report leads with the gain as re-measured (``--confirm``, the study's
+``atune_bridge:confirm`` user attribute) or says it was not verified. Proposals the sampler
+discarded without running them (``llm_discarded``) are left out of every count and table.
+Importances come with the number of complete trials they were computed from, and a caveat
+below :data:`MIN_IMPORTANCE_TRIALS`.
+
 The best trial: the best objective value (ties go to the earlier trial); with several
 objectives (``--multi-objective``), the Pareto-optimal trial with the best A-Tune weighted
 objective.
@@ -26,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.trial import TrialState
 
 from atune_bridge._format import Scoring, importance_evaluator, improve_rate_text
+from atune_bridge._runner._records import STUDY_CONFIRM, is_discarded
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -36,6 +43,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _RATIONALE_KEYS = ("llm_rationale", "rationale")
+MIN_IMPORTANCE_TRIALS = 20
+"""Below this many complete trials the importances are shown with a caveat: from a few noisy
+measurements they change from one evaluator or seed to the next (optuna-dashboard's may
+disagree)."""
 _SOURCE_KEY = "source"
 _COLOURS = {
     "baseline": "#222222",
@@ -60,6 +71,9 @@ class TrialRow:
     rationale: str = ""
     fail_reason: str = ""
     restarted: bool | None = None
+    llm: dict[str, Any] = field(default_factory=dict)
+    """The model's part in this trial: ``model``, ``latency_s``, ``repairs`` (a count),
+    ``error`` (its round's failure), ``fallback`` (why an LLM slot went to the base sampler)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,17 @@ class Summary:
     rows: list[TrialRow] = field(default_factory=list)
     applied: str = ""
     interrupted: str | None = None
+    confirm: dict[str, Any] | None = None
+    """The study's ``atune_bridge:confirm`` attribute (the re-measurement), when present."""
+    n_discarded: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    """Trials per proposer, discarded proposals left out."""
+    importance_trials: int = 0
+
+    @property
+    def verified_gain(self) -> str:
+        """The re-measured gain as one line, or why there is none."""
+        return confirm_text(self.confirm)
 
     @property
     def dashboard_command(self) -> str:
@@ -140,6 +165,22 @@ def _pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> l
     return [t for t, k in keyed if not any(dominates(o, k) for _, o in keyed)]
 
 
+def _llm_details(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if attrs.get("llm_model"):
+        out["model"] = str(attrs["llm_model"])
+    latency = _finite(attrs.get("llm_latency_s"))
+    if latency is not None:
+        out["latency_s"] = latency
+    if attrs.get("llm_repairs"):
+        out["repairs"] = len(attrs["llm_repairs"])
+    if attrs.get("llm_error"):
+        out["error"] = str(attrs["llm_error"])
+    if attrs.get("llm_note"):
+        out["fallback"] = str(attrs["llm_note"])
+    return out
+
+
 def _row(trial: FrozenTrial) -> TrialRow:
     attrs = trial.user_attrs
     rationale = next((str(attrs[k]) for k in _RATIONALE_KEYS if attrs.get(k)), "")
@@ -154,6 +195,7 @@ def _row(trial: FrozenTrial) -> TrialRow:
         rationale=rationale,
         fail_reason=str(attrs.get("fail_reason") or ""),
         restarted=attrs.get("restarted"),
+        llm=_llm_details(attrs),
     )
 
 
@@ -169,6 +211,7 @@ def _split_line(line: str) -> dict[str, str]:
 def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[str, dict[str, float]], str]:
     if n_complete < 3:
         return {}, f"parameter importances need at least 3 completed trials; this study has {n_complete}"
+    caveat = importance_caveat(n_complete)
     import optuna
 
     out: dict[str, dict[str, float]] = {}
@@ -181,14 +224,29 @@ def _importances(study: Study, scoring: Scoring, n_complete: int) -> tuple[dict[
             out[name] = dict(optuna.importance.get_param_importances(study, evaluator=evaluator, target=target))
         except (RuntimeError, ValueError, ZeroDivisionError, IndexError) as exc:
             notes.append(f"{name}: {exc}")
+    if out and caveat:
+        notes.insert(0, caveat)
     return out, "; ".join(notes)
 
 
-def summarize(result: RunResult) -> Summary:
-    """The summary of a run: baseline, best, gain, importances and every trial."""
+def importance_caveat(n_complete: int) -> str:
+    """A warning for importances from fewer than :data:`MIN_IMPORTANCE_TRIALS` trials, or ``""``."""
+    if n_complete >= MIN_IMPORTANCE_TRIALS:
+        return ""
+    return (
+        f"computed from only {n_complete} complete trials (fewer than {MIN_IMPORTANCE_TRIALS}): "
+        "rough estimates that change with the evaluator and its seed, so optuna-dashboard's may "
+        "differ; do not read small differences"
+    )
+
+
+def summarize(result: RunResult, *, importances: bool = True) -> Summary:
+    """The summary of a run: baseline, best, gain, importances (unless ``importances`` is
+    False) and every trial."""
     study = result.study
     scoring = result.scoring
-    trials = study.get_trials(deepcopy=False)
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if not is_discarded(t)]
     rows = [_row(t) for t in trials]
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     baseline_trial = next(
@@ -215,7 +273,7 @@ def summarize(result: RunResult) -> Summary:
             base_signed = scoring.signed(baseline_row.metrics)
             atune_improvement = _finite(improve_rate_text(objective, base_signed))
 
-    importances, note = _importances(study, scoring, len(complete))
+    importances_by_name, note = _importances(study, scoring, len(complete)) if importances else ({}, "")
     best_line = best_row.params_text if best_row is not None else ""
     baseline_line = baseline_row.params_text if baseline_row is not None else ""
     return Summary(
@@ -235,12 +293,68 @@ def summarize(result: RunResult) -> Summary:
         baseline_params=_split_line(baseline_line),
         improvement=improvement,
         atune_improvement=atune_improvement,
-        importances=importances,
+        importances=importances_by_name,
         importance_note=note,
         rows=rows,
         applied=result.applied,
         interrupted=result.interrupted,
+        confirm=_confirm_attr(study),
+        n_discarded=len(every) - len(trials),
+        sources=_count_sources(rows),
+        importance_trials=len(complete) if importances_by_name else 0,
     )
+
+
+def _count_sources(rows: Sequence[TrialRow]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.source] = counts.get(row.source, 0) + 1
+    return counts
+
+
+def _confirm_attr(study: Study) -> dict[str, Any] | None:
+    value = study.user_attrs.get(STUDY_CONFIRM)
+    return dict(value) if isinstance(value, Mapping) else None
+
+
+def _first(data: Mapping[str, Any], *keys: str) -> Any:
+    return next((data[k] for k in keys if data.get(k) is not None), None)
+
+
+def confirm_text(confirm: Mapping[str, Any] | None) -> str:
+    """The verified gain of a ``atune_bridge:confirm`` record as one line; ``"not verified"``
+    (with why) when there is none.
+
+    Reads ``gain_pct`` (or ``gain``), its 95% interval ``gain_ci`` (or ``gain_interval``, a pair),
+    the number of re-measurements ``n`` (or ``repeats``) and a ``warning``; a ``text`` entry is
+    shown as it is. Any other record is shown as its ``key=value`` pairs.
+    """
+    if not confirm:
+        return "not verified: the best and the baseline were each measured once"
+    text = _first(confirm, "text", "headline", "summary")
+    if isinstance(text, str):
+        return text
+    gain = _finite(_first(confirm, "gain_pct", "gain_percent", "gain"))
+    parts = []
+    if gain is not None:
+        part = f"{gain:+.2f}%"
+        interval = _first(confirm, "gain_ci", "gain_interval", "ci", "interval")
+        if isinstance(interval, Sequence) and not isinstance(interval, str) and len(interval) == 2:
+            low, high = (_finite(v) for v in interval)
+            if low is not None and high is not None:
+                part += f" (95% interval {low:+.2f}% to {high:+.2f}%)"
+        parts.append(part)
+        repeats = _first(confirm, "n", "repeats", "runs")
+        if isinstance(repeats, int):
+            parts.append(f"from {repeats} re-measurements of each")
+    else:
+        parts.append(", ".join(
+            f"{k}={v}" for k, v in confirm.items() if isinstance(v, (str, int, float, bool))
+        ) or "a re-measurement without a gain")
+    warning = confirm.get("warning")
+    if isinstance(warning, str) and warning:
+        parts.append(f"warning: {warning}")
+    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- text
@@ -287,10 +401,11 @@ def format_summary(summary: Summary) -> str:
         out.append("Improvement over the baseline: " + ", ".join(gains))
     if summary.atune_improvement is not None:
         out.append(f"A-Tune's improvement rate: {summary.atune_improvement:.2f}%")
+    out.append(f"Verified gain: {summary.verified_gain}")
     if summary.importances:
         for name, imp in summary.importances.items():
             shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(imp.items(), key=lambda kv: -kv[1]))
-            out.append(f"Parameter importances ({name}): {shown}")
+            out.append(f"Parameter importances ({name}, {summary.importance_trials} complete trials): {shown}")
     if summary.importance_note:
         out.append(f"Parameter importances: {summary.importance_note}")
     return "\n".join(out)
@@ -374,13 +489,63 @@ def _plots(summary: Summary, study: Study) -> tuple[list[str], str]:
     return parts, "; ".join(notes)
 
 
+def _cell(text: str, css: str = "") -> str:
+    cls = f' class="{css}"' if css else ""
+    return f"<td{cls}>{html.escape(text)}</td>"
+
+
+def _params_cell(params_text: str) -> str:
+    # One parameter per line, so the column wraps instead of pushing the others off-screen.
+    lines = [html.escape(p) for p in params_text.split(",") if p] if params_text else []
+    return '<td class="params">' + "<br>".join(lines) + "</td>"
+
+
+def _llm_cell(llm: Mapping[str, Any]) -> str:
+    e = html.escape
+    parts = []
+    call = [e(str(llm["model"]))] if "model" in llm else []
+    if "latency_s" in llm:
+        call.append(f"{llm['latency_s']:.2f} s")
+    if llm.get("repairs"):
+        call.append(f"{llm['repairs']} repair(s)")
+    if call:
+        parts.append(", ".join(call))
+    if llm.get("fallback"):
+        parts.append(f"<b>fell back:</b> {e(str(llm['fallback']))}")
+    if llm.get("error"):
+        parts.append(f"<b>model error:</b> {e(str(llm['error']))}")
+    return '<td class="llm">' + "<br>".join(parts) + "</td>"
+
+
+def _columns(summary: Summary) -> tuple[bool, bool, str]:
+    """Which value columns add something to the metric columns, and a line saying so.
+
+    With one evaluation the trial's value is the metric and A-Tune's objective is its signed
+    copy; with several weighted ones the value is the weighted gain and A-Tune's objective its
+    negation; with ``--multi-objective`` the values are the metrics and A-Tune's objective is
+    the only new number. Each number is shown once.
+    """
+    if summary.mode == "weighted":
+        return True, False, ("objective: the weighted improvement over the baseline in % "
+                             "(A-Tune's objective is its negation)")
+    if summary.mode == "pareto":
+        return False, True, ("the objectives are the metrics; A-Tune objective: the weighted "
+                             "improvement rate A-Tune would minimise")
+    return False, False, "the objective is the metric itself (A-Tune minimises its signed value)"
+
+
 def _html(summary: Summary, plots: list[str], note: str) -> str:
     e = html.escape
     best, base = summary.best, summary.baseline
     head = [f"<h1>A-Tune project {e(summary.project)}: study {e(summary.study_name)}</h1>"]
+    css = "verified" if summary.confirm else "unverified"
+    head.append(f'<p class="{css}" id="verified-gain"><b>Verified gain:</b> {e(summary.verified_gain)}</p>')
+    counted = ", ".join(f"{n} {e(source)}" for source, n in summary.sources.items())
+    discarded = (f"; {summary.n_discarded} proposal(s) discarded without running, left out"
+                 if summary.n_discarded else "")
     head.append(
-        f"<p>{summary.n_complete} completed, {summary.n_failed} failed trials; objective "
-        f"{e(', '.join(f'{n} ({d})' for n, d in zip(summary.objective_names, summary.directions)))}.</p>"
+        f"<p>{summary.n_complete} completed, {summary.n_failed} failed trials ({counted}){discarded}; "
+        f"objective {e(', '.join(f'{n} ({d})' for n, d in zip(summary.objective_names, summary.directions)))}.</p>"
     )
     if best is not None:
         head.append(f"<p><b>Best:</b> trial {best.number} ({e(best.source)}): {e(_metrics_text(best.metrics))}</p>")
@@ -389,39 +554,50 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
         head.append(f"<p><b>Baseline:</b> trial {base.number}: {e(_metrics_text(base.metrics))}</p>")
     gains = [f"{e(n)} {v:+.2f}%" for n, v in summary.improvement.items() if v is not None]
     if gains:
-        head.append(f"<p><b>Improvement over the baseline:</b> {', '.join(gains)}</p>")
+        head.append(f"<p><b>Improvement over the baseline (single measurements):</b> {', '.join(gains)}</p>")
     if summary.atune_improvement is not None:
         head.append(f"<p><b>A-Tune's improvement rate:</b> {summary.atune_improvement:.2f}%</p>")
     if summary.applied:
         head.append(f"<p>Left applied at the end: {e(summary.applied)}.</p>")
     for name, imp in summary.importances.items():
         shown = ", ".join(f"{e(k)} {v:.2f}" for k, v in sorted(imp.items(), key=lambda kv: -kv[1]))
-        head.append(f"<p><b>Parameter importances ({e(name)}):</b> {shown}</p>")
+        head.append(f'<p id="importances"><b>Parameter importances ({e(name)}, from '
+                    f"{summary.importance_trials} complete trials):</b> {shown}</p>")
     if summary.importance_note:
-        head.append(f"<p>Parameter importances: {e(summary.importance_note)}</p>")
+        head.append(f'<p class="caveat">Parameter importances: {e(summary.importance_note)}</p>')
     if note:
         head.append(f'<p class="note">{e(note)}</p>')
     head.append(f"<p>Open the same study: <code>{e(summary.dashboard_command)}</code></p>")
 
     metric_names = [n for n in summary.higher_is_better]
-    header = ["trial", "state", "proposer", *metric_names, "objective", "A-Tune objective",
-              "restarted", "parameters", "rationale", "failure"]
+    show_objective, show_atune, explained = _columns(summary)
+    header = ["trial", "state", "proposer", *metric_names]
+    header += ["objective"] * show_objective + ["A-Tune objective"] * show_atune
+    header += ["restarted", "parameters", "rationale", "model", "failure"]
     rows = []
     for r in summary.rows:
-        cells = [str(r.number), r.state, r.source]
-        cells += [_num(r.metrics.get(n)) for n in metric_names]
-        cells += [", ".join(_num(v) for v in r.values) if r.values else "-", _num(r.atune_objective),
-                  "" if r.restarted is None else ("yes" if r.restarted else "no"),
-                  r.params_text, r.rationale, r.fail_reason]
-        rows.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
+        cells = [_cell(str(r.number)), _cell(r.state), _cell(r.source)]
+        cells += [_cell(_num(r.metrics.get(n)), "num") for n in metric_names]
+        if show_objective:
+            cells.append(_cell(", ".join(_num(v) for v in r.values) if r.values else "-", "num"))
+        if show_atune:
+            cells.append(_cell(_num(r.atune_objective), "num"))
+        cells += [_cell("" if r.restarted is None else ("yes" if r.restarted else "no")),
+                  _params_cell(r.params_text), _cell(r.rationale, "text"), _llm_cell(r.llm),
+                  _cell(r.fail_reason, "text")]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
     table = (
         '<table id="trials"><thead><tr>' + "".join(f"<th>{e(h)}</th>" for h in header)
         + "</tr></thead><tbody>" + "\n".join(rows) + "</tbody></table>"
+        + f'<p class="legend">Columns: {e(explained)}.</p>'
     )
     style = (
-        "body{font-family:sans-serif;margin:2em;} table{border-collapse:collapse;font-size:90%;}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;} th{background:#eee;}"
-        ".note{color:#a60;}"
+        "body{font-family:sans-serif;margin:2em;} table{border-collapse:collapse;font-size:90%;width:100%;}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;overflow-wrap:anywhere;"
+        "word-break:break-word;} th{background:#eee;} td.num{white-space:nowrap;text-align:right;}"
+        "td.params{min-width:12em;max-width:22em;font-family:monospace;font-size:90%;}"
+        "td.text,td.llm{min-width:14em;max-width:30em;}"
+        ".note,.caveat,.unverified{color:#a60;} .verified{color:#060;}"
     )
     return (
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"

@@ -107,8 +107,11 @@ def build_sampler(
     seed: int | None,
     n_startup_trials: int,
     llm_timeout: float = 300.0,
+    artifact_dir: str | None = None,
 ) -> BaseSampler:
     """TPE, wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
+
+    With ``artifact_dir`` the model's prompts and raw replies are kept there as Optuna artifacts.
 
     Raises:
         SamplerUnavailableError: the sampler package or the model cannot be loaded.
@@ -133,6 +136,15 @@ def build_sampler(
             baseline=dict(baseline),
             seed=seed,
             timeout=llm_timeout,
+            artifact_store=(
+                optuna.artifacts.FileSystemArtifactStore(_make_dir(artifact_dir))
+                if artifact_dir else None
+            ),
         )
     except (ValueError, ImportError, OSError, RuntimeError) as exc:
         raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
+
+
+def _make_dir(path: str) -> str:
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return path

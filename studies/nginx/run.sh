@@ -112,4 +112,9 @@ report=$OUTPUT/index.html
 echo "HTML report:   $report  (open it in a browser)"
 echo "Study:         '$STUDY' in $STORAGE"
 echo "               running this script again resumes it; TRIALS=N with a larger N adds trials"
-echo "Dashboard:     .venv/bin/optuna-dashboard $STORAGE   # then open http://127.0.0.1:8080/"
+dashboard=".venv/bin/optuna-dashboard $STORAGE"
+case "$STORAGE" in  # the runner keeps the model's prompts and replies next to a SQLite file
+    sqlite:///*) artifacts="${STORAGE#sqlite:///}"; artifacts="${artifacts%.*}.artifacts"
+                 [ -d "$artifacts" ] && dashboard="$dashboard --artifact-dir $artifacts" ;;
+esac
+echo "Dashboard:     $dashboard   # then open http://127.0.0.1:8080/"

@@ -65,7 +65,10 @@ def test_a_round_member_that_is_not_the_owner_goes_to_the_base_sampler_and_says_
     other = study.ask()  # trial 2: the round's owner (trial 1) exists but has not asked
     assert other.number == 2
     assert other.user_attrs[ATTR_SOURCE] == "RandomSampler"
-    assert "belongs to trial 1" in other.user_attrs[ATTR_NOTE]
+    assert other.user_attrs[ATTR_NOTE] == (
+        "round 1-2 is asked by trial 1, which had not asked the model yet when this trial started; "
+        "its proposals go to the next trials"
+    )
     assert model.prompts == []
     owner = optuna.Trial(study, owner_trial_id)  # now trial 1 prepares: it asks once
     assert owner.user_attrs[ATTR_SOURCE] == "llm" and len(model.prompts) == 1

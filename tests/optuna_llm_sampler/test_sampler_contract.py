@@ -182,7 +182,10 @@ def test_fewer_usable_configurations_than_trials_leaves_the_rest_to_the_base_sam
     missing = {r["param"] for r in first.user_attrs[ATTR_REPAIRS] if r["kind"] == "missing"}
     assert missing == set(SPACE) - {"workers"}
     assert second.user_attrs[ATTR_SOURCE] == "RandomSampler"
-    assert "belongs to trial 1" in second.user_attrs[ATTR_NOTE]
+    assert second.user_attrs[ATTR_NOTE] == (
+        "round 1-2 is asked by trial 1; the model's reply gave 1 usable configuration(s) for 2 "
+        "LLM slot(s), so none was left for this trial"
+    )
 
 
 def test_failed_and_pruned_trials_do_not_stop_it_and_reach_the_prompt() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def test_the_terminal_summary_shows_the_line_the_table_and_the_gain(finished: tu
     assert "Best configuration (A-Tune): workers=6,cache=512,mode=very fast,ratio=0.3" in text
     assert "  workers    2         6          *" in text
     assert "Improvement over the baseline: rps +61.59% (higher is better)" in text
-    assert "Parameter importances (rps):" in text
+    assert "Parameter importances (rps, 5 complete trials):" in text
 
 
 def test_the_report_folder_holds_html_best_and_summary(finished: tuple[Toy, object], tmp_path: Path) -> None:
@@ -119,3 +120,102 @@ def test_importances_are_skipped_for_a_small_study(tmp_path: Path) -> None:
     assert summary.importance_note == "parameter importances need at least 3 completed trials; this study has 2"
     files = write_report(summary, tmp_path / "out", result.study)
     assert files.plots and "at least 3 completed trials" in files.html.read_text()
+
+
+# --------------------------------------------------------------------------- reading the page
+
+def _row_of(page: str, number: int) -> str:
+    start = page.index(f"<tr><td>{number}</td>")
+    return page[start:page.index("</tr>", start)]
+
+
+def test_the_parameters_column_wraps_one_parameter_a_line(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    _, result = finished
+    page = write_report(summarize(result), tmp_path, result.study).html.read_text()  # type: ignore[arg-type, attr-defined]
+    assert '<td class="params">workers=6<br>cache=512<br>mode=very fast<br>ratio=0.3</td>' in _row_of(page, 1)
+    assert "overflow-wrap:anywhere" in page and "td.params{min-width:12em;max-width:22em" in page
+
+
+def test_each_number_appears_once_in_a_row(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    _, result = finished
+    page = write_report(summarize(result), tmp_path, result.study).html.read_text()  # type: ignore[arg-type, attr-defined]
+    # One evaluation: the objective is the metric and A-Tune's objective its signed copy.
+    assert _row_of(page, 1).count("1060.00") == 1
+    assert "<th>objective</th>" not in page and "<th>A-Tune objective</th>" not in page
+    assert "the objective is the metric itself" in page
+
+
+def test_importances_say_how_many_trials_they_come_from_and_warn_below_20(
+    finished: tuple[Toy, object], tmp_path: Path,
+) -> None:
+    _, result = finished
+    summary = summarize(result)  # type: ignore[arg-type]
+    assert summary.importance_trials == 5
+    page = write_report(summary, tmp_path, result.study).html.read_text()  # type: ignore[attr-defined]
+    assert "<b>Parameter importances (rps, from 5 complete trials):</b>" in page
+    assert ('<p class="caveat">Parameter importances: computed from only 5 complete trials (fewer than 20)'
+            in page)
+    assert "Parameter importances (rps, 5 complete trials):" in format_summary(summary)
+
+
+def test_no_caveat_from_20_complete_trials() -> None:
+    from atune_bridge._runner._report import importance_caveat
+
+    assert "fewer than 20" in importance_caveat(19) and importance_caveat(20) == ""
+
+
+def test_the_verified_gain_leads_the_page(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    import dataclasses
+
+    _, result = finished
+    summary = summarize(result)  # type: ignore[arg-type]
+    page = write_report(summary, tmp_path / "a", result.study).html.read_text()  # type: ignore[attr-defined]
+    first = page.index('id="verified-gain"')
+    assert first < page.index("<b>Best:</b>") < page.index("Plotly.newPlot")
+    assert "<b>Verified gain:</b> not verified: the best and the baseline were each measured once" in page
+    confirmed = dataclasses.replace(summary, confirm={
+        "gain_pct": 9.87, "gain_ci": [-1.5, 21.0], "n": 5, "warning": "the gain is within the noise"})
+    page = write_report(confirmed, tmp_path / "b").html.read_text()
+    assert ('<p class="verified" id="verified-gain"><b>Verified gain:</b> +9.87% (95% interval -1.50% to '
+            "+21.00%); from 5 re-measurements of each; warning: the gain is within the noise</p>") in page
+    assert "Verified gain: +9.87%" in format_summary(confirmed)
+
+
+def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(tmp_path: Path) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from optuna.samplers import TPESampler
+
+    from atune_bridge import Runner, load_client, load_server
+    from optuna_llm_sampler import LLMSampler
+
+    best = {"workers": 6, "cache": 512, "mode": "very fast", "ratio": 0.3}
+    repeated = json.dumps({"configurations": [{"params": best, "rationale": "six workers"}] * 2})
+    model = FakeListChatModel(responses=[repeated, "no idea, sorry"])
+    toy = copy_toy(tmp_path)
+    sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen")
+    result = Runner(load_server(toy.server_path), load_client(toy.client_path()),
+                    toy.config(n_trials=7), sampler=sampler).run()
+    summary = summarize(result)
+    assert [r.source for r in summary.rows] == ["baseline", "llm", *["TPESampler"] * 5]
+    page = write_report(summary, tmp_path / "out", result.study).html.read_text()
+    assert "<th>model</th>" in page
+    assert re.search(r'<td class="llm">fake-qwen, \d+\.\d\d s, 1 repair\(s\)</td>', _row_of(page, 1))
+    assert ("<b>fell back:</b> round 1-2 is asked by trial 1; the model&#x27;s reply gave 1 usable "
+            "configuration(s) for 2 LLM slot(s), so none was left for this trial") in _row_of(page, 2)
+    assert ("<b>model error:</b> the reply has no usable configuration: no JSON object or list found"
+            in _row_of(page, 5))
+    assert "<b>fell back:</b> round 5-6 is asked by trial 5, whose model call gave no proposal" in _row_of(page, 6)
+    assert '<td class="llm"></td>' in _row_of(page, 3)  # a base-sampler slot: nothing to tell
+
+
+def test_with_weighted_evaluations_only_the_weighted_gain_is_added(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    import dataclasses
+
+    _, result = finished
+    weighted = dataclasses.replace(summarize(result), mode="weighted")  # type: ignore[arg-type]
+    page = write_report(weighted, tmp_path).html.read_text()
+    assert "<th>objective</th>" in page and "<th>A-Tune objective</th>" not in page
+    assert "weighted improvement over the baseline in %" in page
+    pareto = dataclasses.replace(weighted, mode="pareto")
+    page = write_report(pareto, tmp_path).html.read_text()
+    assert "<th>objective</th>" not in page and "<th>A-Tune objective</th>" in page
