@@ -163,6 +163,29 @@ def test_ray_tune_evaluates_the_models_configurations_with_one_call_per_round(
     ray_seen = [(r.config["workers"], r.config["gzip"], r.metrics["score"]) for r in results]
     stored = [(t.params["workers"], t.params["gzip"], t.value) for t in study.trials]
     assert sorted(ray_seen) == sorted(stored)
+    # Ray's checkpoint of the searcher holds the sampler, which unpickles with its model.
+    [state_file] = (tmp_path / "ray_results").glob("*/searcher-state-*.pkl")
+    restored = pickle.loads(state_file.read_bytes())["_sampler"]
+    assert isinstance(restored, LLMSampler) and restored._llm.seed == 0
+
+
+def test_the_example_runs(ray_cluster, tmp_path: Path, monkeypatch) -> None:
+    path = Path(__file__).parents[2] / "examples" / "ray_tune.py"
+    spec = importlib.util.spec_from_file_location("ray_tune_example", path)
+    example = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "ray_tune_example", example)
+    spec.loader.exec_module(example)
+    cloudpickle.register_pickle_by_value(example)
+    try:
+        study = example.main([
+            "--model", "random:0", "--trials", "5", "--define-by-run",
+            "--storage", f"sqlite:///{tmp_path / 'example.db'}", "--results", str(tmp_path / "r"),
+        ])
+    finally:
+        cloudpickle.unregister_pickle_by_value(example)
+    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    assert sources == ["baseline", "llm", "llm", "TPESampler", "TPESampler"]
+    assert all(t.value == example.requests_per_second(t.params) for t in study.trials)
 
 
 @pytest.mark.model
