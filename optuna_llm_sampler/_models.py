@@ -77,6 +77,10 @@ def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
         kwargs:
             Passed to the model class (e.g. ``temperature``, ``max_tokens``, ``timeout``).
 
+    The model remembers ``spec`` and ``kwargs`` (without keys such as ``api_key``), so an
+    :class:`~optuna_llm_sampler.LLMSampler` holding a model that does not pickle (``openai:``,
+    ``tongyi:``) can be pickled, as Ray Tune does, and rebuilds it when unpickled.
+
     Raises:
         ModelSpecError: Unknown provider or malformed spec.
         MissingDependencyError: The provider's extra is not installed.

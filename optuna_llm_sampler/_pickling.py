@@ -49,6 +49,16 @@ def portable_model(model: Any) -> Any:
                 f"{type(model).__name__} __getstate__/__setstate__ that drop what cannot be "
                 "pickled."
             ) from e
+        try:
+            pickle.dumps(spec)
+        except Exception as spec_error:
+            raise ModelPickleError(
+                f"LLMSampler cannot be pickled: its model {type(model).__name__} cannot be "
+                f"pickled ({cause}), and the keyword arguments it was built with "
+                f"(make_chat_model({spec.spec!r}, {', '.join(spec.kwargs)})) cannot be either "
+                f"({type(spec_error).__name__}: {spec_error}); pass only plain values "
+                "(numbers, strings) to make_chat_model"
+            ) from spec_error
         return _Rebuild(spec, type(model).__name__)
 
 

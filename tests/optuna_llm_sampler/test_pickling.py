@@ -152,6 +152,16 @@ def test_a_model_that_does_not_pickle_and_has_no_spec_is_a_clear_error() -> None
     assert isinstance(info.value, TypeError)  # what pickle itself raises
 
 
+@needs_openai
+def test_a_spec_whose_keywords_do_not_pickle_is_a_clear_error() -> None:
+    import httpx
+
+    with httpx.Client() as client:
+        model = make_chat_model("openai:m@http://127.0.0.1:9/v1", http_client=client)
+        with pytest.raises(ModelPickleError, match=r"keyword arguments .*http_client"):
+            pickle.dumps(LLMSampler(model, search_space=SPACE))
+
+
 def test_a_plain_object_model_that_pickles_travels_as_itself() -> None:
     sampler = LLMSampler(_Echo(), search_space=SPACE)
     assert isinstance(round_trip(sampler)._llm, _Echo)
