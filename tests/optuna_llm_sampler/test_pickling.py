@@ -18,9 +18,13 @@ import pytest
 
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import EveryKthSchedule
+from optuna_llm_sampler import Evidence
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
+from optuna_llm_sampler import ModelBudget
 from optuna_llm_sampler import ModelPickleError
+from optuna_llm_sampler import Screen
 from optuna_llm_sampler._models import OPENAI_KEY_PLACEHOLDER
 from optuna_llm_sampler._spec import spec_of
 
@@ -66,6 +70,28 @@ def test_the_copy_has_its_own_lock_and_runs_a_study() -> None:
     study.optimize(objective, n_trials=4)
     sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
     assert sources == ["baseline", "llm", "llm", "TPESampler"]
+
+
+def test_every_option_pickles_before_and_after_a_study() -> None:
+    sampler = LLMSampler(
+        make_chat_model("random:1"),
+        search_space=SPACE,
+        schedule=EveryKthSchedule(3),
+        screen=Screen(),
+        evidence=Evidence(),
+        budget=ModelBudget(max_calls=5),
+        knowledge="k",
+        descriptions={"x": "d"},
+        seed=2,
+    )
+    study = optuna.create_study(sampler=round_trip(sampler))
+    study.optimize(objective, n_trials=7)
+    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    assert sources.count("llm") == 2, sources
+    again = round_trip(study.sampler)  # with the base sampler's state after 7 trials
+    study.sampler = again
+    study.optimize(objective, n_trials=3)
+    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials][7:].count("llm") == 1
 
 
 def test_the_random_stand_in_travels_as_itself_with_its_draws() -> None:
