@@ -41,6 +41,7 @@ from optuna_llm_sampler._errors import LLMSamplerError
 from optuna_llm_sampler._errors import MissingCredentialError
 from optuna_llm_sampler._errors import MissingDependencyError
 from optuna_llm_sampler._errors import ModelCallError
+from optuna_llm_sampler._errors import ModelPickleError
 from optuna_llm_sampler._errors import ModelSpecError
 from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import PromptConfigError
@@ -105,6 +106,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelBudget",
     "ModelCallError",
+    "ModelPickleError",
     "ModelSpecError",
     "ModelTimeoutError",
     "PromptConfig",

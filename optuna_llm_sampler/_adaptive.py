@@ -123,6 +123,16 @@ class AdaptiveSchedule(Schedule):
         self._decided: dict[tuple[int, int], dict[int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable for Ray Tune, which pickles the sampler; the lock is recreated.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return (
             f"AdaptiveSchedule(floor={self.floor}, ceiling={self.ceiling}, "

@@ -79,3 +79,11 @@ class ModelCallError(LLMSamplerError, RuntimeError):
 
 class ModelTimeoutError(LLMSamplerError, TimeoutError):
     """The chat model did not answer within the sampler's ``timeout``."""
+
+
+class ModelPickleError(LLMSamplerError, TypeError):
+    """The sampler's model can neither be pickled nor rebuilt from the spec it was made from.
+
+    Raised when an :class:`~optuna_llm_sampler.LLMSampler` is pickled (Ray Tune pickles its
+    searcher) or unpickled; the message names the model class and the cause.
+    """

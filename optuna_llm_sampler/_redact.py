@@ -13,6 +13,10 @@ from typing import Any
 
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
+# A keyword argument holding a credential: api_key, openai_api_key, access_token (not max_tokens).
+_SECRET_ARGUMENT = re.compile(
+    r"(^|_)(api_?key|key|token|secret|password|passwd|credentials?)$", re.IGNORECASE
+)
 _MIN_SECRET_LENGTH = 6
 REDACTED = "***"
 
@@ -49,6 +53,11 @@ def _model_secrets(model: Any) -> set[str]:
                 if isinstance(secret, str) and len(secret) >= _MIN_SECRET_LENGTH:
                     found.add(secret)
     return found
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a keyword argument named ``name`` holds a credential (``api_key``, ...)."""
+    return bool(_SECRET_ARGUMENT.search(name))
 
 
 def redact(text: str, secrets: list[str]) -> str:

