@@ -202,6 +202,12 @@ LLM_ARMS: dict[str, str] = {
 }
 
 
+def _alternating() -> dict[str, Any]:
+    from optuna_llm_sampler import AlternatingSchedule
+
+    return {"schedule": AlternatingSchedule()}
+
+
 def _adaptive() -> dict[str, Any]:
     from optuna_llm_sampler import AdaptiveSchedule
 
@@ -235,7 +241,8 @@ def _evidence() -> dict[str, Any]:
 #: LLMSampler options an ``llm:`` arm can switch on with ``+NAME`` suffixes
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
-    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results"),
+    "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials (the default before issue #9)"),
+    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results (LLMSampler's default)"),
     "adaptive-early": (_adaptive_early, "schedule=AdaptiveSchedule(early_share=1.0): the model proposes TPE's start-up trials"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
