@@ -111,7 +111,7 @@ class Summary:
     @property
     def verified_gain(self) -> str:
         """The re-measured gain as one line, or why there is none."""
-        return confirm_text(self.confirm)
+        return verified_gain_line(self.confirm)
 
     @property
     def dashboard_command(self) -> str:
@@ -317,40 +317,25 @@ def _confirm_attr(study: Study) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, Mapping) else None
 
 
-def _first(data: Mapping[str, Any], *keys: str) -> Any:
-    return next((data[k] for k in keys if data.get(k) is not None), None)
-
-
-def confirm_text(confirm: Mapping[str, Any] | None) -> str:
-    """The verified gain of a ``atune_bridge:confirm`` record as one line; ``"not verified"``
-    (with why) when there is none.
-
-    Reads ``gain_pct`` (or ``gain``), its 95% interval ``gain_ci`` (or ``gain_interval``, a pair),
-    the number of re-measurements ``n`` (or ``repeats``) and a ``warning``; a ``text`` entry is
-    shown as it is. Any other record is shown as its ``key=value`` pairs.
-    """
+def verified_gain_line(confirm: Mapping[str, Any] | None) -> str:
+    """The verified gain of an ``atune_bridge:confirm`` record (:mod:`._confirm`) as one line;
+    ``"not verified"`` (with why) when there is none."""
     if not confirm:
         return "not verified: the best and the baseline were each measured once"
-    text = _first(confirm, "text", "headline", "summary")
-    if isinstance(text, str):
-        return text
-    gain = _finite(_first(confirm, "gain_pct", "gain_percent", "gain"))
-    parts = []
-    if gain is not None:
-        part = f"{gain:+.2f}%"
-        interval = _first(confirm, "gain_ci", "gain_interval", "ci", "interval")
-        if isinstance(interval, Sequence) and not isinstance(interval, str) and len(interval) == 2:
-            low, high = (_finite(v) for v in interval)
-            if low is not None and high is not None:
-                part += f" (95% interval {low:+.2f}% to {high:+.2f}%)"
-        parts.append(part)
-        repeats = _first(confirm, "n", "repeats", "runs")
-        if isinstance(repeats, int):
-            parts.append(f"from {repeats} re-measurements of each")
-    else:
-        parts.append(", ".join(
-            f"{k}={v}" for k, v in confirm.items() if isinstance(v, (str, int, float, bool))
-        ) or "a re-measurement without a gain")
+    gain = _finite(confirm.get("gain_pct"))
+    if gain is None:
+        return f"not verified: {confirm.get('warning') or 'no gain could be computed'}"
+    part = f"{gain:+.2f}%"
+    interval = confirm.get("gain_interval_pct")
+    if isinstance(interval, Sequence) and not isinstance(interval, str) and len(interval) == 2:
+        low, high = (_finite(v) for v in interval)
+        if low is not None and high is not None:
+            part += f" (95% interval {low:+.2f}% to {high:+.2f}%)"
+    parts = [part]
+    if isinstance(confirm.get("verdict"), str):
+        parts.append(confirm["verdict"])
+    if isinstance(confirm.get("n"), int):
+        parts.append(f"from {confirm['n']} re-measurements of each")
     warning = confirm.get("warning")
     if isinstance(warning, str) and warning:
         parts.append(f"warning: {warning}")

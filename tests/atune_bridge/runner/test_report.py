@@ -173,11 +173,13 @@ def test_the_verified_gain_leads_the_page(finished: tuple[Toy, object], tmp_path
     first = page.index('id="verified-gain"')
     assert first < page.index("<b>Best:</b>") < page.index("Plotly.newPlot")
     assert "<b>Verified gain:</b> not verified: the best and the baseline were each measured once" in page
-    confirmed = dataclasses.replace(summary, confirm={
-        "gain_pct": 9.87, "gain_ci": [-1.5, 21.0], "n": 5, "warning": "the gain is within the noise"})
+    confirmed = dataclasses.replace(summary, confirm={  # the shape _confirm stores
+        "n": 5, "gain_pct": 9.87, "gain_interval_pct": [-1.5, 21.0], "verdict": "within noise",
+        "warning": "the gain is within the noise"})
     page = write_report(confirmed, tmp_path / "b").html.read_text()
     assert ('<p class="verified" id="verified-gain"><b>Verified gain:</b> +9.87% (95% interval -1.50% to '
-            "+21.00%); from 5 re-measurements of each; warning: the gain is within the noise</p>") in page
+            "+21.00%); within noise; from 5 re-measurements of each; warning: the gain is within the "
+            "noise</p>") in page
     assert "Verified gain: +9.87%" in format_summary(confirmed)
 
 

@@ -90,8 +90,9 @@ def test_the_study_note_has_the_project_baseline_best_and_says_the_gain_is_not_v
 
 def test_the_study_note_shows_the_verified_gain_when_the_run_was_confirmed(toy: Toy) -> None:
     toy.runner(n_trials=2).run()
-    toy.study().set_user_attr(STUDY_CONFIRM, {"gain_pct": 12.5, "gain_ci": [3.1, 21.9], "n": 5})
+    toy.study().set_user_attr(STUDY_CONFIRM, {"n": 5, "gain_pct": 12.5, "gain_interval_pct": [3.1, 21.9],
+                                                 "verdict": "improved"})
     toy.runner(n_trials=2).run()  # nothing left to run: the note is written again
     note = optuna_dashboard.get_note(toy.study())
-    assert ("**Verified gain:** +12.50% (95% interval +3.10% to +21.90%); from 5 re-measurements of "
-            "each") in note
+    assert ("**Verified gain:** +12.50% (95% interval +3.10% to +21.90%); improved; from 5 "
+            "re-measurements of each") in note
