@@ -16,6 +16,7 @@ from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
 
 from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._attr_writes import write_attrs
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelTimeoutError
@@ -24,12 +25,11 @@ from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._history import evaluated_params
 from optuna_llm_sampler._history import read_history
 from optuna_llm_sampler._history import search_space_from_trials
-from optuna_llm_sampler._invoke import bind_schema
-from optuna_llm_sampler._invoke import invoke
 from optuna_llm_sampler._invoke import model_name
 from optuna_llm_sampler._invoke import reply_schema
-from optuna_llm_sampler._invoke import supports_schema
+from optuna_llm_sampler._output_mode import OutputModes
 from optuna_llm_sampler._parse import parse_reply
+from optuna_llm_sampler._prefetch import Prefetch
 from optuna_llm_sampler._prompt import PromptBuilder
 from optuna_llm_sampler._prompt import PromptConfig
 from optuna_llm_sampler._prompt import load_knowledge
@@ -142,10 +142,14 @@ class LLMSampler(BaseSampler):
             Seconds to wait for the model before giving the trial to the base sampler.
             Default 120, enough for a small local model on two cores.
         structured_output:
-            Pass the reply's JSON schema to the model as an OpenAI-style ``response_format``.
-            :obj:`None` (default) does so only for models that declare
-            ``supports_response_schema`` (the ``local`` model does); :obj:`True` always,
-            :obj:`False` never.
+            How to ask the model for the reply's JSON schema. :obj:`None` (default): in the
+            strongest form the model accepts: ``response_format`` type ``json_schema``
+            (OpenAI, vLLM), then type ``json_object`` with the schema beside it (llama.cpp's
+            servers), then the prompt alone; a form the server refuses (an HTTP 4xx/5xx or
+            an error naming the format) is not asked for again by this sampler, and the form
+            used is recorded on each trial (``llm_output_mode``). :obj:`True`: the two schema
+            forms only; :obj:`False`: the prompt alone; ``"json_schema"``, ``"json_object"``
+            or ``"prompt"``: that form only.
         model_name:
             Name recorded in the ``llm_model`` attribute; default the model's own
             ``model_name``/``model`` field.
@@ -163,6 +167,16 @@ class LLMSampler(BaseSampler):
             the history says about each knob (each choice's count, best and mean; where the
             good trials' numbers lie and the trend; importances), within
             ``PromptConfig.evidence_chars``. Default :obj:`None`: the trials only.
+        prefetch:
+            Hide the model's latency behind the objective: when the last trial of an LLM
+            round starts, start the next round's model call in a background (daemon)
+            thread, so that round finds its proposals ready. The prompt then lacks the trials
+            still running or not yet started; each trial of the round records which in
+            ``llm_prefetch``. A failed call falls back like any model failure. Schedules that
+            follow the study (:class:`~optuna_llm_sampler.AdaptiveSchedule`) are not
+            prefetched: their next rounds are not decided yet. The call made after the
+            study's last round is used only if the study goes on; see :meth:`join_prefetch`.
+            Default :obj:`False`: the model sees every finished trial.
     """
 
     def __init__(
@@ -178,11 +192,12 @@ class LLMSampler(BaseSampler):
         seed: int | None = None,
         prompt: PromptConfig | None = None,
         timeout: float | None = 120.0,
-        structured_output: bool | None = None,
+        structured_output: bool | str | None = None,
         model_name: str | None = None,
         budget: ModelBudget | None = None,
         screen: Screen | None = None,
         evidence: Evidence | None = None,
+        prefetch: bool = False,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -197,12 +212,13 @@ class LLMSampler(BaseSampler):
         self._config = prompt if prompt is not None else PromptConfig()
         self._builder = PromptBuilder(self._config, load_knowledge(knowledge), self._descriptions)
         self._timeout = timeout
-        self._structured = structured_output
+        self._output = OutputModes(structured_output, llm)
         self._model_name = model_name or _model_name(llm)
         self._budget = _check_option("budget", budget, ModelBudget)
         self._screen = _check_option("screen", screen, Screen)
         self._evidence = _check_option("evidence", evidence, Evidence)
         self._base_name = type(self._base).__name__
+        self._prefetch: Prefetch[_Call] | None = Prefetch() if prefetch else None
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -286,6 +302,8 @@ class LLMSampler(BaseSampler):
             # With HyperbandPruner, samplers get a per-bracket view of the study that cannot
             # enqueue trials; rounds and history concern the whole study.
             self._prepare(_whole_study(study), trial)
+            if self._prefetch is not None:
+                self._prefetch_next(_whole_study(study), trial)
         except Exception as e:  # The study must go on with the base sampler.
             message = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
             _logger.error("Trial %d: LLMSampler could not prepare it: %s", trial.number, message)
@@ -366,10 +384,9 @@ class LLMSampler(BaseSampler):
         if self._budget is not None:
             note = self._budget.spent(storage.get_study_system_attrs(study_id))
             if note is not None:
-                self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
-                storage.set_study_system_attr(
-                    study_id, round_.key, {**record, "status": "over_budget", "note": note}
-                )
+                over = {**record, "status": "over_budget", "note": note}
+                attrs = {**fallback, _attrs.ATTR_NOTE: note}
+                self._set_attrs(study, trial, attrs, (round_.key, over))
                 return
         storage.set_study_system_attr(study_id, round_.key, record)
         try:
@@ -389,18 +406,20 @@ class LLMSampler(BaseSampler):
         trials: Sequence[FrozenTrial],
         record: dict[str, Any],
     ) -> None:
-        storage, study_id = study._storage, study._study_id
         fallback = {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ROUND: round_.start}
         search_space = self._search_space or search_space_from_trials(trials)
         if not search_space:
             note = "no search space yet: pass search_space= or wait for a finished trial"
-            self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
-            storage.set_study_system_attr(study_id, round_.key, {**record, "status": "skipped"})
+            skipped = {**record, "status": "skipped"}
+            attrs = {**fallback, _attrs.ATTR_NOTE: note}
+            self._set_attrs(study, trial, attrs, (round_.key, skipped))
             return
 
-        started = time.perf_counter()
-        outcome = self._ask(study, round_, trials, search_space, trial.number)
-        record["seconds"] = round(time.perf_counter() - started, 3)
+        call = self._prefetched(study, round_, search_space, trial.number)
+        if call is None:
+            call = self._call(study, round_, trials, search_space, trial.number)
+        record["seconds"] = call.seconds
+        outcome = self._judge(study, call, trials, len(round_.slots))
         if outcome.error is not None:
             _logger.warning(
                 "LLM round %s (trial %d): %s", round_.label, trial.number, outcome.error
@@ -408,24 +427,18 @@ class LLMSampler(BaseSampler):
             attrs = {**outcome.about, **fallback, _attrs.ATTR_ERROR: outcome.error}
             if outcome.notes:
                 attrs[_attrs.ATTR_REPAIRS] = _repairs_json(outcome.notes)
-            self._set_attrs(study, trial, attrs)
-            storage.set_study_system_attr(
-                study_id, round_.key, {**record, "status": outcome.status, "error": outcome.error}
-            )
+            failed = {**record, "status": outcome.status, "error": outcome.error}
+            self._set_attrs(study, trial, attrs, (round_.key, failed))
             return
 
         # The owner takes the first configuration and enqueues the rest for the round's
         # other trials, which pop them from the queue with their attributes.
         own, *rest = outcome.proposals
         self._set_plan(trial, own.params)
-        self._set_attrs(study, trial, outcome.attrs_for(0))
         for index, proposal in enumerate(rest, start=1):
             study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(index))
-        storage.set_study_system_attr(
-            study_id,
-            round_.key,
-            {**record, "status": "done", "proposals": len(outcome.proposals)},
-        )
+        done = {**record, "status": "done", "proposals": len(outcome.proposals)}
+        self._set_attrs(study, trial, outcome.attrs_for(0), (round_.key, done))
         _logger.info(
             "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
             "%d enqueued, %d repair(s).",
@@ -438,6 +451,79 @@ class LLMSampler(BaseSampler):
             len(rest),
             len(outcome.notes) + sum(len(p.repairs) for p in outcome.proposals),
         )
+
+    def _prefetch_next(self, study: Study, trial: FrozenTrial) -> None:
+        """Once the last trial of an LLM round starts, start the next round's model call."""
+        assert self._prefetch is not None
+        schedule = self._schedule.bind(study)
+        if schedule is not self._schedule:
+            return  # A schedule that follows the study has not decided the next rounds yet.
+        if self._role(schedule, trial.number) is not TrialRole.LLM:
+            return
+        current = self._round_of(schedule, trial.number)
+        if trial.number != current.slots[-1]:
+            return
+        following = next(
+            (
+                self._round_of(schedule, n)
+                for n in range(trial.number + 1, trial.number + 1 + _PREFETCH_HORIZON)
+                if self._role(schedule, n) is TrialRole.LLM
+            ),
+            None,
+        )
+        if following is None or self._prefetch.pending(_prefetch_key(study, following)):
+            return
+        records = study._storage.get_study_system_attrs(study._study_id)
+        if following.key in records:
+            return
+        if self._budget is not None and self._budget.spent(records) is not None:
+            return
+        started_by = trial.number
+
+        def call() -> _Call | None:
+            trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+            search_space = self._search_space or search_space_from_trials(trials)
+            if not search_space:
+                return None
+            finished = {t.number for t in trials if t.state.is_finished()}
+            result = self._call(study, following, trials, search_space, started_by)
+            result.about[_attrs.ATTR_PREFETCH] = {
+                "started_by": started_by,
+                "finished": len(finished),
+                "missing": [n for n in range(following.start) if n not in finished],
+            }
+            return result
+
+        self._prefetch.start(_prefetch_key(study, following), call)
+
+    def _prefetched(
+        self,
+        study: Study,
+        round_: _Round,
+        search_space: Mapping[str, BaseDistribution],
+        number: int,
+    ) -> _Call | None:
+        """The model call made ahead for ``round_``, if one was and it is still of use."""
+        if self._prefetch is None:
+            return None
+        wait = None if self._timeout is None else self._timeout + 60.0
+        call = self._prefetch.take(_prefetch_key(study, round_), wait)
+        if call is None or call.search_space != dict(search_space):
+            return None
+        call.about[_attrs.ATTR_PROPOSED_BY] = number
+        return call
+
+    def join_prefetch(self, timeout: float | None = None) -> bool:
+        """Wait for a model call started ahead of its round (``prefetch=True``) to end.
+
+        The call ahead runs in a daemon thread, which never keeps the process alive; after a
+        study's last trial one may still be running, for a round that comes only if the study
+        goes on. Call this to let it end first, e.g. before reading the model's statistics.
+
+        Returns:
+            :obj:`True` when no call is running any more.
+        """
+        return True if self._prefetch is None else self._prefetch.join(timeout)
 
     def _round_of(self, schedule: Schedule, number: int) -> _Round:
         span = schedule.round_of(number)
@@ -477,16 +563,17 @@ class LLMSampler(BaseSampler):
             return f"round {round_.label} was already proposed"
         return None
 
-    def _ask(
+    def _call(
         self,
         study: Study,
         round_: _Round,
         trials: Sequence[FrozenTrial],
         search_space: Mapping[str, BaseDistribution],
         number: int,
-    ) -> _Outcome:
-        """Prompt, call the model, parse and repair: the round's proposals or an error."""
+    ) -> _Call:
+        """Build the prompt and call the model: the reply or the error."""
         c = self._config
+        started = time.perf_counter()
         history = read_history(
             study,
             best=c.best_trials,
@@ -498,9 +585,6 @@ class LLMSampler(BaseSampler):
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
         prompt = self._builder.build(search_space, history, asked, evidence=evidence)
-        model = self._llm
-        if self._structured or (self._structured is None and supports_schema(model)):
-            model = bind_schema(model, reply_schema(search_space, asked))
         secrets = collect_secrets(self._llm)
         about: dict[str, Any] = {
             _attrs.ATTR_MODEL: redact(self._model_name, secrets),
@@ -510,17 +594,31 @@ class LLMSampler(BaseSampler):
         }
         if self._evidence is not None:
             about[_attrs.ATTR_EVIDENCE_CHARS] = len(prompt.parts["evidence"])
+        call = _Call(about, dict(search_space), asked)
         try:
-            reply = invoke(model, prompt.messages(), self._timeout)
+            reply, mode = self._output.invoke(
+                self._llm, reply_schema(search_space, asked), prompt.messages(), self._timeout
+            )
         except (ModelTimeoutError, ModelCallError) as e:
-            return _Outcome(about, error=redact(str(e), secrets), status="failed")
+            call.error = redact(str(e), secrets)
+        else:
+            about[_attrs.ATTR_OUTPUT_MODE] = mode.value
+            call.raw = redact(reply.text, secrets)
+            about[_attrs.ATTR_RAW_REPLY] = _truncate(call.raw, c.raw_reply_chars)
+            about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
+        call.seconds = round(time.perf_counter() - started, 3)
+        return call
 
-        raw = redact(reply.text, secrets)
-        about[_attrs.ATTR_RAW_REPLY] = _truncate(raw, c.raw_reply_chars)
-        about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
-        parsed = parse_reply(raw, list(search_space))
+    def _judge(
+        self, study: Study, call: _Call, trials: Sequence[FrozenTrial], n: int
+    ) -> _Outcome:
+        """Parse and repair the reply against the current history: proposals or an error."""
+        about, search_space = call.about, call.search_space
+        if call.error is not None or call.raw is None:
+            return _Outcome(about, error=call.error or "no reply", status="failed")
+        parsed = parse_reply(call.raw, list(search_space))
         result = repair_candidates(
-            parsed.candidates, search_space, evaluated_params(trials), limit=asked
+            parsed.candidates, search_space, evaluated_params(trials), limit=call.asked
         )
         notes = [*parsed.notes, *result.rejected]
         if result.proposals and self._screen is not None:
@@ -542,11 +640,23 @@ class LLMSampler(BaseSampler):
             error += ": " + "; ".join(r.detail for r in notes[-3:])
         return _Outcome(about, notes=notes, error=error, status="unusable")
 
-    def _set_attrs(self, study: Study, trial: FrozenTrial, attrs: Mapping[str, Any]) -> None:
-        for key, value in attrs.items():
-            study._storage.set_trial_user_attr(trial._trial_id, key, value)
-            # The objective reads trial.user_attrs from this cached frozen trial.
-            trial.user_attrs[key] = value
+    def _set_attrs(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        attrs: Mapping[str, Any],
+        round_record: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Write ``attrs`` on the trial (and ``round_record`` on the study) in one go."""
+        write_attrs(
+            study._storage,
+            trial._trial_id,
+            attrs,
+            study_id=study._study_id,
+            study_system_attrs=dict([round_record]) if round_record else None,
+        )
+        # The objective reads trial.user_attrs from this cached frozen trial.
+        trial.user_attrs.update(attrs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -560,6 +670,18 @@ class _Round:
     @property
     def key(self) -> str:
         return _attrs.ROUND_RECORD_PREFIX + str(self.start)
+
+
+@dataclasses.dataclass
+class _Call:
+    """One model call for a round: the reply's text or the error, and what the trials record."""
+
+    about: dict[str, Any]
+    search_space: dict[str, BaseDistribution]
+    asked: int
+    raw: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
 
 
 @dataclasses.dataclass
@@ -584,6 +706,14 @@ class _Outcome:
         if self.screens is not None:
             attrs[_attrs.ATTR_SCREEN] = self.screens[index]
         return attrs
+
+
+_PREFETCH_HORIZON = 1000
+"""How many trial numbers past a round the next LLM round is looked for."""
+
+
+def _prefetch_key(study: Study, round_: _Round) -> tuple[int, int, int]:
+    return (id(study._storage), study._study_id, round_.start)
 
 
 def _whole_study(study: Study) -> Study:
