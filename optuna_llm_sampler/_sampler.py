@@ -302,8 +302,6 @@ class LLMSampler(BaseSampler):
             # With HyperbandPruner, samplers get a per-bracket view of the study that cannot
             # enqueue trials; rounds and history concern the whole study.
             self._prepare(_whole_study(study), trial)
-            if self._prefetch is not None:
-                self._prefetch_next(_whole_study(study), trial)
         except Exception as e:  # The study must go on with the base sampler.
             message = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
             _logger.error("Trial %d: LLMSampler could not prepare it: %s", trial.number, message)
@@ -312,6 +310,13 @@ class LLMSampler(BaseSampler):
             self._set_attrs(
                 study, trial, {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ERROR: message}
             )
+        if self._prefetch is not None:
+            try:
+                self._prefetch_next(_whole_study(study), trial)
+            except Exception as e:  # Only the next round's head start is lost.
+                message = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
+                _logger.warning("Trial %d: no prefetch of the next round: %s", trial.number,
+                                message)
         self._base.before_trial(study, trial)
 
     def after_trial(
