@@ -20,6 +20,7 @@ from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_PREFETCH
 from optuna_llm_sampler import ATTR_PROPOSED_BY
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler._prefetch import Prefetch
 
@@ -122,3 +123,14 @@ def test_a_copy_starts_with_nothing_ahead() -> None:
     release.set()
     assert prefetch.take("round 5", timeout=5) == 7
     assert prefetch.take("round 5", timeout=5) is None  # Taken once.
+
+
+def test_rounds_of_one_trial_prefetch_the_next_once_their_own_call_is_done() -> None:
+    model = ScriptedChatModel(replier=random_replier())
+    study, _ = _run(model, n_trials=10, schedule=EveryKthSchedule(3))  # LLM trials 3, 6, 9.
+    trials = study.trials
+    assert [t.number for t in trials if t.user_attrs[ATTR_SOURCE] == "llm"] == [3, 6, 9]
+    assert ATTR_PREFETCH not in trials[3].user_attrs
+    assert trials[6].user_attrs[ATTR_PREFETCH]["missing"] == [3, 4, 5]
+    assert trials[9].user_attrs[ATTR_PREFETCH]["started_by"] == 6
+    assert len(model.prompts) == 4  # Rounds 3, 6, 9 and the one ahead for 12.
