@@ -2,9 +2,10 @@
 
 Runs the same study with plain TPE and with LLMSampler wrapping the same TPE and an instant
 scripted model (so only the sampler's own work is measured: schedule, storage reads, prompt,
-parse, repair, enqueue), in memory and on SQLite, and prints the times side by side.
+parse, repair, enqueue), in memory and on SQLite, and prints the times side by side. The two
+studies advance in turns of ``--chunk`` trials, so the machine's load changes both alike.
 
-    python benchmarks/sampler_overhead.py [--trials 200]
+    python benchmarks/sampler_overhead.py [--trials 200] [--chunk 20]
 """
 
 from __future__ import annotations
@@ -71,16 +72,28 @@ def objective(trial: optuna.Trial) -> float:
     return total
 
 
-def run(sampler: optuna.samplers.BaseSampler, storage: str | None, trials: int) -> float:
-    study = optuna.create_study(sampler=sampler, storage=storage)
-    start = time.perf_counter()
-    study.optimize(objective, n_trials=trials)
-    return (time.perf_counter() - start) / trials * 1000
+def run(arms: dict[str, tuple[optuna.samplers.BaseSampler, str | None]], trials: int,
+        chunk: int) -> dict[str, float]:
+    """Milliseconds per trial of each arm, the arms' studies run in turn ``chunk`` trials at a
+    time, so a change in the machine's load (other processes, disk syncs) falls on every arm."""
+    studies = {name: optuna.create_study(sampler=s, storage=url) for name, (s, url) in arms.items()}
+    seconds = dict.fromkeys(arms, 0.0)
+    done = 0
+    while done < trials:
+        n = min(chunk, trials - done)
+        for name, study in studies.items():
+            start = time.perf_counter()
+            study.optimize(objective, n_trials=n)
+            seconds[name] += time.perf_counter() - start
+        done += n
+    return {name: s / trials * 1000 for name, s in seconds.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--chunk", type=int, default=20,
+                        help="trials run in one arm before switching to the other")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna_llm_sampler").setLevel(logging.WARNING)
@@ -91,11 +104,16 @@ def main() -> None:
             def storage(name: str) -> str | None:
                 return None if label == "memory" else f"sqlite:///{Path(tmp) / name}.db"
 
-            plain = run(optuna.samplers.TPESampler(seed=0), storage("plain"), args.trials)
             model = InstantModel()
             wrapped = LLMSampler(model, base_sampler=optuna.samplers.TPESampler(seed=0),
                                  search_space=SPACE)
-            llm = run(wrapped, storage("llm"), args.trials)
+            ms = run(
+                {"plain": (optuna.samplers.TPESampler(seed=0), storage("plain")),
+                 "llm": (wrapped, storage("llm"))},
+                args.trials,
+                args.chunk,
+            )
+            plain, llm = ms["plain"], ms["llm"]
             print(f"{label:<10}{plain:>14.2f}{llm:>22.2f}{llm / plain:>8.2f}{model.calls:>7}")
 
 

@@ -19,6 +19,8 @@ from optuna_llm_sampler._attrs import ATTR_FAIL_REASON
 from optuna_llm_sampler._attrs import ATTR_LATENCY
 from optuna_llm_sampler._attrs import ATTR_MODEL
 from optuna_llm_sampler._attrs import ATTR_NOTE
+from optuna_llm_sampler._attrs import ATTR_OUTPUT_MODE
+from optuna_llm_sampler._attrs import ATTR_PREFETCH
 from optuna_llm_sampler._attrs import ATTR_PROMPT_CHARS
 from optuna_llm_sampler._attrs import ATTR_PROPOSED_BY
 from optuna_llm_sampler._attrs import ATTR_RATIONALE
@@ -50,6 +52,7 @@ from optuna_llm_sampler._errors import SearchSpaceError
 from optuna_llm_sampler._choose import Choose
 from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._models import make_chat_model
+from optuna_llm_sampler._output_mode import OutputMode
 from optuna_llm_sampler._prompt import PromptConfig
 from optuna_llm_sampler._sampler import LLMSampler
 from optuna_llm_sampler._schedule import AlternatingSchedule
@@ -79,6 +82,8 @@ __all__ = [
     "ATTR_LATENCY",
     "ATTR_MODEL",
     "ATTR_NOTE",
+    "ATTR_OUTPUT_MODE",
+    "ATTR_PREFETCH",
     "ATTR_PROMPT_CHARS",
     "ATTR_PROPOSED_BY",
     "ATTR_RATIONALE",
@@ -109,6 +114,7 @@ __all__ = [
     "ModelPickleError",
     "ModelSpecError",
     "ModelTimeoutError",
+    "OutputMode",
     "PromptConfig",
     "PromptConfigError",
     "RandomChatModel",

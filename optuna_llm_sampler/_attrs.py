@@ -92,6 +92,17 @@ ATTR_DISCARDED = "llm_discarded"
 without ever having run; count and show trials without it (see
 :func:`~optuna_llm_sampler.is_discarded`)."""
 
+ATTR_OUTPUT_MODE = "llm_output_mode"
+"""How the reply's JSON schema was asked for in the call that proposed the trial:
+``json_schema``, ``json_object`` (llama.cpp's form) or ``prompt`` (see
+:class:`~optuna_llm_sampler.OutputMode`)."""
+
+ATTR_PREFETCH = "llm_prefetch"
+"""Set when the trial's model call was made ahead of its round (``LLMSampler(prefetch=True)``):
+``started_by`` (the trial whose sampler started the call), ``finished`` (how many finished trials
+the prompt's history had) and ``missing`` (the trial numbers before the round that had not
+finished then, so the prompt lacks them)."""
+
 ROUND_RECORD_PREFIX = "optuna_llm_sampler:round:"
 """Prefix of the study system attributes recording each generated round (internal)."""
 

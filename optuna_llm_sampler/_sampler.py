@@ -19,6 +19,7 @@ from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
 from optuna_llm_sampler._artifacts import keep_exchange
 from optuna_llm_sampler._artifacts import prompt_text
+from optuna_llm_sampler._attr_writes import write_attrs
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._choose import Choose
 from optuna_llm_sampler._choose import choice_request
@@ -33,15 +34,14 @@ from optuna_llm_sampler._evidence import Evidence
 from optuna_llm_sampler._history import evaluated_params
 from optuna_llm_sampler._history import read_history
 from optuna_llm_sampler._history import search_space_from_trials
-from optuna_llm_sampler._invoke import bind_schema
-from optuna_llm_sampler._invoke import invoke
 from optuna_llm_sampler._invoke import model_name
 from optuna_llm_sampler._invoke import reply_schema
-from optuna_llm_sampler._invoke import supports_schema
 from optuna_llm_sampler._notes import TrialNotes
 from optuna_llm_sampler._parse import parse_reply
 from optuna_llm_sampler._pickling import portable_model
 from optuna_llm_sampler._pickling import restore_model
+from optuna_llm_sampler._output_mode import OutputModes
+from optuna_llm_sampler._prefetch import Prefetch
 from optuna_llm_sampler._prompt import PromptBuilder
 from optuna_llm_sampler._prompt import PromptConfig
 from optuna_llm_sampler._prompt import load_knowledge
@@ -50,6 +50,7 @@ from optuna_llm_sampler._reasons import not_owner_reason
 from optuna_llm_sampler._redact import collect_secrets
 from optuna_llm_sampler._redact import redact
 from optuna_llm_sampler._repair import repair_candidates
+from optuna_llm_sampler._schedule import AlternatingSchedule
 from optuna_llm_sampler._schedule import as_schedule
 from optuna_llm_sampler._schedule import TrialRole
 from optuna_llm_sampler._screen import Screen
@@ -160,10 +161,14 @@ class LLMSampler(BaseSampler):
             Seconds to wait for the model before giving the trial to the base sampler.
             Default 120, enough for a small local model on two cores.
         structured_output:
-            Pass the reply's JSON schema to the model as an OpenAI-style ``response_format``.
-            :obj:`None` (default) does so only for models that declare
-            ``supports_response_schema`` (the ``local`` model does); :obj:`True` always,
-            :obj:`False` never.
+            How to ask the model for the reply's JSON schema. :obj:`None` (default): in the
+            strongest form the model accepts: ``response_format`` type ``json_schema``
+            (OpenAI, vLLM), then type ``json_object`` with the schema beside it (llama.cpp's
+            servers), then the prompt alone; a form the server refuses (an HTTP 4xx/5xx or
+            an error naming the format) is not asked for again by this sampler, and the form
+            used is recorded on each trial (``llm_output_mode``). :obj:`True`: the two schema
+            forms only; :obj:`False`: the prompt alone; ``"json_schema"``, ``"json_object"``
+            or ``"prompt"``: that form only.
         model_name:
             Name recorded in the ``llm_model`` attribute; default the model's own
             ``model_name``/``model`` field.
@@ -194,6 +199,18 @@ class LLMSampler(BaseSampler):
 
     Every LLM trial and every LLM slot that went to the base sampler also gets an
     optuna-dashboard note telling its story (when optuna-dashboard is installed).
+        prefetch:
+            Hide the model's latency behind the objective: when the last trial of an LLM
+            round starts, start the next round's model call in a background (daemon)
+            thread, so that round finds its proposals ready. The prompt then lacks the trials
+            still running or not yet started; each trial of the round records which in
+            ``llm_prefetch``. A failed call falls back like any model failure. Schedules that
+            follow the study (:class:`~optuna_llm_sampler.AdaptiveSchedule`) are not
+            prefetched: their next rounds are not decided yet. The call made after the
+            study's last round is used only if the study goes on; see :meth:`join_prefetch`.
+            Without a ``schedule``, ``prefetch=True`` takes
+            :class:`~optuna_llm_sampler.AlternatingSchedule` instead of the adaptive default.
+            Default :obj:`False`: the model sees every finished trial.
     """
 
     def __init__(
@@ -209,13 +226,14 @@ class LLMSampler(BaseSampler):
         seed: int | None = None,
         prompt: PromptConfig | None = None,
         timeout: float | None = 120.0,
-        structured_output: bool | None = None,
+        structured_output: bool | str | None = None,
         model_name: str | None = None,
         budget: ModelBudget | None = None,
         screen: Screen | None = None,
         evidence: Evidence | None = None,
         choose: Choose | None = None,
         artifact_store: ArtifactStore | None = None,
+        prefetch: bool = False,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
@@ -226,14 +244,18 @@ class LLMSampler(BaseSampler):
         # The benchmark's verdict (docs/ablation.md): a share that follows the model's results
         # loses less than a fixed half when the model knows nothing, and keeps its early gain
         # when it does, with fewer model calls.
-        self._schedule = AdaptiveSchedule() if schedule is None else as_schedule(schedule)
+        # With prefetch, a fixed schedule: an adaptive one decides a round only when it starts.
+        if schedule is None:
+            self._schedule: Schedule = AlternatingSchedule() if prefetch else AdaptiveSchedule()
+        else:
+            self._schedule = as_schedule(schedule)
         self._search_space = _check_search_space(search_space)
         self._descriptions = _check_descriptions(descriptions)
         self._baseline = _check_baseline(baseline, self._search_space)
         self._config = prompt if prompt is not None else PromptConfig()
         self._builder = PromptBuilder(self._config, load_knowledge(knowledge), self._descriptions)
         self._timeout = timeout
-        self._structured = structured_output
+        self._output = OutputModes(structured_output, llm)
         self._model_name = model_name or _model_name(llm)
         self._budget = _check_option("budget", budget, ModelBudget)
         self._screen = _check_option("screen", screen, Screen)
@@ -244,6 +266,11 @@ class LLMSampler(BaseSampler):
                 "LLMSampler takes choose= or screen=, not both: with choose= the model picks "
                 "from the base sampler's candidates, so there is nothing left to screen"
             )
+        if self._choose is not None and prefetch:
+            raise TypeError(
+                "LLMSampler takes choose= or prefetch=True, not both: the candidates are drawn "
+                "by the base sampler from the history when the round starts"
+            )
         if artifact_store is not None and not callable(getattr(artifact_store, "write", None)):
             raise TypeError(
                 f"artifact_store must be an Optuna artifact store (with write()), got "
@@ -252,6 +279,7 @@ class LLMSampler(BaseSampler):
         self._artifact_store = artifact_store
         self._notes = TrialNotes()
         self._base_name = type(self._base).__name__
+        self._prefetch: Prefetch[_Call] | None = Prefetch() if prefetch else None
         self._plans: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -357,6 +385,13 @@ class LLMSampler(BaseSampler):
             self._set_attrs(
                 study, trial, {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ERROR: message}
             )
+        if self._prefetch is not None:
+            try:
+                self._prefetch_next(_whole_study(study), trial)
+            except Exception as e:  # Only the next round's head start is lost.
+                message = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
+                _logger.warning("Trial %d: no prefetch of the next round: %s", trial.number,
+                                message)
         self._base.before_trial(study, trial)
         self._notes.write(_whole_study(study), trial)
 
@@ -430,10 +465,9 @@ class LLMSampler(BaseSampler):
         if self._budget is not None:
             note = self._budget.spent(storage.get_study_system_attrs(study_id))
             if note is not None:
-                self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
-                storage.set_study_system_attr(
-                    study_id, round_.key, {**record, "status": "over_budget", "note": note}
-                )
+                over = {**record, "status": "over_budget", "note": note}
+                attrs = {**fallback, _attrs.ATTR_NOTE: note}
+                self._set_attrs(study, trial, attrs, (round_.key, over))
                 return
         storage.set_study_system_attr(study_id, round_.key, record)
         try:
@@ -453,18 +487,20 @@ class LLMSampler(BaseSampler):
         trials: Sequence[FrozenTrial],
         record: dict[str, Any],
     ) -> None:
-        storage, study_id = study._storage, study._study_id
         fallback = {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ROUND: round_.start}
         search_space = self._search_space or search_space_from_trials(trials)
         if not search_space:
             note = "no search space yet: pass search_space= or wait for a finished trial"
-            self._set_attrs(study, trial, {**fallback, _attrs.ATTR_NOTE: note})
-            storage.set_study_system_attr(study_id, round_.key, {**record, "status": "skipped"})
+            skipped = {**record, "status": "skipped"}
+            attrs = {**fallback, _attrs.ATTR_NOTE: note}
+            self._set_attrs(study, trial, attrs, (round_.key, skipped))
             return
 
-        started = time.perf_counter()
-        outcome = self._ask(study, round_, trials, search_space, trial.number, trial)
-        record["seconds"] = round(time.perf_counter() - started, 3)
+        call = self._prefetched(study, round_, search_space, trial.number)
+        if call is None:
+            call = self._call(study, round_, trials, search_space, trial.number, trial)
+        record["seconds"] = call.seconds
+        outcome = self._judge(study, call, trials, len(round_.slots))
         if outcome.error is not None:
             _logger.warning(
                 "LLM round %s (trial %d): %s", round_.label, trial.number, outcome.error
@@ -472,29 +508,23 @@ class LLMSampler(BaseSampler):
             attrs = {**outcome.about, **fallback, _attrs.ATTR_ERROR: outcome.error}
             if outcome.notes:
                 attrs[_attrs.ATTR_REPAIRS] = _repairs_json(outcome.notes)
-            self._set_attrs(study, trial, attrs)
-            storage.set_study_system_attr(
-                study_id, round_.key, {**record, "status": outcome.status, "error": outcome.error}
-            )
+            failed = {**record, "status": outcome.status, "error": outcome.error}
+            self._set_attrs(study, trial, attrs, (round_.key, failed))
             return
 
         # The owner takes the first configuration and enqueues the rest for the round's
         # other trials, which pop them from the queue with their attributes.
         own, *rest = outcome.proposals
         self._set_plan(trial, own.params)
-        self._set_attrs(study, trial, outcome.attrs_for(0))
         for index, proposal in enumerate(rest, start=1):
             study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(index))
-        storage.set_study_system_attr(
-            study_id,
-            round_.key,
-            {
-                **record,
-                "status": "done",
-                "proposals": len(outcome.proposals),
-                **dropped_details(outcome.notes),
-            },
-        )
+        done = {
+            **record,
+            "status": "done",
+            "proposals": len(outcome.proposals),
+            **dropped_details(outcome.notes),
+        }
+        self._set_attrs(study, trial, outcome.attrs_for(0), (round_.key, done))
         _logger.info(
             "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
             "%d enqueued, %d repair(s).",
@@ -507,6 +537,79 @@ class LLMSampler(BaseSampler):
             len(rest),
             len(outcome.notes) + sum(len(p.repairs) for p in outcome.proposals),
         )
+
+    def _prefetch_next(self, study: Study, trial: FrozenTrial) -> None:
+        """Once the last trial of an LLM round starts, start the next round's model call."""
+        assert self._prefetch is not None
+        schedule = self._schedule.bind(study)
+        if schedule is not self._schedule:
+            return  # A schedule that follows the study has not decided the next rounds yet.
+        if self._role(schedule, trial.number) is not TrialRole.LLM:
+            return
+        current = self._round_of(schedule, trial.number)
+        if trial.number != current.slots[-1]:
+            return
+        following = next(
+            (
+                self._round_of(schedule, n)
+                for n in range(trial.number + 1, trial.number + 1 + _PREFETCH_HORIZON)
+                if self._role(schedule, n) is TrialRole.LLM
+            ),
+            None,
+        )
+        if following is None or self._prefetch.pending(_prefetch_key(study, following)):
+            return
+        records = study._storage.get_study_system_attrs(study._study_id)
+        if following.key in records:
+            return
+        if self._budget is not None and self._budget.spent(records) is not None:
+            return
+        started_by = trial.number
+
+        def call() -> _Call | None:
+            trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
+            search_space = self._search_space or search_space_from_trials(trials)
+            if not search_space:
+                return None
+            finished = {t.number for t in trials if t.state.is_finished()}
+            result = self._call(study, following, trials, search_space, started_by)
+            result.about[_attrs.ATTR_PREFETCH] = {
+                "started_by": started_by,
+                "finished": len(finished),
+                "missing": [n for n in range(following.start) if n not in finished],
+            }
+            return result
+
+        self._prefetch.start(_prefetch_key(study, following), call)
+
+    def _prefetched(
+        self,
+        study: Study,
+        round_: _Round,
+        search_space: Mapping[str, BaseDistribution],
+        number: int,
+    ) -> _Call | None:
+        """The model call made ahead for ``round_``, if one was and it is still of use."""
+        if self._prefetch is None:
+            return None
+        wait = None if self._timeout is None else self._timeout + 60.0
+        call = self._prefetch.take(_prefetch_key(study, round_), wait)
+        if call is None or call.search_space != dict(search_space):
+            return None
+        call.about[_attrs.ATTR_PROPOSED_BY] = number
+        return call
+
+    def join_prefetch(self, timeout: float | None = None) -> bool:
+        """Wait for a model call started ahead of its round (``prefetch=True``) to end.
+
+        The call ahead runs in a daemon thread, which never keeps the process alive; after a
+        study's last trial one may still be running, for a round that comes only if the study
+        goes on. Call this to let it end first, e.g. before reading the model's statistics.
+
+        Returns:
+            :obj:`True` when no call is running any more.
+        """
+        return True if self._prefetch is None else self._prefetch.join(timeout)
 
     def _round_of(self, schedule: Schedule, number: int) -> _Round:
         span = schedule.round_of(number)
@@ -542,7 +645,7 @@ class LLMSampler(BaseSampler):
             return f"round {round_.label} was already proposed"
         return None
 
-    def _ask(
+    def _call(
         self,
         study: Study,
         round_: _Round,
@@ -550,9 +653,13 @@ class LLMSampler(BaseSampler):
         search_space: Mapping[str, BaseDistribution],
         number: int,
         trial: FrozenTrial | None = None,
-    ) -> _Outcome:
-        """Prompt, call the model, parse and repair: the round's proposals or an error."""
+    ) -> _Call:
+        """Build the prompt and call the model: the reply or the error.
+
+        With ``choose``, the base sampler first draws the candidates, on ``trial``.
+        """
         c = self._config
+        started = time.perf_counter()
         history = read_history(
             study,
             best=c.best_trials,
@@ -574,19 +681,18 @@ class LLMSampler(BaseSampler):
                 evaluated_params(trials),
             )
             if len(candidates) <= n:
-                return _Outcome(
-                    {},
-                    error=f"{self._base_name} drew {len(candidates)} new candidate(s) for "
-                    f"{n} trial(s): nothing to choose from",
-                    status="skipped",
+                call = _Call({}, dict(search_space), asked)
+                call.error = (
+                    f"{self._base_name} drew {len(candidates)} new candidate(s) for {n} "
+                    "trial(s): nothing to choose from"
                 )
-            section = render_candidates(candidates, self._base_name)
+                return call
             prompt = self._builder.build(
                 search_space,
                 history,
                 n,
                 evidence=evidence,
-                candidates=section,
+                candidates=render_candidates(candidates, self._base_name),
                 request=choice_request(n, len(candidates)),
             )
             # Candidates cut off by the prompt's budget cannot be chosen.
@@ -595,9 +701,6 @@ class LLMSampler(BaseSampler):
         else:
             prompt = self._builder.build(search_space, history, asked, evidence=evidence)
             schema = reply_schema(search_space, asked)
-        model = self._llm
-        if self._structured or (self._structured is None and supports_schema(model)):
-            model = bind_schema(model, schema)
         secrets = collect_secrets(self._llm)
         about: dict[str, Any] = {
             _attrs.ATTR_MODEL: redact(self._model_name, secrets),
@@ -607,21 +710,34 @@ class LLMSampler(BaseSampler):
         }
         if self._evidence is not None:
             about[_attrs.ATTR_EVIDENCE_CHARS] = len(prompt.parts["evidence"])
+        call = _Call(about, dict(search_space), asked)
         try:
-            reply = invoke(model, prompt.messages(), self._timeout)
+            reply, mode = self._output.invoke(self._llm, schema, prompt.messages(), self._timeout)
         except (ModelTimeoutError, ModelCallError) as e:
+            call.error = redact(str(e), secrets)
             about.update(self._keep_exchange(study, number, round_, prompt, None, secrets))
-            return _Outcome(about, error=redact(str(e), secrets), status="failed")
+        else:
+            about[_attrs.ATTR_OUTPUT_MODE] = mode.value
+            call.raw = redact(reply.text, secrets)
+            about.update(self._keep_exchange(study, number, round_, prompt, call.raw, secrets))
+            about[_attrs.ATTR_RAW_REPLY] = _truncate(call.raw, c.raw_reply_chars)
+            about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
+        call.candidates = candidates
+        call.seconds = round(time.perf_counter() - started, 3)
+        return call
 
-        raw = redact(reply.text, secrets)
-        about.update(self._keep_exchange(study, number, round_, prompt, raw, secrets))
-        about[_attrs.ATTR_RAW_REPLY] = _truncate(raw, c.raw_reply_chars)
-        about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
-        if candidates:
-            return self._chosen(about, raw, candidates, n)
-        parsed = parse_reply(raw, list(search_space))
+    def _judge(
+        self, study: Study, call: _Call, trials: Sequence[FrozenTrial], n: int
+    ) -> _Outcome:
+        """Parse and repair the reply against the current history: proposals or an error."""
+        about, search_space = call.about, call.search_space
+        if call.error is not None or call.raw is None:
+            return _Outcome(about, error=call.error or "no reply", status="failed")
+        if call.candidates:
+            return self._chosen(about, call.raw, call.candidates, n)
+        parsed = parse_reply(call.raw, list(search_space))
         result = repair_candidates(
-            parsed.candidates, search_space, evaluated_params(trials), limit=asked
+            parsed.candidates, search_space, evaluated_params(trials), limit=call.asked
         )
         notes = [*parsed.notes, *result.rejected]
         if result.proposals and self._screen is not None:
@@ -676,11 +792,23 @@ class LLMSampler(BaseSampler):
         kept = keep_exchange(self._artifact_store, study, number, round_.label, text, reply)
         return {_attrs.ATTR_ARTIFACTS: kept} if kept else {}
 
-    def _set_attrs(self, study: Study, trial: FrozenTrial, attrs: Mapping[str, Any]) -> None:
-        for key, value in attrs.items():
-            study._storage.set_trial_user_attr(trial._trial_id, key, value)
-            # The objective reads trial.user_attrs from this cached frozen trial.
-            trial.user_attrs[key] = value
+    def _set_attrs(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        attrs: Mapping[str, Any],
+        round_record: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Write ``attrs`` on the trial (and ``round_record`` on the study) in one go."""
+        write_attrs(
+            study._storage,
+            trial._trial_id,
+            attrs,
+            study_id=study._study_id,
+            study_system_attrs=dict([round_record]) if round_record else None,
+        )
+        # The objective reads trial.user_attrs from this cached frozen trial.
+        trial.user_attrs.update(attrs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -694,6 +822,19 @@ class _Round:
     @property
     def key(self) -> str:
         return _attrs.ROUND_RECORD_PREFIX + str(self.start)
+
+
+@dataclasses.dataclass
+class _Call:
+    """One model call for a round: the reply's text or the error, and what the trials record."""
+
+    about: dict[str, Any]
+    search_space: dict[str, BaseDistribution]
+    asked: int
+    raw: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    candidates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -721,6 +862,14 @@ class _Outcome:
         if self.choices is not None:
             attrs[_attrs.ATTR_CHOICE] = self.choices[index]
         return attrs
+
+
+_PREFETCH_HORIZON = 1000
+"""How many trial numbers past a round the next LLM round is looked for."""
+
+
+def _prefetch_key(study: Study, round_: _Round) -> tuple[int, int, int]:
+    return (id(study._storage), study._study_id, round_.start)
 
 
 def _whole_study(study: Study) -> Study:
