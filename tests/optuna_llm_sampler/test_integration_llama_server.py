@@ -119,14 +119,15 @@ def test_default_settings_get_configurations_from_llama_cpp_server(llama_server)
         timeout=900,
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(throughput, n_trials=11)
+    study.optimize(throughput, n_trials=21)
 
-    slots = [t for t in study.trials if sampler.role(t.number).value == "llm"]
+    # The slots the default (adaptive) schedule gave the model in this study.
+    slots = [t for t in study.trials if sampler.role(t.number, study).value == "llm"]
     from_model = [t for t in slots if t.user_attrs[ATTR_SOURCE] == "llm"]
     for t in study.trials:
         print(t.number, t.user_attrs.get(ATTR_SOURCE), t.user_attrs.get(ATTR_OUTPUT_MODE),
               t.user_attrs.get("llm_latency_s"), t.params, t.user_attrs.get("llm_error"))
-    assert len(slots) == 6
+    assert len(slots) >= 4
     assert len(from_model) >= 0.8 * len(slots), [t.user_attrs for t in slots]
     # json_schema was refused once; every later call asked in llama.cpp's form at once.
     assert {t.user_attrs[ATTR_OUTPUT_MODE] for t in from_model} == {"json_object"}

@@ -93,7 +93,13 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
     for t in llm_trials:
         assert t.user_attrs[ATTR_MODEL] == "SmolLM2-135M-Instruct"
         assert t.user_attrs[ATTR_RAW_REPLY].strip()
-    # Three rounds (trials 1-2, 5-6, 9-10), each one model call.
+    # Each block the default (adaptive) schedule gave the model is one round, one model call,
+    # the first among them (trials 1-2, in TPE's random start-up) included.
+    decided = {
+        int(key.rsplit(":", 1)[1])
+        for key, record in study._storage.get_study_system_attrs(study._study_id).items()
+        if key.startswith("optuna_llm_sampler:share:") and record["role"] == "llm"
+    }
     owners = {t.user_attrs["llm_round"] for t in study.trials if "llm_round" in t.user_attrs}
-    assert owners == {1, 5, 9}
+    assert owners == decided and 1 in owners
     assert "LLM round 1-2" in caplog.text
