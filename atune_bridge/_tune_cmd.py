@@ -83,6 +83,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--warm-start", action="append", default=[], metavar="STUDY[@STORAGE]",
                         help="seed the sampler with an earlier study's best trials (repeatable; the "
                              "storage defaults to --storage)")
+    parser.add_argument("--artifact-dir", metavar="DIR",
+                        help="folder keeping each model call's whole prompt and reply as Optuna artifacts "
+                             "(default: <db stem>.artifacts/ beside a SQLite storage; 'none' keeps none)")
     parser.set_defaults(func=run)
 
 
@@ -162,6 +165,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         target_gain=args.target_gain,
         patience=args.patience,
         warm_start=tuple(args.warm_start),
+        artifact_dir=args.artifact_dir,
     )
     names = [e.name for e in client.evaluations]
     runner = Runner(server, client, config,

@@ -29,6 +29,7 @@ def test_the_flags_and_their_defaults() -> None:
     assert (args.multi_objective, args.apply_best, args.seed, args.output) == (False, False, None, None)
     assert (args.benchmark_timeout, args.command_timeout) == (1800.0, 120.0)
     assert (args.confirm, args.target_gain, args.patience, args.warm_start) == (3, None, None, [])
+    assert args.artifact_dir is None
     args = build_parser().parse_args([
         "tune", "--server", "s", "--client", "c", "--storage", "sqlite:///x.db", "--study", "n",
         "--llm", "none", "--trials", "7", "--knowledge", "k.txt", "--multi-objective", "--seed", "3",
@@ -93,6 +94,19 @@ def test_a_run_prints_progress_the_best_configuration_and_where_to_look(toy: Toy
     assert json.loads((folder / "summary.json").read_text())["study_name"] == "toy"
     assert (folder / "index.html").stat().st_size > 0
     assert toy.conf() == ORIGINAL
+
+
+def test_artifact_dir_keeps_each_model_calls_prompt_and_reply_there(toy: Toy, tmp_path: Path) -> None:
+    folder = tmp_path / "kept"
+    args = toy.cli_args("--trials", "3", "--llm", "random:0", "--artifact-dir", str(folder))
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len([f for f in folder.rglob("*") if f.is_file()]) >= 2  # the round's prompt and reply
+    args = toy.cli_args("--trials", "3", "--llm", "random:0", "--artifact-dir", "none",
+                        "--storage", f"sqlite:///{tmp_path / 'other.db'}")
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (tmp_path / "other.artifacts").exists()
 
 
 def test_a_file_that_is_not_a_project_is_an_error_naming_it(toy: Toy) -> None:
