@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._errors import ChooseConfigError
 from optuna_llm_sampler._fixes import Repair
+from optuna_llm_sampler._invoke import list_reply_schema
 from optuna_llm_sampler._parse import find_json
 from optuna_llm_sampler._repair import Proposal
 
@@ -137,25 +138,8 @@ def choice_request(n: int, m: int) -> str:
 
 def choice_schema(n: int, m: int) -> dict[str, Any]:
     """JSON schema of the reply: ``n`` choices, each a candidate number from 1 to ``m``."""
-    return {
-        "type": "object",
-        "properties": {
-            "choices": {
-                "type": "array",
-                "minItems": n,
-                "maxItems": n,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "candidate": {"type": "integer", "enum": list(range(1, m + 1))},
-                        "rationale": {"type": "string", "maxLength": 200},
-                    },
-                    "required": ["candidate", "rationale"],
-                },
-            }
-        },
-        "required": ["choices"],
-    }
+    number = {"type": "integer", "enum": list(range(1, m + 1))}
+    return list_reply_schema("choices", n, "candidate", number)
 
 
 @dataclasses.dataclass(frozen=True)

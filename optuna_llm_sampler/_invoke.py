@@ -45,28 +45,34 @@ def reply_schema(search_space: Mapping[str, BaseDistribution], n: int) -> dict[s
             properties[name] = {"type": "number", "minimum": dist.low, "maximum": dist.high}
         elif isinstance(dist, CategoricalDistribution):
             properties[name] = {"enum": [_json_choice(c) for c in dist.choices]}
+    params = {"type": "object", "properties": properties, "required": list(properties)}
+    return list_reply_schema("configurations", n, "params", params)
+
+
+def list_reply_schema(key: str, n: int, field: str, field_schema: dict[str, Any]) -> dict[str, Any]:
+    """``{key: [{field, "rationale"}] * n}``: the reply shape every round asks for.
+
+    :func:`reply_schema` asks for configurations (``params``), ``Choose`` for candidate
+    numbers (``candidate``); each item carries a short rationale.
+    """
     return {
         "type": "object",
         "properties": {
-            "configurations": {
+            key: {
                 "type": "array",
                 "minItems": n,
                 "maxItems": n,
                 "items": {
                     "type": "object",
                     "properties": {
-                        "params": {
-                            "type": "object",
-                            "properties": properties,
-                            "required": list(properties),
-                        },
+                        field: field_schema,
                         "rationale": {"type": "string", "maxLength": 200},
                     },
-                    "required": ["params", "rationale"],
+                    "required": [field, "rationale"],
                 },
             }
         },
-        "required": ["configurations"],
+        "required": [key],
     }
 
 

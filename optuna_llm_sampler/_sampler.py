@@ -196,9 +196,6 @@ class LLMSampler(BaseSampler):
             that keeps each model call's whole prompt and raw reply as two text files attached
             to the trial that made the call (``llm_artifacts`` on the round's trials).
             Default :obj:`None`: only the truncated reply, in ``llm_raw_reply``.
-
-    Every LLM trial and every LLM slot that went to the base sampler also gets an
-    optuna-dashboard note telling its story (when optuna-dashboard is installed).
         prefetch:
             Hide the model's latency behind the objective: when the last trial of an LLM
             round starts, start the next round's model call in a background (daemon)
@@ -211,6 +208,9 @@ class LLMSampler(BaseSampler):
             Without a ``schedule``, ``prefetch=True`` takes
             :class:`~optuna_llm_sampler.AlternatingSchedule` instead of the adaptive default.
             Default :obj:`False`: the model sees every finished trial.
+
+    Every LLM trial and every LLM slot that went to the base sampler also gets an
+    optuna-dashboard note telling its story (when optuna-dashboard is installed).
     """
 
     def __init__(
