@@ -404,6 +404,7 @@ def test_a_second_run_started_while_the_baseline_is_measured_is_refused(toy: Toy
     toy.client_path().write_text(client)
     first = subprocess.Popen(toy.cli_args("--trials", "1"), cwd=toy.root, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    running_seen = time.monotonic()
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # until the first run's baseline trial exists
@@ -411,10 +412,14 @@ def test_a_second_run_started_while_the_baseline_is_measured_is_refused(toy: Toy
                 if toy.study().get_trials(states=(TrialState.RUNNING,)):
                     break
             time.sleep(0.2)
+        running_seen = time.monotonic()
         second = toy.cli("--trials", "1")
         assert second.returncode == 1, second.stdout + second.stderr
         assert f"trial 0 is being run by process {first.pid} on this host" in second.stderr
     finally:
+        # Held at least a second after the baseline was seen running, however fast the second
+        # run was refused, so that its duration below does not depend on the machine's speed.
+        time.sleep(max(0.0, running_seen + 1.0 - time.monotonic()))
         (toy.root / "go").write_text("")
         out, err = first.communicate(timeout=60)
     assert first.returncode == 0, out + err
