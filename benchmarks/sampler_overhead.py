@@ -2,8 +2,11 @@
 
 Runs the same study with plain TPE and with LLMSampler wrapping the same TPE and an instant
 scripted model (so only the sampler's own work is measured: schedule, storage reads, prompt,
-parse, repair, enqueue), in memory and on SQLite, and prints the times side by side. The two
-studies advance in turns of ``--chunk`` trials, so the machine's load changes both alike.
+parse, repair, enqueue), in memory and on SQLite, and prints the times side by side. A third
+study wraps TPE in an LLMSampler whose schedule never gives the model a trial: what the wrapper
+costs a trial the base sampler proposes (the default's model trials skip TPE's own sampling,
+which makes them cheaper). The studies advance in turns of ``--chunk`` trials, so the
+machine's load changes all alike.
 
     python benchmarks/sampler_overhead.py [--trials 200] [--chunk 20]
 """
@@ -24,6 +27,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
+from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import LLMSampler
 
 
@@ -98,7 +102,8 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna_llm_sampler").setLevel(logging.WARNING)
 
-    print(f"{'storage':<10}{'TPE ms/trial':>14}{'LLMSampler ms/trial':>22}{'ratio':>8}{'calls':>7}")
+    print(f"{'storage':<10}{'TPE ms/trial':>14}{'LLMSampler ms/trial':>22}{'ratio':>8}{'calls':>7}"
+          f"{'no model rounds ms/trial':>27}{'ratio':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for label in ("memory", "sqlite"):
             def storage(name: str) -> str | None:
@@ -107,14 +112,21 @@ def main() -> None:
             model = InstantModel()
             wrapped = LLMSampler(model, base_sampler=optuna.samplers.TPESampler(seed=0),
                                  search_space=SPACE)
+            # The default schedule gives the model some trials, which skip TPE's own sampling;
+            # this arm never asks it, so every trial pays TPE plus the wrapper.
+            never = AdaptiveSchedule(floor=0.0, ceiling=0.0, early_share=0.0)
+            idle = LLMSampler(InstantModel(), base_sampler=optuna.samplers.TPESampler(seed=0),
+                              search_space=SPACE, schedule=never)
             ms = run(
                 {"plain": (optuna.samplers.TPESampler(seed=0), storage("plain")),
-                 "llm": (wrapped, storage("llm"))},
+                 "llm": (wrapped, storage("llm")),
+                 "idle": (idle, storage("idle"))},
                 args.trials,
                 args.chunk,
             )
-            plain, llm = ms["plain"], ms["llm"]
-            print(f"{label:<10}{plain:>14.2f}{llm:>22.2f}{llm / plain:>8.2f}{model.calls:>7}")
+            plain, llm, bare = ms["plain"], ms["llm"], ms["idle"]
+            print(f"{label:<10}{plain:>14.2f}{llm:>22.2f}{llm / plain:>8.2f}{model.calls:>7}"
+                  f"{bare:>27.2f}{bare / plain:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ sampled, and every worker reads them from there, so all agree on the role of a t
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from typing import Any
@@ -24,6 +25,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._attr_io import read_study_system_attrs
 from optuna_llm_sampler._errors import InvalidScheduleError
 from optuna_llm_sampler._schedule import Schedule
 from optuna_llm_sampler._schedule import TrialRole
@@ -230,12 +232,23 @@ the model first."""
 
 
 class _BoundAdaptive(Schedule):
-    """An :class:`AdaptiveSchedule` bound to one study: decisions read from and written to it."""
+    """An :class:`AdaptiveSchedule` bound to one study: decisions read from and written to it.
 
-    def __init__(self, schedule: AdaptiveSchedule, study: Study) -> None:
+    With ``in_ask`` it is bound for a trial being asked (LLMSampler's ``before_trial``): the
+    decisions are kept for the caller to write with the trial's own attributes, in the same
+    transaction (:meth:`take_unwritten`), before the trial is sampled, which is when another
+    worker could first need them; and the trials are read from the list Optuna keeps for the
+    ask, which outside one may be stale.
+    """
+
+    def __init__(
+        self, schedule: AdaptiveSchedule, study: Study, *, in_ask: bool = False
+    ) -> None:
         self._schedule = schedule
         self._study = study
         self.max_round_size = schedule.max_round_size
+        self._in_ask = in_ask
+        self._unwritten: dict[str, dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         return f"{self._schedule!r}.bind({self._study.study_name!r})"
@@ -257,30 +270,64 @@ class _BoundAdaptive(Schedule):
         record = cache[start]
         return {"block": start, **{k: v for k, v in record.items() if k != "credit"}}
 
-    def _decide_up_to(self, start: int, cache: dict[int, dict[str, Any]]) -> None:
+    def take_unwritten(self) -> dict[str, dict[str, Any]]:
+        """The decisions made since the last call and not yet in storage, by attribute key."""
+        unwritten, self._unwritten = self._unwritten, {}
+        return unwritten
+
+    def _undecided_from(self, start: int, cache: Mapping[int, Any]) -> int:
+        """The first block of the run of blocks up to ``start`` that ``cache`` lacks."""
         s = self._schedule
-        storage, study_id = self._study._storage, self._study._study_id
-        records = storage.get_study_system_attrs(study_id)
-        prefix = _attrs.SHARE_RECORD_PREFIX
-        for key, value in records.items():
-            if key.startswith(prefix) and isinstance(value, dict):
-                cache.setdefault(int(key[len(prefix):]), value)
-        if start in cache:
-            return
-        # Blocks are decided in order: the credit of one carries into the next.
         first = start
         while first - s.max_round_size >= s._offset and first - s.max_round_size not in cache:
             first -= s.max_round_size
+        return first
+
+    def _decide_up_to(self, start: int, cache: dict[int, dict[str, Any]]) -> None:
+        s = self._schedule
+        storage, study_id = self._study._storage, self._study._study_id
+        prefix = _attrs.SHARE_RECORD_PREFIX
+        # Other workers may have decided the blocks this process has not seen: read their
+        # records (only theirs, not every record of the study).
+        blocks = range(self._undecided_from(start, cache), start + 1, s.max_round_size)
+        stored = read_study_system_attrs(storage, study_id, (prefix + str(b) for b in blocks))
+        for block in blocks:
+            value = stored.get(prefix + str(block))
+            if isinstance(value, dict):
+                cache.setdefault(block, value)
+        if start in cache:
+            return
+        # Blocks are decided in order: the credit of one carries into the next.
+        first = self._undecided_from(start, cache)
         previous = cache.get(first - s.max_round_size)
         credit = previous["credit"] if previous is not None else _INITIAL_CREDIT
-        trials = storage.get_all_trials(study_id, deepcopy=False)
+        trials = (
+            _trials_of_this_ask(self._study)
+            if self._in_ask
+            else storage.get_all_trials(study_id, deepcopy=False)
+        )
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
             llm, base = rewards(trials, directions, before=block)
             record = s.decide(block, credit, llm, base)
-            storage.set_study_system_attr(study_id, prefix + str(block), record)
+            if self._in_ask:
+                self._unwritten[prefix + str(block)] = record
+            else:
+                storage.set_study_system_attr(study_id, prefix + str(block), record)
             cache[block] = record
             credit = record["credit"]
+
+
+def _trials_of_this_ask(study: Study) -> list[FrozenTrial]:
+    """The study's trials, from the list Optuna keeps for the trial being asked when it can.
+
+    Optuna reads the trials once per ``ask`` (``Study._get_trials(use_cache=True)``) and TPE
+    reuses that list; read through it, a block's decision costs no extra read of the study.
+    """
+    try:
+        return study._get_trials(deepcopy=False, use_cache=True)
+    except (AttributeError, TypeError):  # Another Optuna: read them.
+        return study._storage.get_all_trials(study._study_id, deepcopy=False)
 
 
 def rewards(
@@ -318,9 +365,12 @@ def rewards(
         if math.isnan(value):
             continue
         if scored and earlier:
-            wins = sum(1.0 if value < e else 0.5 if value == e else 0.0 for e in earlier)
+            # ``earlier`` is kept sorted: the wins are counted by bisection, not by a pass over
+            # every earlier trial (a 1,000-trial study decides 500 blocks).
+            below, above = bisect.bisect_left(earlier, value), bisect.bisect_right(earlier, value)
+            wins = (len(earlier) - above) + 0.5 * (above - below)
             target.append(wins / len(earlier))
-        earlier.append(value)
+        bisect.insort(earlier, value)
     return llm, base
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._attr_io import read_study_system_attrs
+from optuna_llm_sampler._attr_io import write_attrs
 
 
 if TYPE_CHECKING:
@@ -117,8 +119,40 @@ def _repair_line(repair: Any) -> str:
     return f"- {markdown_text(repair.get('kind', '?'))}{param}: {markdown_text(repair.get('detail', ''))}"
 
 
+def save_trial_note(study: Study, trial_id: int, body: str) -> None:
+    """Save ``body`` as the trial's optuna-dashboard note, as ``save_note`` would.
+
+    With optuna-dashboard's own key and chunking functions, but the note's rows are read and
+    written in one transaction each: ``save_note`` reads every study system attribute twice
+    and commits once per row, which a long study (hundreds of round and share records) pays
+    on every LLM trial. Falls back to ``save_note`` if those functions move.
+    """
+    try:
+        from optuna_dashboard._note import note_str_key_prefix
+        from optuna_dashboard._note import note_ver_key
+        from optuna_dashboard._note import split_body
+    except ImportError:
+        from optuna_dashboard import save_note
+
+        # save_note takes an optuna.Trial, whose constructor would call the sampler's
+        # before_trial again: it needs only the storage, the study and the trial id.
+        ref = types.SimpleNamespace(storage=study._storage, study=study, _trial_id=trial_id)
+        save_note(ref, body)  # type: ignore[arg-type]
+        return
+    storage, study_id = study._storage, study._study_id
+    version_key, chunk_prefix = note_ver_key(trial_id), note_str_key_prefix(trial_id)
+    stored = read_study_system_attrs(storage, study_id, [version_key], prefix=chunk_prefix)
+    rows: dict[str, Any] = {version_key: int(stored.get(version_key, 0)) + 1}
+    chunks = split_body(body, trial_id)
+    rows.update(chunks)
+    # An earlier, longer note's chunks are emptied, as save_note does.
+    earlier = sum(1 for key in stored if key.startswith(chunk_prefix))
+    rows.update({f"{chunk_prefix}{i}": "" for i in range(len(chunks), earlier)})
+    write_attrs(storage, trial_id, {}, study_id=study_id, study_system_attrs=rows)
+
+
 class TrialNotes:
-    """Writes the notes of :func:`trial_note` with optuna-dashboard's ``save_note``, if installed.
+    """Writes the notes of :func:`trial_note` where optuna-dashboard shows them, if installed.
 
     Holds only whether the missing dependency was already logged, so it pickles with the sampler.
     """
@@ -135,7 +169,7 @@ class TrialNotes:
             if body is None:
                 return
             try:
-                from optuna_dashboard import save_note
+                import optuna_dashboard  # noqa: F401
             except ImportError:
                 self._unavailable = True
                 _logger.debug(
@@ -143,12 +177,7 @@ class TrialNotes:
                     "(pip install 'optuna-llm-sampler[dashboard]')."
                 )
                 return
-            # save_note takes an optuna.Trial, whose constructor would call this sampler's
-            # before_trial again: it needs only the storage, the study and the trial id.
-            ref = types.SimpleNamespace(
-                storage=study._storage, study=study, _trial_id=trial._trial_id
-            )
-            save_note(ref, body)  # type: ignore[arg-type]
+            save_trial_note(study, trial._trial_id, body)
         except Exception as e:  # A note is a record, never a reason to stop the study.
             _logger.warning(
                 "Trial %d: could not write its optuna-dashboard note: %s: %s",

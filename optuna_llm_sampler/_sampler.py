@@ -16,10 +16,11 @@ from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
 
 from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._adaptive import _BoundAdaptive
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
 from optuna_llm_sampler._artifacts import keep_exchange
 from optuna_llm_sampler._artifacts import prompt_text
-from optuna_llm_sampler._attr_writes import write_attrs
+from optuna_llm_sampler._attr_io import write_attrs
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._choose import Choose
 from optuna_llm_sampler._choose import choice_request
@@ -417,40 +418,50 @@ class LLMSampler(BaseSampler):
             self._plans[trial._trial_id] = dict(params)
 
     def _prepare(self, study: Study, trial: FrozenTrial) -> None:
-        schedule = self._schedule.bind(study)
+        schedule = self._bind(study)
         role = self._role(schedule, trial.number)
         decision = schedule.explain(trial.number)
-        if decision is not None:
-            self._set_attrs(study, trial, {_attrs.ATTR_SHARE: decision})
+        # The schedule's decision goes to storage with the trial's first attributes, in one
+        # transaction: a base trial is then one write.
+        share = {_attrs.ATTR_SHARE: decision} if decision is not None else {}
+        decided = schedule.take_unwritten() if isinstance(schedule, _BoundAdaptive) else {}
         if "fixed_params" in trial.system_attrs:
             # Popped from the queue: enqueued by an LLM round (its attributes came with it),
             # by the runner as the baseline, or by a user.
+            attrs = dict(share)
             if _attrs.ATTR_SOURCE not in trial.user_attrs:
-                source = (
+                attrs[_attrs.ATTR_SOURCE] = (
                     _attrs.SOURCE_BASELINE
                     if trial.number == 0 and role is TrialRole.BASELINE
                     else _attrs.SOURCE_ENQUEUED
                 )
-                self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: source})
+            self._set_attrs(study, trial, attrs, study_attrs=decided)
             return
         if role is TrialRole.BASELINE:
             if self._baseline is not None:
                 self._set_plan(trial, self._baseline)
-                self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: _attrs.SOURCE_BASELINE})
+                attrs = {**share, _attrs.ATTR_SOURCE: _attrs.SOURCE_BASELINE}
             else:
-                self._set_attrs(
-                    study,
-                    trial,
-                    {
-                        _attrs.ATTR_SOURCE: self._base_name,
-                        _attrs.ATTR_NOTE: "baseline slot, but no baseline was given",
-                    },
-                )
+                attrs = {
+                    **share,
+                    _attrs.ATTR_SOURCE: self._base_name,
+                    _attrs.ATTR_NOTE: "baseline slot, but no baseline was given",
+                }
+            self._set_attrs(study, trial, attrs, study_attrs=decided)
             return
         if role is TrialRole.BASE:
-            self._set_attrs(study, trial, {_attrs.ATTR_SOURCE: self._base_name})
+            attrs = {**share, _attrs.ATTR_SOURCE: self._base_name}
+            self._set_attrs(study, trial, attrs, study_attrs=decided)
             return
+        self._set_attrs(study, trial, share, study_attrs=decided)
         self._llm_round(study, trial, schedule)
+
+    def _bind(self, study: Study) -> Schedule:
+        """The schedule bound to ``study``; an adaptive one leaves its decisions to
+        :meth:`_prepare`, which writes them with the trial's attributes."""
+        if type(self._schedule).bind is AdaptiveSchedule.bind:  # Not a subclass's own bind.
+            return _BoundAdaptive(self._schedule, study, in_ask=True)
+        return self._schedule.bind(study)
 
     def _llm_round(self, study: Study, trial: FrozenTrial, schedule: Schedule) -> None:
         round_ = self._round_of(schedule, trial.number)
@@ -798,14 +809,17 @@ class LLMSampler(BaseSampler):
         trial: FrozenTrial,
         attrs: Mapping[str, Any],
         round_record: tuple[str, dict[str, Any]] | None = None,
+        *,
+        study_attrs: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write ``attrs`` on the trial (and ``round_record`` on the study) in one go."""
+        """Write ``attrs`` on the trial, and ``round_record`` and ``study_attrs`` on the study,
+        in one go."""
+        on_study = dict(study_attrs or {})
+        if round_record is not None:
+            on_study[round_record[0]] = round_record[1]
         write_attrs(
-            study._storage,
-            trial._trial_id,
-            attrs,
-            study_id=study._study_id,
-            study_system_attrs=dict([round_record]) if round_record else None,
+            study._storage, trial._trial_id, attrs, study_id=study._study_id,
+            study_system_attrs=on_study,
         )
         # The objective reads trial.user_attrs from this cached frozen trial.
         trial.user_attrs.update(attrs)

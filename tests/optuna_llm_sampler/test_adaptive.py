@@ -149,3 +149,53 @@ def test_probability_better_is_one_half_without_evidence_and_moves_with_it() -> 
 def test_invalid_arguments_raise_naming_them(kwargs: dict, name: str) -> None:
     with pytest.raises(InvalidScheduleError, match=name):
         AdaptiveSchedule(**kwargs)
+
+
+def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_path) -> None:
+    from sqlalchemy import event
+
+    def commits_of_one_ask(name: str, sampler: optuna.samplers.BaseSampler) -> int:
+        storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / name}")
+        study = optuna.create_study(direction="maximize", sampler=sampler, storage=storage)
+        study.optimize(objective, n_trials=3)
+        writing, commits = [False], [0]
+
+        def statement(conn, cursor, sql: str, *args: object) -> None:
+            writing[0] |= sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+
+        def commit(conn) -> None:
+            commits[0] += writing[0]
+            writing[0] = False
+
+        event.listen(storage.engine, "before_cursor_execute", statement)
+        event.listen(storage.engine, "commit", commit)
+        trial = study.ask()  # Trial 3 starts block 3-4.
+        assert trial.number == 3
+        return commits[0]
+
+    sampler = LLMSampler(constant_replier(BAD), base_sampler=RandomSampler(seed=0),
+                         search_space=SPACE,
+                         schedule=AdaptiveSchedule(early_trials=0, floor=0.0, ceiling=0.0))
+    writes: list[list[str]] = []
+    original = sampler._set_attrs
+    sampler._set_attrs = lambda *a, **k: (writes.append(sorted(k.get("study_attrs") or {})),
+                                          original(*a, **k))[1]
+    with_llm = commits_of_one_ask("llm.db", sampler)
+    # The block's decision, its record on the trial and the trial's source: one write.
+    assert writes[-1] == ["optuna_llm_sampler:share:3"]
+    assert with_llm == commits_of_one_ask("plain.db", RandomSampler(seed=0)) + 1
+
+
+def test_on_sqlite_another_process_reads_the_decisions_the_first_one_recorded(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    first = LLMSampler(constant_replier(BAD), base_sampler=RandomSampler(seed=0),
+                       search_space=SPACE, schedule=AdaptiveSchedule())
+    study = optuna.create_study(direction="maximize", sampler=first, storage=url,
+                                study_name="s")
+    study.optimize(objective, n_trials=30)
+    recorded = {start: d["role"] for start, d in decisions(study).items()}
+    # Another process: its own storage object and schedule, a model that would decide otherwise.
+    other = LLMSampler(constant_replier(GOOD), search_space=SPACE, schedule=AdaptiveSchedule())
+    again = optuna.load_study(study_name="s", storage=url, sampler=other)
+    assert {n: other.role(n, again).value for n in range(1, 30)} == {
+        n: recorded[n - (n - 1) % 2] for n in range(1, 30)}

@@ -27,6 +27,7 @@ from optuna_llm_sampler import discard_waiting_proposals
 from optuna_llm_sampler import is_discarded
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler._history import read_history
+from optuna_llm_sampler._notes import save_trial_note
 
 
 CONFIG = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "ratio": 0.9, "timeout_s": 1.0,
@@ -109,10 +110,10 @@ def test_without_optuna_dashboard_the_study_runs_and_says_so_once(
 def test_a_note_that_cannot_be_written_does_not_stop_the_study(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(*args: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(optuna_dashboard, "save_note", broken)
+    monkeypatch.setattr("optuna_llm_sampler._notes.write_attrs", broken)
     with caplog.at_level(logging.WARNING, logger="optuna_llm_sampler._notes"):
         study = run(REPEATED, 3)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
@@ -195,3 +196,37 @@ def test_importing_the_package_does_not_import_optuna_dashboard() -> None:
             "from optuna_llm_sampler import LLMSampler, discard_waiting_proposals\n"
             "assert 'optuna_dashboard' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("sqlite", [True, False], ids=["sqlite", "memory"])
+def test_a_note_is_stored_in_the_rows_save_note_writes(tmp_path: Path, sqlite: bool) -> None:
+    storage = (optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'notes.db'}") if sqlite
+               else optuna.storages.InMemoryStorage())
+    study = optuna.create_study(storage=storage)
+    ours, theirs = study.ask(), study.ask()
+    # Long, then short: the second note leaves fewer chunks than the first had.
+    for body in ("x" * 5000, "**short**"):
+        save_trial_note(study, ours._trial_id, body)
+        optuna_dashboard.save_note(theirs, body)
+        assert note_of(study, study.trials[ours.number]) == body
+
+    def rows(trial_id: int) -> dict[str, object]:
+        attrs = storage.get_study_system_attrs(study._study_id)
+        return {k.replace(f":{trial_id}:", ":ID:"): v for k, v in attrs.items()
+                if k.startswith(f"dashboard:{trial_id}:")}
+
+    assert rows(ours._trial_id) == rows(theirs._trial_id)
+    assert rows(ours._trial_id)["dashboard:ID:note_ver"] == 2
+
+
+def test_on_sqlite_a_note_is_one_write(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'notes.db'}")
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    commits: list[int] = []
+    event.listen(storage.engine, "commit", lambda connection: commits.append(1))
+    save_trial_note(study, trial._trial_id, "y" * 7000)  # four chunks and a version
+    assert len(commits) == 2  # one read, one write
+    assert note_of(study, trial) == "y" * 7000

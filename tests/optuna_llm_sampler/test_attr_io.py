@@ -1,5 +1,6 @@
 """A trial's attributes and its round record are written in one transaction on an RDB storage,
-with the rows Optuna's own calls write; other storages get one call per key."""
+with the rows Optuna's own calls write; other storages get one call per key. Named study
+attributes are read without reading every one."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from llm_fakes import SPACE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import sqlite_storage
-from optuna_llm_sampler._attr_writes import write_attrs
+from optuna_llm_sampler._attr_io import read_study_system_attrs
+from optuna_llm_sampler._attr_io import write_attrs
 
 
 ATTRS = {"source": "llm", "llm_round": 1, "llm_repairs": [{"kind": "clipped"}], "none": None}
@@ -91,3 +93,33 @@ def test_an_llm_trial_writes_its_attributes_and_round_record_in_one_go(tmp_path)
     # Only the "asking" record goes through Optuna's per-key API; the owner's attributes and
     # the "done" record go in one transaction.
     assert calls == ["set_study_system_attr"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda path: optuna.storages.RDBStorage(f"sqlite:///{path}"),
+    lambda path: sqlite_storage(path),
+    lambda path: optuna.storages.InMemoryStorage(),
+], ids=["RDBStorage", "sqlite_storage", "memory"])
+def test_reading_named_keys_gives_what_reading_all_gives_for_them(tmp_path, make) -> None:
+    storage = make(tmp_path / "study.db")
+    study = optuna.create_study(storage=storage)
+    rows = {"share:1": {"role": "llm"}, "share:3": {"role": "base"}, "note_str:0": "a",
+            "note_str:1": "", "noteXstr:2": "not the prefix, though LIKE's _ matches X"}
+    for key, value in rows.items():
+        storage.set_study_system_attr(study._study_id, key, value)
+    every = storage.get_study_system_attrs(study._study_id)
+    read = read_study_system_attrs(study._storage, study._study_id, ["share:3", "share:5"])
+    assert read == {"share:3": every["share:3"]}
+    by_prefix = read_study_system_attrs(study._storage, study._study_id, prefix="note_str:")
+    assert by_prefix == {"note_str:0": "a", "note_str:1": ""}
+    both = read_study_system_attrs(study._storage, study._study_id, ["share:1"], prefix="note_")
+    assert both == {k: every[k] for k in ("share:1", "note_str:0", "note_str:1")}
+
+
+def test_more_keys_than_one_query_takes_are_read_in_several(tmp_path) -> None:
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(storage=storage)
+    for i in range(0, 1200, 3):
+        storage.set_study_system_attr(study._study_id, f"k{i}", i)
+    read = read_study_system_attrs(storage, study._study_id, (f"k{i}" for i in range(1200)))
+    assert read == {f"k{i}": i for i in range(0, 1200, 3)}

@@ -1,4 +1,4 @@
-"""Writing a trial's user attributes (and a study's round record) in one storage transaction.
+"""Reading and writing attributes in fewer storage round trips.
 
 Optuna's storage API sets one attribute per call, and on :class:`~optuna.storages.RDBStorage`
 each call is a transaction of its own: on SQLite a commit, with its file syncs, per key. An LLM
@@ -6,6 +6,10 @@ trial carries a dozen attributes, so at a thousand trials the commits were most 
 sampler added to a study's time. On RDBStorage (also behind Optuna's caching wrapper) the
 attributes are written here in one transaction with the same rows Optuna would write; on any
 other storage, or an Optuna whose internals differ, one call per key as before.
+
+Reading is the mirror case: Optuna only reads all of a study's system attributes at once, and
+a long study holds hundreds of them (a round record per model call, a share decision per
+block), so :func:`read_study_system_attrs` reads the named keys only.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from collections.abc import Mapping
 
     from optuna.storages import BaseStorage
@@ -50,6 +55,57 @@ def write_attrs(
     for key, value in study_system_attrs.items():
         assert study_id is not None
         storage.set_study_system_attr(study_id, key, value)
+
+
+def read_study_system_attrs(
+    storage: BaseStorage, study_id: int, keys: Iterable[str] = (), *, prefix: str | None = None
+) -> dict[str, Any]:
+    """The study system attributes named in ``keys``, or whose key starts with ``prefix``,
+    that exist, by key.
+
+    The same values :meth:`~optuna.storages.BaseStorage.get_study_system_attrs` returns for
+    them; on RDBStorage only their rows are read.
+    """
+    wanted = list(dict.fromkeys(keys))
+    rdb = _rdb_backend(storage)
+    if rdb is None:
+        attrs = storage.get_study_system_attrs(study_id)
+        return {
+            key: value
+            for key, value in attrs.items()
+            if key in wanted or (prefix is not None and key.startswith(prefix))
+        }
+
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    model = models.StudySystemAttributeModel
+    found: dict[str, Any] = {}
+    with _create_scoped_session(rdb.scoped_session) as session:
+        for i in range(0, len(wanted), _KEYS_PER_QUERY):
+            rows = (
+                session.query(model.key, model.value_json)
+                .filter(model.study_id == study_id)
+                .filter(model.key.in_(wanted[i : i + _KEYS_PER_QUERY]))
+                .all()
+            )
+            found.update((key, json.loads(value)) for key, value in rows)
+        if prefix is not None:
+            # LIKE's "_" matches any character: the rows are checked again in Python.
+            rows = (
+                session.query(model.key, model.value_json)
+                .filter(model.study_id == study_id)
+                .filter(model.key.like(prefix.replace("%", "_") + "%"))
+                .all()
+            )
+            found.update(
+                (key, json.loads(value)) for key, value in rows if key.startswith(prefix)
+            )
+    return found
+
+
+_KEYS_PER_QUERY = 500
+"""Keys per ``IN`` list: SQLite before 3.32 takes at most 999 bound values in a statement."""
 
 
 def _rdb_backend(storage: BaseStorage) -> Any:
