@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm, split_arm  # noqa: E402
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
-from optbench.summary import STAND_IN, label, markdown_table, plot, summarize, to_json  # noqa: E402
+from optbench.summary import STAND_IN, against_reference, label, markdown_table, plot, summarize, to_json  # noqa: E402
 
 _PROBLEM: dict[str, Problem] = {}
 
@@ -199,6 +199,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     table = markdown_table(problem.name, summaries, args.trials, best_known, baseline, problem.maximize, gap=gap)
     if problem.optimum is not None:
         table += f"\n\nThe function's true optimum is {problem.optimum:.6g}."
+    versus = against_reference(runs, summaries, "tpe", problem.maximize)
+    if versus:
+        table += "\n\n" + versus
     quality = None
     if problem.surface is not None:
         q = problem.surface.quality()

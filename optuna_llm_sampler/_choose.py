@@ -64,9 +64,21 @@ class Choose:
         candidates:
             Candidates drawn per trial of the round. Default 4: enough for the model's
             knowledge to matter, a list short enough for a small model to read.
+        from_trial:
+            Rounds that start before this trial number are written by the model, as without
+            ``Choose``; later rounds choose. Default 0: every round chooses. Before TPE has
+            learnt anything (its first 10 trials are random draws) its candidates carry no
+            information for a model to choose from, and a model that knows the service is
+            worth most there; later, choosing keeps a model that knows nothing from taking
+            trials away from TPE's own proposals. ``Choose(from_trial=10)`` is that hybrid.
     """
 
     candidates: int = 4
+    from_trial: int = 0
+
+    def applies_to(self, round_start: int) -> bool:
+        """Whether the round starting at trial ``round_start`` chooses (else it writes)."""
+        return round_start >= self.from_trial
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int):
@@ -77,6 +89,14 @@ class Choose:
             raise ChooseConfigError(
                 f"Choose(candidates={self.candidates}) must be between 2 and 20: one candidate "
                 "leaves nothing to choose, and a long list is more than a small model reads"
+            )
+        if (
+            isinstance(self.from_trial, bool)
+            or not isinstance(self.from_trial, int)
+            or self.from_trial < 0
+        ):
+            raise ChooseConfigError(
+                f"Choose(from_trial=...) must be an int >= 0, got {self.from_trial!r}"
             )
 
 

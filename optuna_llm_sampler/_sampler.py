@@ -190,8 +190,9 @@ class LLMSampler(BaseSampler):
         choose:
             A :class:`~optuna_llm_sampler.Choose`: the base sampler draws several candidates
             per trial of the round and the model picks among them (``llm_choice`` on each
-            picked trial) instead of writing values. Not with ``screen``. Default
-            :obj:`None`: the model writes the configurations.
+            picked trial) instead of writing values; ``Choose(from_trial=10)`` lets the model
+            write the rounds of TPE's random start-up and choose after. Not with ``screen``.
+            Default :obj:`None`: the model writes the configurations.
         artifact_store:
             An Optuna artifact store (e.g. :class:`optuna.artifacts.FileSystemArtifactStore`)
             that keeps each model call's whole prompt and raw reply as two text files attached
@@ -682,7 +683,11 @@ class LLMSampler(BaseSampler):
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
         candidates: list[dict[str, Any]] = []
-        if self._choose is not None and trial is not None:
+        if (
+            self._choose is not None
+            and trial is not None
+            and self._choose.applies_to(round_.start)
+        ):
             candidates = draw_candidates(
                 self._base,
                 study,

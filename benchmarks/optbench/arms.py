@@ -220,6 +220,12 @@ def _adaptive_early() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(early_share=1.0)}
 
 
+def _no_floor() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(floor=0.0)}
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -230,6 +236,12 @@ def _choose() -> dict[str, Any]:
     from optuna_llm_sampler import Choose
 
     return {"choose": Choose()}
+
+
+def _hybrid() -> dict[str, Any]:
+    from optuna_llm_sampler import Choose
+
+    return {"choose": Choose(from_trial=10)}
 
 
 def _evidence() -> dict[str, Any]:
@@ -244,8 +256,10 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials (the default before issue #9)"),
     "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results (LLMSampler's default)"),
     "adaptive-early": (_adaptive_early, "schedule=AdaptiveSchedule(early_share=1.0): the model proposes TPE's start-up trials"),
+    "no-floor": (_no_floor, "schedule=AdaptiveSchedule(floor=0.0): after the start-up the model gets blocks only while its trials are ahead"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
+    "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }
 

@@ -205,6 +205,53 @@ def markdown_table(problem: str, summaries: Sequence[ArmSummary], trials: int, b
     return "\n".join(lines)
 
 
+def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], reference: str,
+                      maximize: bool) -> str:
+    """Each arm against ``reference`` at each checkpoint, positive meaning better, two ways.
+
+    First in the reference's standard errors (issue #9's criteria: ✗ marks worse by more
+    than one), then as the paired difference over the seeds both arms ran, mean ± standard
+    error: the same seed gives both arms the same problem noise and the same base-sampler
+    seed, so the paired figure is the one that says whether a gap is more than noise. Two arms
+    drawing from one distribution fall more than one of the reference's standard errors
+    apart at a checkpoint about one time in four.
+    """
+    by = {s.arm: s for s in summaries}
+    if reference not in by:
+        return ""
+    sign = 1.0 if maximize else -1.0
+    curves: dict[str, dict[int, list[float | None]]] = {}
+    for r in runs:
+        curves.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
+    ref = by[reference]
+    checkpoints = list(ref.at)
+    head = ["arm", *[f"@{k}" for k in checkpoints]]
+    lines = [
+        f"Against `{reference}` at each checkpoint (positive: better): the difference of the means in "
+        f"`{reference}`'s standard errors (✗: worse by more than one), then the paired difference over "
+        "the seeds both ran, mean ± standard error.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for s in summaries:
+        if s.arm == reference:
+            continue
+        cells = []
+        for k in checkpoints:
+            (m, _), (rm, rse) = s.at[k], ref.at[k]
+            units = sign * (m - rm) / rse if rse and rse > 0 else float("nan")
+            diffs = [sign * (c[k - 1] - curves[reference][seed][k - 1])
+                     for seed, c in curves[s.arm].items()
+                     if seed in curves[reference] and c[k - 1] is not None
+                     and curves[reference][seed][k - 1] is not None]
+            pm, pse = mean_se(diffs)
+            mark = " ✗" if units < -1 else ""
+            cells.append(f"{units:+.1f}{mark} ({_num(pm, 3)} ± {_num(pse, 2)})")
+        lines.append("| " + " | ".join([label(s.arm), *cells]) + " |")
+    return "\n".join(lines)
+
+
 def plot(path: Path, panels: Sequence[tuple[str, Sequence[ArmSummary], bool, float | None]]) -> None:
     """A convergence plot: mean best-so-far ± one standard error per arm, one panel a problem."""
     import matplotlib

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from optbench.protocol import RunRecord
-from optbench.summary import incumbent_curve, markdown_table, summarize, target_of
+from optbench.summary import against_reference, incumbent_curve, markdown_table, summarize, target_of
 
 
 def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
@@ -50,3 +50,25 @@ def test_the_table_names_stand_ins_as_not_models() -> None:
     table = markdown_table("p", summarize(runs, True, 3.0, 1.0), 2, 3.0, 1.0, True)
     assert "llm:random (stand-in, not a model)" in table
     assert not math.isnan(summarize(runs, True, 3.0, 1.0)[0].rank)
+
+
+def test_each_arm_is_set_against_tpe_in_its_standard_errors_and_paired_by_seed() -> None:
+    # Minimise. "arm" is worse than tpe by 1 on every seed at the end: the means are 1.0 apart
+    # while tpe's standard error is large (seeds differ a lot), so only the paired figure is sure.
+    tpe_ends = [10.0, 20.0, 30.0, 40.0]
+    runs = [run("tpe", s, [50.0, e]) for s, e in enumerate(tpe_ends)]
+    runs += [run("arm", s, [50.0, e + 1.0]) for s, e in enumerate(tpe_ends)]
+    summaries = summarize(runs, False, best_known=10.0, baseline=50.0)
+    text = against_reference(runs, summaries, "tpe", maximize=False)
+    row = text.splitlines()[-1]
+    tpe_se = summaries[0].at[2][1]
+    assert f"{-1.0 / tpe_se:+.1f} (-1 ± 0)" in row and "✗" not in row
+    assert against_reference(runs, summaries, "gp", maximize=False) == ""
+
+
+def test_an_arm_behind_by_more_than_one_standard_error_is_marked() -> None:
+    runs = [run("tpe", s, [0.0, 5.0 + s]) for s in range(4)]
+    runs += [run("arm", s, [0.0, 2.0 + s]) for s in range(4)]  # maximise: 3 lower everywhere
+    summaries = summarize(runs, True, best_known=8.0, baseline=0.0)
+    row = against_reference(runs, summaries, "tpe", maximize=True).splitlines()[-1]
+    assert "✗ (-3 ± 0)" in row

@@ -145,3 +145,33 @@ def test_choose_with_screen_is_refused() -> None:
 def test_choose_refuses_counts_that_leave_nothing_to_choose_or_too_much_to_read(bad) -> None:
     with pytest.raises(ChooseConfigError, match="candidates"):
         Choose(candidates=bad)
+
+
+def write_or_pick(prompt: str, index: int) -> str:
+    """Picks when the prompt lists candidates; otherwise writes one configuration per slot."""
+    if "## Candidates" in prompt:
+        return pick_best_workers(prompt, index)
+    n = int(re.search(r"Propose (\d+) new", prompt).group(1))
+    configs = [{"params": {"workers": 10 + k + 3 * index, "backlog": 1024, "buffer_kb": 64,
+                           "ratio": 0.5, "timeout_s": 1.0, "learning_rate": 0.001,
+                           "mode": "fast"}, "rationale": "written"} for k in range(n)]
+    return json.dumps({"configurations": configs})
+
+
+def test_with_from_trial_rounds_before_it_are_written_and_rounds_after_chosen() -> None:
+    from optuna_llm_sampler import AlternatingSchedule
+
+    study, model = run(write_or_pick, 13, choose=Choose(from_trial=9),
+                       schedule=AlternatingSchedule())
+    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    # Rounds 1-2 and 5-6 start before trial 9: written; round 9-10 starts there: chosen.
+    assert [t.number for t in llm] == [1, 2, 5, 6, 9, 10]
+    assert [ATTR_CHOICE in t.user_attrs for t in llm] == [False] * 4 + [True] * 2
+    assert all(t.user_attrs["llm_rationale"] == "written" for t in llm[:4])
+    assert ["## Candidates" in p for p in model.prompts] == [False, False, True]
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "10"])
+def test_choose_refuses_a_from_trial_that_is_not_a_trial_number(bad) -> None:
+    with pytest.raises(ChooseConfigError, match="from_trial"):
+        Choose(from_trial=bad)
