@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._attr_io import read_study_system_attrs
 from optuna_llm_sampler._attr_io import write_attrs
+from optuna_llm_sampler._text import truncate
 
 
 if TYPE_CHECKING:
@@ -39,8 +40,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|])")
 def markdown_text(value: Any, limit: int = 1500) -> str:
     """``value`` as one line of inert Markdown: special characters escaped, HTML disarmed."""
     text = " ".join(str(value).split())
-    if len(text) > limit:
-        text = text[: limit - 15] + " [...truncated]"
+    text = truncate(text, limit)
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
@@ -92,7 +92,7 @@ def trial_note(number: int, attrs: Mapping[str, Any]) -> str | None:
         owner = attrs.get(_attrs.ATTR_PROPOSED_BY, number)
         lines.append(f"**Prompt and reply:** artifacts of trial {owner}: {kept}")
     body = "\n\n".join(line for line in lines if line)
-    return body if len(body) <= _NOTE_CHARS else body[: _NOTE_CHARS - 15] + " [...truncated]"
+    return truncate(body, _NOTE_CHARS)
 
 
 def _call_line(attrs: Mapping[str, Any]) -> str:

@@ -19,6 +19,8 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
 from optuna_llm_sampler._errors import PromptConfigError
+from optuna_llm_sampler._text import TRUNCATED
+from optuna_llm_sampler._text import truncate
 
 
 if TYPE_CHECKING:
@@ -35,8 +37,6 @@ SYSTEM_PROMPT = (
     "results of previous tuning rounds and propose parameter values for the next round. "
     "You answer with JSON only."
 )
-
-_TRUNCATED = " [...truncated]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,8 +147,8 @@ class PromptBuilder:
         c = self._config
         if request is None:
             request = _request_part(search_space, n)
-        request = _cut(request, c.request_chars)
-        knowledge = _cut(self._knowledge, c.knowledge_chars)
+        request = truncate(request, c.request_chars)
+        knowledge = truncate(self._knowledge, c.knowledge_chars)
         space = self._search_space_part(search_space, history, c.search_space_chars)
         sections = {
             "knowledge": knowledge,
@@ -175,7 +175,7 @@ class PromptBuilder:
             for key in ("knowledge", "evidence", "search_space"):
                 cut = min(len(sections[key]), -room)
                 if cut:
-                    sections[key] = _cut(sections[key], len(sections[key]) - cut)
+                    sections[key] = truncate(sections[key], len(sections[key]) - cut)
                     room += cut
                 if room >= 0:
                     break
@@ -184,7 +184,7 @@ class PromptBuilder:
         user = "\n\n".join(headers[k] + sections[k] for k in order if sections[k])
         overflow = len(SYSTEM_PROMPT) + len(user) - c.max_chars
         if overflow > 0:  # Only when the request alone exceeds the budget.
-            user = user[: len(user) - overflow - len(_TRUNCATED)] + _TRUNCATED
+            user = user[: len(user) - overflow - len(TRUNCATED)] + TRUNCATED
         return Prompt(SYSTEM_PROMPT, user, {k: sections[k] for k in order})
 
     def _search_space_part(
@@ -207,8 +207,8 @@ class PromptBuilder:
             per = max((cap - base) // n_desc - 3, 0)
         out = [goal]
         for line, desc in zip(lines, descs):
-            if desc and per > len(_TRUNCATED) + 10:
-                line += " — " + _cut(desc, per)
+            if desc and per > len(TRUNCATED) + 10:
+                line += " — " + truncate(desc, per)
             out.append(line)
         text = "\n".join(out)
         if len(text) > cap:
@@ -218,7 +218,7 @@ class PromptBuilder:
                     kept.append(f"... and {len(out) - len(kept)} more parameters")
                     break
                 kept.append(line)
-            text = _cut("\n".join(kept), cap)
+            text = truncate("\n".join(kept), cap)
         return text
 
 
@@ -272,7 +272,7 @@ def _history_part(history: HistoryView, room: int, config: PromptConfig) -> str:
         if len(text) <= room:
             return text
         if not any(counts):
-            return _cut(text, room)
+            return truncate(text, room)
         # Drop the recent list first (it overlaps the best), then the failures, then the best.
         for i in (1, 2, 0):
             if counts[i] > 0 and counts[i] >= max(counts) // 2:
@@ -320,7 +320,7 @@ def _render_trial(trial: TrialView) -> str:
     if trial.state == "COMPLETE" and trial.values is not None:
         outcome = "value=" + ",".join(_num(v) for v in trial.values)
     elif trial.state == "FAIL":
-        outcome = f"FAILED ({_cut(trial.fail_reason or 'no reason recorded', 200)})"
+        outcome = f"FAILED ({truncate(trial.fail_reason or 'no reason recorded', 200)})"
     elif trial.state == "PRUNED":
         outcome = "PRUNED" + (
             " at value=" + ",".join(_num(v) for v in trial.values) if trial.values else ""
@@ -328,7 +328,7 @@ def _render_trial(trial: TrialView) -> str:
     else:
         outcome = trial.state
     params = ", ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
-    origin = f" (configuration from another study: {_cut(trial.origin, 120)})" if trial.origin else ""
+    origin = f" (configuration from another study: {truncate(trial.origin, 120)})" if trial.origin else ""
     return f"#{trial.number} [{trial.source}]{origin} {outcome}: {params}"
 
 
@@ -356,12 +356,6 @@ def _cut_lines(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     kept = text[:limit].rsplit("\n", 1)[0] if "\n" in text[:limit] else ""
-    return kept or _cut(text, limit)
+    return kept or truncate(text, limit)
 
 
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    if limit <= len(_TRUNCATED):
-        return text[: max(limit, 0)]
-    return text[: limit - len(_TRUNCATED)] + _TRUNCATED

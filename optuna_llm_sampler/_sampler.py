@@ -55,6 +55,7 @@ from optuna_llm_sampler._schedule import AlternatingSchedule
 from optuna_llm_sampler._schedule import as_schedule
 from optuna_llm_sampler._schedule import TrialRole
 from optuna_llm_sampler._screen import Screen
+from optuna_llm_sampler._text import truncate
 
 
 if TYPE_CHECKING:
@@ -359,11 +360,7 @@ class LLMSampler(BaseSampler):
         plan = self._plan_of(trial)
         if plan is not None and param_name in plan:
             value = plan[param_name]
-            try:
-                fits = param_distribution._contains(param_distribution.to_internal_repr(value))
-            except (ValueError, TypeError):
-                fits = False
-            if fits:
+            if _fits(param_distribution, value):
                 return value
             _logger.warning(
                 "Trial %d: planned %s=%r does not fit %r; the base sampler chooses.",
@@ -736,7 +733,7 @@ class LLMSampler(BaseSampler):
             about[_attrs.ATTR_OUTPUT_MODE] = mode.value
             call.raw = redact(reply.text, secrets)
             about.update(self._keep_exchange(study, number, round_, prompt, call.raw, secrets))
-            about[_attrs.ATTR_RAW_REPLY] = _truncate(call.raw, c.raw_reply_chars)
+            about[_attrs.ATTR_RAW_REPLY] = truncate(call.raw, c.raw_reply_chars)
             about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
         call.candidates = candidates
         call.seconds = round(time.perf_counter() - started, 3)
@@ -891,6 +888,14 @@ def _prefetch_key(study: Study, round_: _Round) -> tuple[int, int, int]:
     return (id(study._storage), study._study_id, round_.start)
 
 
+def _fits(dist: BaseDistribution, value: Any) -> bool:
+    """Whether Optuna would take ``value`` as a value of ``dist``."""
+    try:
+        return bool(dist._contains(dist.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False
+
+
 def _whole_study(study: Study) -> Study:
     try:
         return object.__getattribute__(study, "_study")
@@ -902,10 +907,6 @@ def _model_name(llm: Any) -> str:
     return redact(model_name(llm), collect_secrets(llm))
 
 
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: max(limit - 15, 0)] + " [...truncated]"
 
 
 def _repairs_json(repairs: Sequence[Repair]) -> list[dict[str, Any]]:
@@ -964,10 +965,6 @@ def _check_baseline(
         if name not in search_space:
             raise SearchSpaceError(f"baseline[{name!r}] is not a parameter of search_space")
         dist = search_space[name]
-        try:
-            fits = dist._contains(dist.to_internal_repr(value))
-        except (ValueError, TypeError):
-            fits = False
-        if not fits:
+        if not _fits(dist, value):
             raise SearchSpaceError(f"baseline[{name!r}] = {value!r} is outside {dist!r}")
     return out
