@@ -173,19 +173,20 @@ def _pm(pair: tuple[float, float], digits: int = 4) -> str:
     return f"{_num(m, digits)} ± {_num(se, 2)}"
 
 
+def _table_start(caption: str, head: Sequence[str]) -> list[str]:
+    """A caption, a blank line and a Markdown table's header rows."""
+    return [caption, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+
 def markdown_table(problem: str, summaries: Sequence[ArmSummary], trials: int, best_known: float,
                    baseline: float, maximize: bool, *, gap: bool = False) -> str:
     checkpoints = list(summaries[0].at) if summaries else []
     head = ["arm", "seeds", *[f"best@{k}" for k in checkpoints], "% of gap closed" if gap else "gain vs baseline %", "avg rank",
             "trials to 95%", "objective s", "sampler s", "model s (calls)"]
-    lines = [
+    lines = _table_start(
         f"**{problem}**: {'maximise' if maximize else 'minimise'}; baseline {_num(baseline)}, best known "
         f"{_num(best_known)}, 95% target {_num(target_of(best_known, baseline, maximize))}; {trials} trials per run "
-        "(trial 0 is the baseline); mean ± standard error over seeds.",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
+        "(trial 0 is the baseline); mean ± standard error over seeds.", head)
     for s in summaries:
         row = [label(s.arm), str(s.runs), *[_pm(s.at[k]) for k in checkpoints], _pm(s.gain_pct, 3),
                _num(s.rank, 3), f"{_pm(s.to_target, 3)} ({s.reached}/{s.runs})",
@@ -226,14 +227,10 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
     ref = by[reference]
     checkpoints = list(ref.at)
     head = ["arm", *[f"@{k}" for k in checkpoints]]
-    lines = [
+    lines = _table_start(
         f"Against `{reference}` at each checkpoint (positive: better): the difference of the means in "
         f"`{reference}`'s standard errors (✗: worse by more than one), then the paired difference over "
-        "the seeds both ran, mean ± standard error.",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
+        "the seeds both ran, mean ± standard error.", head)
     for s in summaries:
         if s.arm == reference:
             continue
