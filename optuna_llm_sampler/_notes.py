@@ -73,11 +73,18 @@ def trial_note(number: int, attrs: Mapping[str, Any]) -> str | None:
         lines.append(
             f"**Rationale:** {markdown_text(rationale)}" if rationale else "**Rationale:** none given"
         )
+    choice = attrs.get(_attrs.ATTR_CHOICE)
     repairs = list(attrs.get(_attrs.ATTR_REPAIRS) or [])
     if repairs:
         lines.append(f"**Repairs ({len(repairs)}):**\n" + "\n".join(_repair_line(r) for r in repairs))
-    elif is_llm:
+    elif is_llm and not isinstance(choice, dict):
         lines.append("**Repairs:** none: the configuration was used as the model wrote it")
+    if isinstance(choice, dict):
+        picked, of = markdown_text(choice.get("picked")), markdown_text(choice.get("of"))
+        lines.append(
+            f"**Chosen, not written:** the model picked candidate {picked} of {of} drawn by "
+            f"{markdown_text(choice.get('drawn_by'))}"
+        )
     screen = attrs.get(_attrs.ATTR_SCREEN)
     if isinstance(screen, dict):
         predicted = screen.get("predicted")

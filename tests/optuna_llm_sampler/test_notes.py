@@ -230,3 +230,20 @@ def test_on_sqlite_a_note_is_one_write(tmp_path: Path) -> None:
     save_trial_note(study, trial._trial_id, "y" * 7000)  # four chunks and a version
     assert len(commits) == 2  # one read, one write
     assert note_of(study, trial) == "y" * 7000
+
+
+def test_a_picked_candidate_says_it_was_chosen_not_written() -> None:
+    from optuna_llm_sampler import Choose
+    from optuna_llm_sampler import FirstNSchedule
+
+    def pick_first(prompt: str, index: int) -> str:
+        return json.dumps({"choices": [{"candidate": 1, "rationale": "the first"}]})
+
+    model = ScriptedChatModel(replier=pick_first)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=FirstNSchedule(1, round_size=1), choose=Choose())
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=2)
+    note = note_of(study, study.trials[1])
+    assert "**Chosen, not written:** the model picked candidate 1 of 4 drawn by RandomSampler" in note
+    assert "as the model wrote it" not in note
