@@ -578,6 +578,7 @@ class OptimizerEngine(TaskStore):
         params = {name: _tidy(best.params[name], dist) for name, dist in task.space.items()}
         param = format_params(params, task.knobs)
         rank = self.rank(task.study, task.knobs)
+        _discard_waiting(task.study, "the task finished before this proposal of its round was run")
         task.state.update(phase="finished", best_param=param, best_value=best.value, rank=rank, finished=_now())
         reply = {"param": param, "rank": rank, "finished": True}
         self._keep_reply(task, measured, reply)
@@ -651,6 +652,7 @@ class OptimizerEngine(TaskStore):
             pending = task.state.get("pending")
             if pending is not None and task.state["phase"] != "finished":
                 task.study.tell(pending, state=TrialState.FAIL, skip_if_finished=True)
+            _discard_waiting(task.study, "the task was deleted before this proposal of its round was run")
             if self.config.purge_on_delete:
                 optuna.delete_study(study_name=task_id, storage=self._storage)
             else:
@@ -660,3 +662,17 @@ class OptimizerEngine(TaskStore):
                 self._tasks.pop(task_id, None)
             _logger.info("task %s deleted", task_id)
         return {}
+
+
+def _discard_waiting(study: optuna.Study, reason: str) -> None:
+    """Fail, marked as discarded, the model's proposals a task that ends leaves in its queue.
+
+    Left ``WAITING`` they would count as the model's trials in the prompt, the report and the
+    dashboard, yet never run. Never fails the request: a task ends whatever happens here.
+    """
+    try:
+        from optuna_llm_sampler import discard_waiting_proposals
+
+        discard_waiting_proposals(study, reason=reason)
+    except Exception as exc:  # The reply and the task's state matter more than the record.
+        _logger.warning("could not discard the proposals left waiting: %s: %s", type(exc).__name__, exc)

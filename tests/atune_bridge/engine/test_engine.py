@@ -484,3 +484,30 @@ def test_llm_engine_wires_llm_sampler() -> None:
     assert drive(engine, task, first=reply["param"])["finished"] is True
     sources = [t.user_attrs.get(sampler_mod.ATTR_SOURCE) for t in engine.study(task).trials]
     assert sampler_mod.SOURCE_LLM in sources  # the scripted reply became a trial
+
+
+def test_a_deleted_llm_task_leaves_no_proposal_waiting() -> None:
+    import json
+
+    from optuna_llm_sampler import is_discarded
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    def two(i: int) -> str:
+        return json.dumps({"configurations": [
+            {"params": {"worker_processes": "2", "worker_connections": 64 * (i + 2), "keepalive_timeout": 30,
+                        "ratio": 0.7}, "rationale": "a"},
+            {"params": {"worker_processes": "4", "worker_connections": 64 * (i + 20), "keepalive_timeout": 20,
+                        "ratio": 0.6}, "rationale": "b"}]})
+
+    model = FakeListChatModel(responses=[two(i) for i in range(50)])
+    engine = OptimizerEngine(EngineConfig(storage=None, seed=1), chat_model=model)
+    task, reply = begin(engine, engine="llm", max_eval=10)
+    drive(engine, task, first=reply["param"], stop=4)  # stops inside the model's round 5-6
+    study = engine.study(task)
+    waiting = [t.number for t in study.trials if t.state is TrialState.WAITING]
+    assert waiting, "the round's second proposal should be waiting when the task is deleted"
+    engine.delete_task(task)
+    for number in waiting:
+        trial = study.trials[number]
+        assert trial.state is TrialState.FAIL and is_discarded(trial)
+        assert "the task was deleted" in trial.user_attrs["llm_discarded"]
