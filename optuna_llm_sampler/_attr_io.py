@@ -70,10 +70,11 @@ def read_study_system_attrs(
     rdb = _rdb_backend(storage)
     if rdb is None:
         attrs = storage.get_study_system_attrs(study_id)
+        named = set(wanted)
         return {
             key: value
             for key, value in attrs.items()
-            if key in wanted or (prefix is not None and key.startswith(prefix))
+            if key in named or (prefix is not None and key.startswith(prefix))
         }
 
     from optuna.storages._rdb import models

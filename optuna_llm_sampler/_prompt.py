@@ -184,7 +184,7 @@ class PromptBuilder:
         user = "\n\n".join(headers[k] + sections[k] for k in order if sections[k])
         overflow = len(SYSTEM_PROMPT) + len(user) - c.max_chars
         if overflow > 0:  # Only when the request alone exceeds the budget.
-            user = user[: len(user) - overflow - len(TRUNCATED)] + TRUNCATED
+            user = truncate(user, len(user) - overflow)
         return Prompt(SYSTEM_PROMPT, user, {k: sections[k] for k in order})
 
     def _search_space_part(

@@ -421,38 +421,32 @@ class LLMSampler(BaseSampler):
         decision = schedule.explain(trial.number)
         # The schedule's decision goes to storage with the trial's first attributes, in one
         # transaction: a base trial is then one write.
-        share = {_attrs.ATTR_SHARE: decision} if decision is not None else {}
+        attrs: dict[str, Any] = {_attrs.ATTR_SHARE: decision} if decision is not None else {}
         decided = schedule.take_unwritten() if isinstance(schedule, _BoundAdaptive) else {}
+        llm_round = False
         if "fixed_params" in trial.system_attrs:
             # Popped from the queue: enqueued by an LLM round (its attributes came with it),
             # by the runner as the baseline, or by a user.
-            attrs = dict(share)
             if _attrs.ATTR_SOURCE not in trial.user_attrs:
                 attrs[_attrs.ATTR_SOURCE] = (
                     _attrs.SOURCE_BASELINE
                     if trial.number == 0 and role is TrialRole.BASELINE
                     else _attrs.SOURCE_ENQUEUED
                 )
-            self._set_attrs(study, trial, attrs, study_attrs=decided)
-            return
-        if role is TrialRole.BASELINE:
+        elif role is TrialRole.BASELINE:
             if self._baseline is not None:
                 self._set_plan(trial, self._baseline)
-                attrs = {**share, _attrs.ATTR_SOURCE: _attrs.SOURCE_BASELINE}
+                attrs[_attrs.ATTR_SOURCE] = _attrs.SOURCE_BASELINE
             else:
-                attrs = {
-                    **share,
-                    _attrs.ATTR_SOURCE: self._base_name,
-                    _attrs.ATTR_NOTE: "baseline slot, but no baseline was given",
-                }
-            self._set_attrs(study, trial, attrs, study_attrs=decided)
-            return
-        if role is TrialRole.BASE:
-            attrs = {**share, _attrs.ATTR_SOURCE: self._base_name}
-            self._set_attrs(study, trial, attrs, study_attrs=decided)
-            return
-        self._set_attrs(study, trial, share, study_attrs=decided)
-        self._llm_round(study, trial, schedule)
+                attrs[_attrs.ATTR_SOURCE] = self._base_name
+                attrs[_attrs.ATTR_NOTE] = "baseline slot, but no baseline was given"
+        elif role is TrialRole.BASE:
+            attrs[_attrs.ATTR_SOURCE] = self._base_name
+        else:
+            llm_round = True
+        self._set_attrs(study, trial, attrs, study_attrs=decided)
+        if llm_round:
+            self._llm_round(study, trial, schedule)
 
     def _bind(self, study: Study) -> Schedule:
         """The schedule bound to ``study``; an adaptive one leaves its decisions to
