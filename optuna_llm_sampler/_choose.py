@@ -239,3 +239,12 @@ def _as_int(value: Any) -> int | None:
 
 def _key(params: Mapping[str, Any]) -> str:
     return json.dumps({k: params[k] for k in sorted(params)}, default=str)
+
+
+DEFAULT_CHOOSE = Choose(from_trial=10)
+"""LLMSampler's default: written rounds in TPE's random start-up, chosen ones after.
+
+The third pass of the ablation (``docs/ablation.md``) found it at least as good as writing
+every round on each problem, and better late on Ackley, where the written rounds of a model
+that knows nothing took trials TPE would have placed better.
+"""

@@ -23,6 +23,7 @@ from optuna_llm_sampler._artifacts import prompt_text
 from optuna_llm_sampler._attr_io import write_attrs
 from optuna_llm_sampler._budget import ModelBudget
 from optuna_llm_sampler._choose import Choose
+from optuna_llm_sampler._choose import DEFAULT_CHOOSE
 from optuna_llm_sampler._choose import choice_request
 from optuna_llm_sampler._choose import choice_schema
 from optuna_llm_sampler._choose import draw_candidates
@@ -192,8 +193,12 @@ class LLMSampler(BaseSampler):
             A :class:`~optuna_llm_sampler.Choose`: the base sampler draws several candidates
             per trial of the round and the model picks among them (``llm_choice`` on each
             picked trial) instead of writing values; ``Choose(from_trial=10)`` lets the model
-            write the rounds of TPE's random start-up and choose after. Not with ``screen``.
-            Default :obj:`None`: the model writes the configurations.
+            write the rounds of TPE's random start-up and choose after. Not with ``screen``
+            or ``prefetch``. Default ``Choose(from_trial=10)``, the benchmark's verdict
+            (``docs/ablation.md``): a model that knows the service writes the first rounds,
+            where good advice pays most, and a model that knows nothing costs TPE no trials
+            later on. With ``screen`` or ``prefetch=True``, which need written rounds, the
+            default gives way. :obj:`None`: the model writes every round.
         artifact_store:
             An Optuna artifact store (e.g. :class:`optuna.artifacts.FileSystemArtifactStore`)
             that keeps each model call's whole prompt and raw reply as two text files attached
@@ -234,7 +239,7 @@ class LLMSampler(BaseSampler):
         budget: ModelBudget | None = None,
         screen: Screen | None = None,
         evidence: Evidence | None = None,
-        choose: Choose | None = None,
+        choose: Choose | None = DEFAULT_CHOOSE,
         artifact_store: ArtifactStore | None = None,
         prefetch: bool = False,
     ) -> None:
@@ -263,6 +268,8 @@ class LLMSampler(BaseSampler):
         self._budget = _check_option("budget", budget, ModelBudget)
         self._screen = _check_option("screen", screen, Screen)
         self._evidence = _check_option("evidence", evidence, Evidence)
+        if choose is DEFAULT_CHOOSE and (screen is not None or prefetch):
+            choose = None  # the default gives way to the options that need written rounds
         self._choose = _check_option("choose", choose, Choose)
         if self._choose is not None and self._screen is not None:
             raise TypeError(

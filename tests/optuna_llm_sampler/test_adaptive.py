@@ -40,8 +40,9 @@ BAD = {"workers": 64, "backlog": 4096, "buffer_kb": 64, "timeout_s": 10.0,
 
 
 def run(model: ScriptedChatModel, schedule: AdaptiveSchedule, n: int = 60) -> optuna.Study:
+    # choose=None: the model writes every round, so what its trials deliver is its own.
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=schedule)
+                         schedule=schedule, choose=None)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=n)
     return study

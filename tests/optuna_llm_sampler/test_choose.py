@@ -175,3 +175,50 @@ def test_with_from_trial_rounds_before_it_are_written_and_rounds_after_chosen() 
 def test_choose_refuses_a_from_trial_that_is_not_a_trial_number(bad) -> None:
     with pytest.raises(ChooseConfigError, match="from_trial"):
         Choose(from_trial=bad)
+
+
+def default_sampler(model: ScriptedChatModel, **options) -> LLMSampler:
+    from optuna_llm_sampler import AlternatingSchedule
+
+    return LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                      schedule=AlternatingSchedule(), structured_output=True, **options)
+
+
+def test_by_default_rounds_of_the_random_start_up_are_written_and_later_rounds_chosen() -> None:
+    model = ScriptedChatModel(replier=write_or_pick)
+    study = optuna.create_study(direction="maximize", sampler=default_sampler(model))
+    study.optimize(objective, n_trials=15)
+    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    # Rounds 1-2, 5-6 and 9-10 start before trial 10: written; round 13-14 is chosen.
+    assert [t.number for t in llm] == [1, 2, 5, 6, 9, 10, 13, 14]
+    assert [ATTR_CHOICE in t.user_attrs for t in llm] == [False] * 6 + [True] * 2
+    assert ["## Candidates" in p for p in model.prompts] == [False, False, False, True]
+
+
+def test_choose_none_has_the_model_write_every_round() -> None:
+    model = ScriptedChatModel(replier=write_or_pick)
+    study = optuna.create_study(direction="maximize",
+                                sampler=default_sampler(model, choose=None))
+    study.optimize(objective, n_trials=15)
+    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    assert [t.number for t in llm] == [1, 2, 5, 6, 9, 10, 13, 14]
+    assert not any(ATTR_CHOICE in t.user_attrs for t in llm)
+    assert not any("## Candidates" in p for p in model.prompts)
+
+
+@pytest.mark.parametrize("option", [{"screen": Screen()}, {"prefetch": True}])
+def test_the_default_choose_gives_way_to_options_that_need_written_rounds(option) -> None:
+    model = ScriptedChatModel(replier=write_or_pick)
+    sampler = default_sampler(model, **option)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=15)
+    sampler.join_prefetch()
+    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    assert [t.number for t in llm][-2:] == [13, 14]
+    assert not any(ATTR_CHOICE in t.user_attrs for t in llm)
+
+
+def test_an_explicit_choose_with_prefetch_is_still_refused() -> None:
+    with pytest.raises(TypeError, match="choose= or prefetch=True"):
+        LLMSampler(ScriptedChatModel(replier=pick_best_workers), search_space=SPACE,
+                   choose=Choose(from_trial=10), prefetch=True)

@@ -39,7 +39,7 @@ def test_two_threads_call_the_model_once_per_round(tmp_path: Path) -> None:
     log = str(tmp_path / "calls.jsonl")
     model = ScriptedChatModel(replier=random_replier(seed=1), sleep=0.05, call_log=log)
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=AlternatingSchedule())
+                         schedule=AlternatingSchedule(), choose=None)  # written rounds
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=30, n_jobs=2)
 
