@@ -70,7 +70,8 @@ class Choose:
             learnt anything (its first 10 trials are random draws) its candidates carry no
             information for a model to choose from, and a model that knows the service is
             worth most there; later, choosing keeps a model that knows nothing from taking
-            trials away from TPE's own proposals. ``Choose(from_trial=10)`` is that hybrid.
+            trials away from TPE's own proposals. ``Choose(from_trial=10)`` is that hybrid,
+            and LLMSampler's default ``choose``.
     """
 
     candidates: int = 4

@@ -174,6 +174,10 @@ def _llm_details(attrs: Mapping[str, Any]) -> dict[str, Any]:
         out["latency_s"] = latency
     if attrs.get("llm_repairs"):
         out["repairs"] = len(attrs["llm_repairs"])
+    choice = attrs.get("llm_choice")
+    if isinstance(choice, Mapping):
+        out["choice"] = (f"candidate {choice.get('picked')} of {choice.get('of')} "
+                         f"drawn by {choice.get('drawn_by')}")
     if attrs.get("llm_error"):
         out["error"] = str(attrs["llm_error"])
     if attrs.get("llm_note"):
@@ -495,6 +499,8 @@ def _llm_cell(llm: Mapping[str, Any]) -> str:
         call.append(f"{llm['repairs']} repair(s)")
     if call:
         parts.append(", ".join(call))
+    if llm.get("choice"):
+        parts.append(f"<b>chose</b> {e(str(llm['choice']))}, wrote no values")
     if llm.get("fallback"):
         parts.append(f"<b>fell back:</b> {e(str(llm['fallback']))}")
     if llm.get("error"):

@@ -210,6 +210,26 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
     assert '<td class="llm"></td>' in _row_of(page, 3)  # a base-sampler slot: nothing to tell
 
 
+def test_a_trial_the_model_chose_says_which_candidate_it_picked(tmp_path: Path) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+    from optuna.samplers import TPESampler
+
+    from atune_bridge import Runner, load_client, load_server
+    from optuna_llm_sampler import Choose, FirstNSchedule, LLMSampler
+
+    model = FakeListChatModel(responses=[json.dumps({"choices": [{"candidate": 3}, {"candidate": 1}]})])
+    toy = copy_toy(tmp_path)
+    sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen",
+                         schedule=FirstNSchedule(2, round_size=2), choose=Choose(candidates=4))
+    result = Runner(load_server(toy.server_path), load_client(toy.client_path()),
+                    toy.config(n_trials=4), sampler=sampler).run()
+    summary = summarize(result)
+    assert [r.source for r in summary.rows][:3] == ["baseline", "llm", "llm"]
+    page = write_report(summary, tmp_path / "out", result.study).html.read_text()
+    assert "<b>chose</b> candidate 3 of 8 drawn by TPESampler, wrote no values" in _row_of(page, 1)
+    assert "<b>chose</b> candidate 1 of 8 drawn by TPESampler, wrote no values" in _row_of(page, 2)
+
+
 def test_with_weighted_evaluations_only_the_weighted_gain_is_added(finished: tuple[Toy, object], tmp_path: Path) -> None:
     import dataclasses
 
