@@ -72,14 +72,28 @@ class Choose:
             worth most there; later, choosing keeps a model that knows nothing from taking
             trials away from TPE's own proposals. ``Choose(from_trial=10)`` is that hybrid,
             and LLMSampler's default ``choose``.
+        write_when_ahead:
+            With :class:`~optuna_llm_sampler.AdaptiveSchedule`, a round from ``from_trial`` on
+            is still written when the schedule's evidence for its block says the model's
+            trials are ahead of the base sampler's (``p_better`` above one half in the
+            trial's ``llm_share``): a model that has shown it knows the service keeps writing
+            values the base sampler would not draw; one that has not picks among them.
+            Default :obj:`False`. Other schedules record no evidence: their rounds choose.
     """
 
     candidates: int = 4
     from_trial: int = 0
+    write_when_ahead: bool = False
 
-    def applies_to(self, round_start: int) -> bool:
-        """Whether the round starting at trial ``round_start`` chooses (else it writes)."""
-        return round_start >= self.from_trial
+    def applies_to(self, round_start: int, p_better: float | None = None) -> bool:
+        """Whether the round starting at trial ``round_start`` chooses (else it writes).
+
+        ``p_better`` is the schedule's probability that the model's trials are the better
+        ones, for the round's block (:obj:`None` when the schedule records none).
+        """
+        if round_start < self.from_trial:
+            return False
+        return not (self.write_when_ahead and p_better is not None and p_better > 0.5)
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int):
@@ -90,6 +104,10 @@ class Choose:
             raise ChooseConfigError(
                 f"Choose(candidates={self.candidates}) must be between 2 and 20: one candidate "
                 "leaves nothing to choose, and a long list is more than a small model reads"
+            )
+        if not isinstance(self.write_when_ahead, bool):
+            raise ChooseConfigError(
+                f"Choose(write_when_ahead=...) must be True or False, got {self.write_when_ahead!r}"
             )
         if (
             isinstance(self.from_trial, bool)

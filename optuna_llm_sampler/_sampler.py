@@ -480,8 +480,12 @@ class LLMSampler(BaseSampler):
                 self._set_attrs(study, trial, attrs, (round_.key, over))
                 return
         storage.set_study_system_attr(study_id, round_.key, record)
+        decision = schedule.explain(trial.number) or {}
+        chooses = self._choose is not None and self._choose.applies_to(
+            round_.start, decision.get("p_better")
+        )
         try:
-            self._ask_and_plan(study, trial, round_, trials, record)
+            self._ask_and_plan(study, trial, round_, trials, record, chooses)
         except Exception as e:
             # before_trial sends the trial to the base sampler; the record must not stay "asking".
             error = redact(f"{type(e).__name__}: {e}", collect_secrets(self._llm))
@@ -496,6 +500,7 @@ class LLMSampler(BaseSampler):
         round_: _Round,
         trials: Sequence[FrozenTrial],
         record: dict[str, Any],
+        chooses: bool,
     ) -> None:
         fallback = {_attrs.ATTR_SOURCE: self._base_name, _attrs.ATTR_ROUND: round_.start}
         search_space = self._search_space or search_space_from_trials(trials)
@@ -508,7 +513,9 @@ class LLMSampler(BaseSampler):
 
         call = self._prefetched(study, round_, search_space, trial.number)
         if call is None:
-            call = self._call(study, round_, trials, search_space, trial.number, trial)
+            call = self._call(
+                study, round_, trials, search_space, trial.number, trial if chooses else None
+            )
         record["seconds"] = call.seconds
         outcome = self._judge(study, call, trials, len(round_.slots))
         if outcome.error is not None:
@@ -666,7 +673,8 @@ class LLMSampler(BaseSampler):
     ) -> _Call:
         """Build the prompt and call the model: the reply or the error.
 
-        With ``choose``, the base sampler first draws the candidates, on ``trial``.
+        Given ``trial`` (a round that chooses), the base sampler first draws the candidates
+        on it; without one the model writes the configurations.
         """
         c = self._config
         started = time.perf_counter()
@@ -681,11 +689,7 @@ class LLMSampler(BaseSampler):
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
         candidates: list[dict[str, Any]] = []
-        if (
-            self._choose is not None
-            and trial is not None
-            and self._choose.applies_to(round_.start)
-        ):
+        if self._choose is not None and trial is not None:
             candidates = draw_candidates(
                 self._base,
                 study,

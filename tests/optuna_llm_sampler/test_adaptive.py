@@ -12,8 +12,10 @@ from llm_fakes import objective
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from optuna_llm_sampler import AdaptiveSchedule
+from optuna_llm_sampler import ATTR_CHOICE
 from optuna_llm_sampler import ATTR_SHARE
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import Choose
 from optuna_llm_sampler import InvalidScheduleError
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import TrialRole
@@ -39,10 +41,11 @@ BAD = {"workers": 64, "backlog": 4096, "buffer_kb": 64, "timeout_s": 10.0,
        "learning_rate": 1e-3, "mode": None}
 
 
-def run(model: ScriptedChatModel, schedule: AdaptiveSchedule, n: int = 60) -> optuna.Study:
-    # choose=None: the model writes every round, so what its trials deliver is its own.
+def run(model: ScriptedChatModel, schedule: AdaptiveSchedule, n: int = 60,
+        choose: Choose | None = None) -> optuna.Study:
+    # choose=None by default: the model writes every round, so what its trials deliver is its own.
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=schedule, choose=None)
+                         schedule=schedule, choose=choose)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=n)
     return study
@@ -58,6 +61,48 @@ def test_a_model_whose_trials_keep_losing_falls_to_the_floor() -> None:
     last = decisions(study)[max(decisions(study))]
     assert last["p_better"] < 0.05 and last["share"] == pytest.approx(0.1, abs=0.03)
     assert llm_share_after(study, 20) < 0.2
+
+
+def writes_or_picks_first(params: dict) -> ScriptedChatModel:
+    """Writes ``params`` (varied, as :func:`constant_replier`), or picks the first candidates."""
+    write = constant_replier(params).replier
+
+    def reply(prompt: str, index: int) -> str:
+        if "## Candidates" not in prompt:
+            return write(prompt, index)
+        return json.dumps({"choices": [{"candidate": k} for k in (1, 2)]})
+
+    return ScriptedChatModel(replier=reply)
+
+
+def model_trials_from(study: optuna.Study, start: int) -> list[optuna.trial.FrozenTrial]:
+    """The model's run trials from ``start`` on (the round's last proposal may still wait)."""
+    return [t for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+            if t.number >= start and t.user_attrs.get(ATTR_SOURCE) == "llm"]
+
+
+def chosen_and_written_after(study: optuna.Study, start: int) -> tuple[int, int]:
+    llm = model_trials_from(study, start)
+    chosen = sum(ATTR_CHOICE in t.user_attrs for t in llm)
+    return chosen, len(llm) - chosen
+
+
+@pytest.mark.parametrize(("params", "writes_late"), [(GOOD, True), (BAD, False)])
+def test_with_write_when_ahead_a_model_ahead_keeps_writing_one_behind_chooses(params, writes_late) -> None:
+    study = run(writes_or_picks_first(params), AdaptiveSchedule(floor=0.1, ceiling=0.6),
+                n=40, choose=Choose(from_trial=10, write_when_ahead=True))
+    chosen, written = chosen_and_written_after(study, 10)
+    for trial in model_trials_from(study, 10):
+        ahead = trial.user_attrs[ATTR_SHARE]["p_better"] > 0.5
+        assert (ATTR_CHOICE not in trial.user_attrs) == ahead
+    assert (written > 0, chosen > 0) == (writes_late, not writes_late)
+
+
+def test_without_write_when_ahead_a_model_ahead_chooses_all_the_same() -> None:
+    study = run(writes_or_picks_first(GOOD), AdaptiveSchedule(floor=0.1, ceiling=0.6),
+                n=40, choose=Choose(from_trial=10))
+    chosen, written = chosen_and_written_after(study, 10)
+    assert chosen > 0 and written == 0
 
 
 def test_a_model_whose_trials_keep_winning_rises_to_the_ceiling() -> None:

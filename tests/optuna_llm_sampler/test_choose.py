@@ -177,6 +177,21 @@ def test_choose_refuses_a_from_trial_that_is_not_a_trial_number(bad) -> None:
         Choose(from_trial=bad)
 
 
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_choose_refuses_a_write_when_ahead_that_is_not_a_bool(bad) -> None:
+    with pytest.raises(ChooseConfigError, match="write_when_ahead"):
+        Choose(write_when_ahead=bad)
+
+
+def test_with_a_fixed_schedule_write_when_ahead_has_no_evidence_and_rounds_choose() -> None:
+    model = ScriptedChatModel(replier=write_or_pick)
+    sampler = default_sampler(model, choose=Choose(from_trial=10, write_when_ahead=True))
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=15)
+    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    assert [ATTR_CHOICE in t.user_attrs for t in llm] == [False] * 6 + [True] * 2
+
+
 def default_sampler(model: ScriptedChatModel, **options) -> LLMSampler:
     from optuna_llm_sampler import AlternatingSchedule
 
