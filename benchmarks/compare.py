@@ -10,7 +10,9 @@ of the same command resumes, and the results are printed and written as:
 * ``DIR/results.md``: the table (mean ± standard error of best-so-far at trials 5, 10, 20,
   30, gain over the baseline, average rank, trials to 95% of the best known value, time
   split into objective, sampler and model);
-* ``DIR/convergence.png``: mean best-so-far ± one standard error per arm.
+* ``DIR/convergence.png``: mean best-so-far ± one standard error per arm;
+* ``DIR/against-tpe.png`` (when ``tpe`` is an arm): each arm's paired difference to TPE per
+  trial, mean ± one standard error, where gaps too small for the convergence plot show.
 
 Usage, from the repository root::
 
@@ -45,7 +47,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm, split_arm  # noqa: E402
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
-from optbench.summary import STAND_IN, against_reference, label, markdown_table, plot, summarize, to_json  # noqa: E402
+from optbench.summary import (  # noqa: E402
+    STAND_IN, against_reference, label, markdown_table, plot, plot_against, summarize, to_json,
+)
 
 _PROBLEM: dict[str, Problem] = {}
 
@@ -241,6 +245,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     try:
         plot(args.out / "convergence.png", [(problem.name, summaries, problem.maximize, best_known)])
         plotted = f", {args.out / 'convergence.png'}"
+        if versus:
+            plot_against(args.out / "against-tpe.png", problem.name, runs, "tpe", problem.maximize)
+            plotted += f", {args.out / 'against-tpe.png'}"
     except ImportError:
         plotted = " (no plot: matplotlib is not installed; it comes with the bench extra)"
     print()

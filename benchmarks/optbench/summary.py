@@ -206,24 +206,47 @@ def markdown_table(problem: str, summaries: Sequence[ArmSummary], trials: int, b
     return "\n".join(lines)
 
 
+def paired_differences(runs: Sequence[RunRecord], reference: str,
+                       maximize: bool) -> dict[str, list[tuple[float, float]]]:
+    """Per arm, per trial: the paired difference to ``reference`` (positive: better), mean ± SE.
+
+    Over the seeds both arms ran: the same seed gives both arms the same problem noise and the
+    same base-sampler seed. Entry ``k - 1`` is best@k's difference.
+    """
+    sign = 1.0 if maximize else -1.0
+    curves: dict[str, dict[int, list[float | None]]] = {}
+    for r in runs:
+        curves.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
+    ref = curves.get(reference, {})
+    out: dict[str, list[tuple[float, float]]] = {}
+    for arm, by_seed in curves.items():
+        if arm == reference:
+            continue
+        length = min((len(c) for c in by_seed.values()), default=0)
+        out[arm] = [
+            mean_se([sign * (c[i] - ref[seed][i]) for seed, c in by_seed.items()
+                     if seed in ref and i < len(ref[seed])
+                     and c[i] is not None and ref[seed][i] is not None])
+            for i in range(length)
+        ]
+    return out
+
+
 def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], reference: str,
                       maximize: bool) -> str:
     """Each arm against ``reference`` at each checkpoint, positive meaning better, two ways.
 
     First in the reference's standard errors (issue #9's criteria: ✗ marks worse by more
     than one), then as the paired difference over the seeds both arms ran, mean ± standard
-    error: the same seed gives both arms the same problem noise and the same base-sampler
-    seed, so the paired figure is the one that says whether a gap is more than noise. Two arms
-    drawing from one distribution fall more than one of the reference's standard errors
-    apart at a checkpoint about one time in four.
+    error (:func:`paired_differences`), the figure that says whether a gap is more than
+    noise. Two arms drawing from one distribution fall more than one of the reference's
+    standard errors apart at a checkpoint about one time in four.
     """
     by = {s.arm: s for s in summaries}
     if reference not in by:
         return ""
     sign = 1.0 if maximize else -1.0
-    curves: dict[str, dict[int, list[float | None]]] = {}
-    for r in runs:
-        curves.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
+    paired = paired_differences(runs, reference, maximize)
     ref = by[reference]
     checkpoints = list(ref.at)
     head = ["arm", *[f"@{k}" for k in checkpoints]]
@@ -238,15 +261,47 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
         for k in checkpoints:
             (m, _), (rm, rse) = s.at[k], ref.at[k]
             units = sign * (m - rm) / rse if rse and rse > 0 else float("nan")
-            diffs = [sign * (c[k - 1] - curves[reference][seed][k - 1])
-                     for seed, c in curves[s.arm].items()
-                     if seed in curves[reference] and c[k - 1] is not None
-                     and curves[reference][seed][k - 1] is not None]
-            pm, pse = mean_se(diffs)
+            pm, pse = paired[s.arm][k - 1] if k - 1 < len(paired.get(s.arm, [])) else (float("nan"),) * 2
             mark = " ✗" if units < -1 else ""
             cells.append(f"{units:+.1f}{mark} ({_num(pm, 3)} ± {_num(pse, 2)})")
         lines.append("| " + " | ".join([label(s.arm), *cells]) + " |")
     return "\n".join(lines)
+
+
+def plot_against(path: Path, problem: str, runs: Sequence[RunRecord], reference: str,
+                 maximize: bool) -> None:
+    """Each arm's paired difference to ``reference`` per trial, mean ± one standard error.
+
+    Curves of mean best-so-far lie on top of each other when arms differ by a fraction of a
+    percent; this plot shows the gap itself, and whether zero lies inside its band.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.2, 4.6))
+    seeds = {r.arm: 0 for r in runs}
+    for r in runs:
+        seeds[r.arm] += 1
+    for arm, points in paired_differences(runs, reference, maximize).items():
+        xs = [i for i, (m, _) in enumerate(points) if not math.isnan(m)]
+        means = [points[i][0] for i in xs]
+        ses = [0.0 if math.isnan(points[i][1]) else points[i][1] for i in xs]
+        line, = ax.plot(xs, means, label=f"{label(arm)} (n={seeds[arm]})",
+                        linestyle="--" if arm.partition("+")[0] in STAND_IN else "-")
+        ax.fill_between(xs, [m - e for m, e in zip(means, ses)], [m + e for m, e in zip(means, ses)],
+                        color=line.get_color(), alpha=0.18)
+    ax.axhline(0.0, color="grey", linewidth=0.8, label=reference)
+    ax.set_title(f"{problem}: paired difference to {reference}")
+    ax.set_xlabel("trial (0 = baseline)")
+    ax.set_ylabel(f"best so far minus {reference}'s (above 0: better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot(path: Path, panels: Sequence[tuple[str, Sequence[ArmSummary], bool, float | None]]) -> None:

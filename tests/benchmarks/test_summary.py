@@ -7,7 +7,7 @@ import math
 import pytest
 
 from optbench.protocol import RunRecord
-from optbench.summary import against_reference, incumbent_curve, markdown_table, summarize, target_of
+from optbench.summary import against_reference, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of
 
 
 def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
@@ -72,3 +72,21 @@ def test_an_arm_behind_by_more_than_one_standard_error_is_marked() -> None:
     summaries = summarize(runs, True, best_known=8.0, baseline=0.0)
     row = against_reference(runs, summaries, "tpe", maximize=True).splitlines()[-1]
     assert "✗ (-3 ± 0)" in row
+
+
+def test_paired_differences_are_per_trial_over_the_seeds_both_arms_ran() -> None:
+    # Minimise: "arm" is 1 better than tpe at trial 1 on seed 0 and 3 better on seed 1; seed 2
+    # has no tpe run and is left out.
+    runs = [run("tpe", 0, [9.0, 5.0]), run("tpe", 1, [9.0, 7.0]),
+            run("arm", 0, [9.0, 4.0]), run("arm", 1, [9.0, 4.0]), run("arm", 2, [9.0, 0.0])]
+    diffs = paired_differences(runs, "tpe", maximize=False)
+    assert list(diffs) == ["arm"]
+    assert diffs["arm"][0] == (0.0, 0.0)
+    assert diffs["arm"][1][0] == pytest.approx(2.0) and diffs["arm"][1][1] == pytest.approx(1.0)
+
+
+def test_the_plot_against_tpe_is_written(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    runs = [run("tpe", s, [9.0, 5.0 + s]) for s in range(3)] + [run("llm:random", s, [9.0, 4.0]) for s in range(3)]
+    plot_against(tmp_path / "against-tpe.png", "p", runs, "tpe", maximize=False)
+    assert (tmp_path / "against-tpe.png").read_bytes().startswith(b"\x89PNG")
