@@ -269,8 +269,8 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "no-floor": (_no_floor, "schedule=AdaptiveSchedule(floor=0.0): after the start-up the model gets blocks only while its trials are ahead"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
-    "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after (LLMSampler's default since stop 17)"),
-    "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead"),
+    "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
+    "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default since stop 17)"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }

@@ -98,6 +98,16 @@ def test_with_write_when_ahead_a_model_ahead_keeps_writing_one_behind_chooses(pa
     assert (written > 0, chosen > 0) == (writes_late, not writes_late)
 
 
+@pytest.mark.parametrize(("params", "writes_late"), [(GOOD, True), (BAD, False)])
+def test_by_default_a_model_ahead_keeps_writing_after_the_start_up_one_behind_chooses(params, writes_late) -> None:
+    sampler = LLMSampler(writes_or_picks_first(params), base_sampler=RandomSampler(seed=0),
+                         search_space=SPACE)  # the default schedule and choose
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=40)
+    chosen, written = chosen_and_written_after(study, 10)
+    assert (written > 0, chosen > 0) == (writes_late, not writes_late)
+
+
 def test_without_write_when_ahead_a_model_ahead_chooses_all_the_same() -> None:
     study = run(writes_or_picks_first(GOOD), AdaptiveSchedule(floor=0.1, ceiling=0.6),
                 n=40, choose=Choose(from_trial=10))
