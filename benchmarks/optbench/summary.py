@@ -285,19 +285,33 @@ def plot_against(path: Path, problem: str, runs: Sequence[RunRecord], reference:
     for r in runs:
         seeds[r.arm] += 1
     for arm, points in paired_differences(runs, reference, maximize).items():
-        xs = [i for i, (m, _) in enumerate(points) if not math.isnan(m)]
-        means = [points[i][0] for i in xs]
-        ses = [0.0 if math.isnan(points[i][1]) else points[i][1] for i in xs]
-        line, = ax.plot(xs, means, label=f"{label(arm)} (n={seeds[arm]})",
-                        linestyle="--" if arm.partition("+")[0] in STAND_IN else "-")
-        ax.fill_between(xs, [m - e for m, e in zip(means, ses)], [m + e for m, e in zip(means, ses)],
-                        color=line.get_color(), alpha=0.18)
+        _band(ax, arm, points, seeds[arm])
     ax.axhline(0.0, color="grey", linewidth=0.8, label=reference)
     ax.set_title(f"{problem}: paired difference to {reference}")
-    ax.set_xlabel("trial (0 = baseline)")
-    ax.set_ylabel(f"best so far minus {reference}'s (above 0: better)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    _finish(fig, [ax], path, f"best so far minus {reference}'s (above 0: better)")
+
+
+def _band(ax: Any, arm: str, points: Sequence[tuple[float, float]], n: int) -> None:
+    """One arm's mean per trial with a band of ± one standard error; stand-ins dashed."""
+    xs = [i for i, (m, _) in enumerate(points) if not math.isnan(m)]
+    means = [points[i][0] for i in xs]
+    ses = [0.0 if math.isnan(points[i][1]) else points[i][1] for i in xs]
+    line, = ax.plot(xs, means, label=f"{label(arm)} (n={n})",
+                    linestyle="--" if arm.partition("+")[0] in STAND_IN else "-")
+    ax.fill_between(xs, [m - e for m, e in zip(means, ses)], [m + e for m, e in zip(means, ses)],
+                    color=line.get_color(), alpha=0.18)
+
+
+def _finish(fig: Any, axes: Sequence[Any], path: Path, ylabel: str | None = None) -> None:
+    """Axis labels, grid and legend on each panel, then the figure saved to ``path`` and closed."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes:
+        ax.set_xlabel("trial (0 = baseline)")
+        if ylabel is not None:
+            ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -314,24 +328,12 @@ def plot(path: Path, panels: Sequence[tuple[str, Sequence[ArmSummary], bool, flo
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
     for ax, (problem, summaries, maximize, best_known) in zip(axes[0], panels):
         for s in summaries:
-            xs = [i for i, (m, _) in enumerate(s.curve) if not math.isnan(m)]
-            means = [s.curve[i][0] for i in xs]
-            ses = [0.0 if math.isnan(s.curve[i][1]) else s.curve[i][1] for i in xs]
-            line, = ax.plot(xs, means, label=f"{label(s.arm)} (n={s.runs})",
-                            linestyle="--" if s.arm.partition("+")[0] in STAND_IN else "-")
-            ax.fill_between(xs, [m - e for m, e in zip(means, ses)], [m + e for m, e in zip(means, ses)],
-                            color=line.get_color(), alpha=0.18)
+            _band(ax, s.arm, s.curve, s.runs)
         if best_known is not None:
             ax.axhline(best_known, color="grey", linewidth=0.8, linestyle=":", label="best known")
         ax.set_title(problem)
-        ax.set_xlabel("trial (0 = baseline)")
         ax.set_ylabel(f"best so far ({'higher' if maximize else 'lower'} is better)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _finish(fig, list(axes[0]), path)
 
 
 def to_json(s: ArmSummary) -> dict[str, Any]:
