@@ -455,7 +455,7 @@ class LLMSampler(BaseSampler):
             llm_round = True
         self._set_attrs(study, trial, attrs, study_attrs=decided)
         if llm_round:
-            self._llm_round(study, trial, schedule)
+            self._llm_round(study, trial, schedule, decision)
 
     def _bind(self, study: Study) -> Schedule:
         """The schedule bound to ``study``; an adaptive one leaves its decisions to
@@ -464,7 +464,15 @@ class LLMSampler(BaseSampler):
             return _BoundAdaptive(self._schedule, study, in_ask=True)
         return self._schedule.bind(study)
 
-    def _llm_round(self, study: Study, trial: FrozenTrial, schedule: Schedule) -> None:
+    def _llm_round(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        schedule: Schedule,
+        decision: Mapping[str, Any] | None,
+    ) -> None:
+        """Ask the model for the round ``trial`` owns; ``decision`` is the schedule's record
+        for the trial (its ``p_better`` decides whether the round chooses or writes)."""
         round_ = self._round_of(schedule, trial.number)
         storage, study_id = study._storage, study._study_id
         trials = storage.get_all_trials(study_id, deepcopy=False)
@@ -482,9 +490,8 @@ class LLMSampler(BaseSampler):
                 self._set_attrs(study, trial, attrs, (round_.key, over))
                 return
         storage.set_study_system_attr(study_id, round_.key, record)
-        decision = schedule.explain(trial.number) or {}
         chooses = self._choose is not None and self._choose.applies_to(
-            round_.start, decision.get("p_better")
+            round_.start, (decision or {}).get("p_better")
         )
         try:
             self._ask_and_plan(study, trial, round_, trials, record, chooses)
@@ -912,8 +919,6 @@ def _whole_study(study: Study) -> Study:
 
 def _model_name(llm: Any) -> str:
     return redact(model_name(llm), collect_secrets(llm))
-
-
 
 
 def _repairs_json(repairs: Sequence[Repair]) -> list[dict[str, Any]]:
