@@ -85,6 +85,16 @@ class AdaptiveSchedule(Schedule):
             not taken from it.
         early_share:
             The model's least share of those early blocks. Default 0.5.
+        early_on_evidence:
+            Whether the early share also follows the evidence. With :obj:`True` a model
+            whose finished trials are behind the base sampler's (``p_better`` below one half)
+            loses ``early_share`` and gets what the evidence gives, as in later blocks; a model
+            level or ahead, or one with no evidence yet, keeps it. With :obj:`False` early
+            blocks get ``early_share`` whatever the model delivers.
+        model_first:
+            Whether the first block after the baseline goes to the model, as in the seed
+            experiment. Default :obj:`True`. With :obj:`False` the base sampler takes it, so
+            the model's first round sees a few other configurations besides the baseline.
         round_size:
             Trials per block; an LLM block is one model call. Default 2.
         prior:
@@ -101,6 +111,8 @@ class AdaptiveSchedule(Schedule):
         ceiling: float = 0.5,
         early_trials: int = 10,
         early_share: float = 0.5,
+        early_on_evidence: bool = False,
+        model_first: bool = True,
         round_size: int = 2,
         prior: float = 1.0,
         baseline_first: bool = True,
@@ -115,6 +127,14 @@ class AdaptiveSchedule(Schedule):
         if isinstance(early_trials, bool) or not isinstance(early_trials, int) or early_trials < 0:
             raise InvalidScheduleError(f"early_trials must be an int >= 0, got {early_trials!r}")
         self.early_trials = early_trials
+        if not isinstance(early_on_evidence, bool):
+            raise InvalidScheduleError(
+                f"early_on_evidence must be True or False, got {early_on_evidence!r}"
+            )
+        self.early_on_evidence = early_on_evidence
+        if not isinstance(model_first, bool):
+            raise InvalidScheduleError(f"model_first must be True or False, got {model_first!r}")
+        self.model_first = model_first
         if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
             raise InvalidScheduleError(f"round_size must be an int >= 1, got {round_size!r}")
         self.max_round_size = round_size
@@ -139,6 +159,7 @@ class AdaptiveSchedule(Schedule):
         return (
             f"AdaptiveSchedule(floor={self.floor}, ceiling={self.ceiling}, "
             f"early_trials={self.early_trials}, early_share={self.early_share}, "
+            f"early_on_evidence={self.early_on_evidence}, model_first={self.model_first}, "
             f"round_size={self.max_round_size}, prior={self.prior}, "
             f"baseline_first={self.baseline_first})"
         )
@@ -150,7 +171,7 @@ class AdaptiveSchedule(Schedule):
         start = self.block_start(number)
         if start is None:
             return TrialRole.BASELINE
-        credit = _INITIAL_CREDIT
+        credit = self.initial_credit
         for block in range(self._offset, start + 1, self.max_round_size):
             record = self.decide(block, credit, [], [])
             credit = record["credit"]
@@ -163,6 +184,15 @@ class AdaptiveSchedule(Schedule):
         return _BoundAdaptive(self, study)
 
     # The rule ---------------------------------------------------------------------------------
+
+    @property
+    def initial_credit(self) -> float:
+        """The error diffusion's credit before the first block.
+
+        One half with ``model_first``: a share of one half then alternates model and base
+        blocks, the model first. Zero without: the base sampler first.
+        """
+        return 0.5 if self.model_first else 0.0
 
     @property
     def _offset(self) -> int:
@@ -203,7 +233,7 @@ class AdaptiveSchedule(Schedule):
         # sampler only costs model calls, and at one half the evidence is usually none.
         share = self.floor + (self.ceiling - self.floor) * max(0.0, 2.0 * p_better - 1.0)
         previous = start - self.max_round_size
-        if self._is_early(start):
+        if self._is_early(start) and not (self.early_on_evidence and p_better < 0.5):
             share = max(share, self.early_share)
         elif previous >= self._offset and self._is_early(previous):
             credit = 0.0  # The first block after the early ones: the model earns what follows.
@@ -224,11 +254,6 @@ class AdaptiveSchedule(Schedule):
         key = (id(study._storage), study._study_id)
         with self._lock:
             return self._decided.setdefault(key, {})
-
-
-_INITIAL_CREDIT = 0.5
-"""Error diffusion starts half-way, so a share of one half alternates model and base blocks,
-the model first."""
 
 
 class _BoundAdaptive(Schedule):
@@ -300,7 +325,7 @@ class _BoundAdaptive(Schedule):
         # Blocks are decided in order: the credit of one carries into the next.
         first = self._undecided_from(start, cache)
         previous = cache.get(first - s.max_round_size)
-        credit = previous["credit"] if previous is not None else _INITIAL_CREDIT
+        credit = previous["credit"] if previous is not None else s.initial_credit
         trials = (
             _trials_of_this_ask(self._study)
             if self._in_ask

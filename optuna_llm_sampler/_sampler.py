@@ -523,7 +523,8 @@ class LLMSampler(BaseSampler):
         call = self._prefetched(study, round_, search_space, trial.number)
         if call is None:
             call = self._call(
-                study, round_, trials, search_space, trial.number, trial if chooses else None
+                study, round_, trials, search_space, trial.number,
+                choose_on=trial if chooses else None,
             )
         record["seconds"] = call.seconds
         outcome = self._judge(study, call, trials, len(round_.slots))
@@ -678,12 +679,14 @@ class LLMSampler(BaseSampler):
         trials: Sequence[FrozenTrial],
         search_space: Mapping[str, BaseDistribution],
         number: int,
-        trial: FrozenTrial | None = None,
+        *,
+        choose_on: FrozenTrial | None = None,
     ) -> _Call:
         """Build the prompt and call the model: the reply or the error.
 
-        Given ``trial`` (a round that chooses), the base sampler first draws the candidates
-        on it; without one the model writes the configurations.
+        ``choose_on`` is the trial of a round that chooses: the base sampler draws the
+        candidates on it and the model picks among them. Without it the model writes the
+        configurations (a round that writes, or a prefetched round, which has no trial yet).
         """
         c = self._config
         started = time.perf_counter()
@@ -698,11 +701,11 @@ class LLMSampler(BaseSampler):
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
         candidates: list[dict[str, Any]] = []
-        if self._choose is not None and trial is not None:
+        if self._choose is not None and choose_on is not None:
             candidates = draw_candidates(
                 self._base,
                 study,
-                trial,
+                choose_on,
                 search_space,
                 n * self._choose.candidates,
                 evaluated_params(trials),

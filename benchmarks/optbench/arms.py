@@ -226,6 +226,18 @@ def _no_floor() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(floor=0.0)}
 
 
+def _early_evidence() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(early_on_evidence=True)}
+
+
+def _base_first() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(model_first=False)}
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -267,6 +279,8 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results (LLMSampler's default)"),
     "adaptive-early": (_adaptive_early, "schedule=AdaptiveSchedule(early_share=1.0): the model proposes TPE's start-up trials"),
     "no-floor": (_no_floor, "schedule=AdaptiveSchedule(floor=0.0): after the start-up the model gets blocks only while its trials are ahead"),
+    "early-evidence": (_early_evidence, "schedule=AdaptiveSchedule(early_on_evidence=True): a model whose trials are behind TPE's random start-up draws loses its early share"),
+    "base-first": (_base_first, "schedule=AdaptiveSchedule(model_first=False): TPE takes the first block, so the model's first round sees more than the baseline"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),

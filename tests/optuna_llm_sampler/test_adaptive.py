@@ -131,6 +131,26 @@ def test_blocks_that_end_before_early_trials_get_the_early_share_the_first_to_th
     assert made[9]["share"] < 0.5
 
 
+def test_with_early_on_evidence_a_model_behind_loses_its_early_share() -> None:
+    study = run(constant_replier(BAD), AdaptiveSchedule(early_share=0.5, early_on_evidence=True),
+                n=12)
+    made = decisions(study)
+    # The first block has no evidence and goes to the model; its trials lose, so the early
+    # blocks after it get what the evidence gives, the floor, and go to the base sampler.
+    assert made[1]["role"] == "llm" and made[1]["p_better"] == pytest.approx(0.5)
+    assert [made[b]["role"] for b in (3, 5, 7)] == ["base", "base", "base"]
+    assert all(made[b]["p_better"] < 0.5 and made[b]["share"] == pytest.approx(0.1)
+               for b in (3, 5, 7))
+
+
+def test_with_early_on_evidence_a_model_ahead_keeps_its_early_share() -> None:
+    study = run(constant_replier(GOOD), AdaptiveSchedule(early_share=0.5, early_on_evidence=True),
+                n=12)
+    made = decisions(study)
+    assert [made[b]["role"] for b in (1, 3, 5, 7)] == ["llm", "base", "llm", "base"]
+    assert all(made[b]["share"] >= 0.5 for b in (1, 3, 5, 7))
+
+
 def test_after_the_early_blocks_the_model_earns_its_blocks_from_zero() -> None:
     s = AdaptiveSchedule(floor=0.1, early_trials=10, early_share=1.0)
     roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 31))
@@ -169,6 +189,33 @@ def test_without_a_study_the_schedule_is_its_prior() -> None:
     assert s.round_of(10) == range(9, 11) and s.round_of(11) is None
 
 
+def test_without_model_first_the_base_sampler_takes_the_first_block() -> None:
+    first = AdaptiveSchedule(early_trials=10, early_share=0.5)
+    later = AdaptiveSchedule(early_trials=10, early_share=0.5, model_first=False)
+
+    def roles(s: AdaptiveSchedule) -> str:
+        return "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 11))
+
+    assert roles(first) == "LLBBLLBBBB"
+    assert roles(later) == "BBLLBBLLBB"
+
+
+def test_without_model_first_the_models_first_round_sees_the_base_samplers_trials() -> None:
+    prompts: list[str] = []
+
+    def reply(prompt: str, index: int) -> str:
+        prompts.append(prompt)
+        return constant_replier(GOOD).replier(prompt, index)
+
+    study = run(ScriptedChatModel(replier=reply), AdaptiveSchedule(model_first=False), n=6)
+    sources = [t.user_attrs.get(ATTR_SOURCE) for t in study.trials]
+    assert sources[:5] == ["RandomSampler"] * 3 + ["llm"] * 2  # trial 0: no baseline given
+    assert decisions(study)[1]["role"] == "base" and decisions(study)[3]["role"] == "llm"
+    # The first prompt was built after trials 0-2 finished: it shows all three.
+    assert prompts and "3 complete" in prompts[0]
+    assert all(f"#{n} [RandomSampler]" in prompts[0] for n in (0, 1, 2))
+
+
 def test_rewards_score_the_fraction_of_earlier_trials_beaten_and_failures_as_zero() -> None:
     study = optuna.create_study(direction="minimize")
     for value, source in [(5.0, "baseline"), (3.0, "llm"), (9.0, "TPESampler"), (4.0, "llm")]:
@@ -198,6 +245,8 @@ def test_probability_better_is_one_half_without_evidence_and_moves_with_it() -> 
         ({"floor": 0.6, "ceiling": 0.5}, "floor must not exceed ceiling"),
         ({"early_share": "half"}, "early_share"),
         ({"early_trials": -1}, "early_trials"),
+        ({"early_on_evidence": "yes"}, "early_on_evidence"),
+        ({"model_first": 0}, "model_first"),
         ({"round_size": 0}, "round_size"),
         ({"prior": 0}, "prior"),
     ],
