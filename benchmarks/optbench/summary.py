@@ -268,6 +268,60 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
     return "\n".join(lines)
 
 
+STARTUP = 10
+"""TPE's random start-up trials (``n_startup_trials``): trials 1-9 follow the baseline."""
+
+
+def trial_values_by_source(runs: Sequence[RunRecord], *, split: int = STARTUP) -> list[tuple[str, str, str, list[float]]]:
+    """Each arm's trials grouped by who proposed them and when: (arm, window, source, values).
+
+    The windows are the start-up (trials 1 to ``split - 1``) and the rest; the baseline is
+    left out. A value is the trial's noise-free value where the problem has one, else what
+    was observed; failed trials (no value) are left out. The model's own trials are the
+    source ``llm``; every other source is the arm's base sampler.
+    """
+    windows = (f"trials 1-{split - 1}", f"trials {split}+")
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for r in runs:
+        for i, (source, value, mean) in enumerate(zip(r.sources, r.values, r.means)):
+            if i == 0 or source == "baseline" or value is None:
+                continue
+            who = "model" if source == "llm" else "base sampler"
+            groups.setdefault((r.arm, windows[i >= split], who), []).append(mean if mean is not None else value)
+    return [(arm, window, who, xs) for (arm, window, who), xs in groups.items()]
+
+
+def by_source_table(runs: Sequence[RunRecord], *, split: int = STARTUP) -> str:
+    """Whose trials were worth what: per arm and window, the mean value of the model's trials and of
+    the base sampler's, with how many there were. Empty when no arm has a model trial.
+
+    The convergence tables say whether an arm ends ahead; this one says why: a model whose
+    trials are worth less than the random draws they replace in the start-up costs best@10.
+    """
+    groups = trial_values_by_source(runs, split=split)
+    with_model = {arm for arm, _, who, _ in groups if who == "model"}
+    if not with_model:
+        return ""
+    cell = {(arm, window, who): xs for arm, window, who, xs in groups}
+    windows = (f"trials 1-{split - 1}", f"trials {split}+")
+    head = ["arm", *[f"{w}: {who}" for w in windows for who in ("model", "base sampler")]]
+    lines = _table_start(
+        "Whose trials were worth what: the mean value (noise-free where known) of each arm's trials by who "
+        "proposed them, mean ± standard error (number of trials). In the start-up TPE's trials are random draws.",
+        head)
+    order = list(dict.fromkeys(r.arm for r in runs))
+    for arm in order:
+        if arm not in with_model and arm != "tpe":
+            continue
+        cells = []
+        for w in windows:
+            for who in ("model", "base sampler"):
+                xs = cell.get((arm, w, who), [])
+                cells.append(f"{_pm(mean_se(xs))} ({len(xs)})" if xs else "–")
+        lines.append("| " + " | ".join([label(arm), *cells]) + " |")
+    return "\n".join(lines)
+
+
 def plot_against(path: Path, problem: str, runs: Sequence[RunRecord], reference: str,
                  maximize: bool) -> None:
     """Each arm's paired difference to ``reference`` per trial, mean ± one standard error.

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from optbench.protocol import RunRecord
-from optbench.summary import against_reference, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of
+from optbench.summary import against_reference, by_source_table, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source
 
 
 def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
@@ -90,3 +90,23 @@ def test_the_plot_against_tpe_is_written(tmp_path) -> None:
     runs = [run("tpe", s, [9.0, 5.0 + s]) for s in range(3)] + [run("llm:random", s, [9.0, 4.0]) for s in range(3)]
     plot_against(tmp_path / "against-tpe.png", "p", runs, "tpe", maximize=False)
     assert (tmp_path / "against-tpe.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_trials_are_valued_by_who_proposed_them_in_the_start_up_and_after() -> None:
+    model = RunRecord(problem="p", arm="llm:random", seed=0, trials=6,
+                      values=[1.0, 2.0, None, 8.0, 5.0, 7.0], means=[1.0, 3.0, None, 6.0, 5.0, 9.0],
+                      sources=["baseline", "llm", "llm", "TPESampler", "llm", "TPESampler"],
+                      objective_s=0.0, sampler_s=0.0, model_s=0.0, model_calls=2, model_failures=0, seconds=0.0)
+    groups = {(arm, w, who): xs for arm, w, who, xs in trial_values_by_source([model], split=4)}
+    # The baseline and the failed trial 2 are left out; noise-free values count where known.
+    assert groups == {("llm:random", "trials 1-3", "model"): [3.0],
+                      ("llm:random", "trials 1-3", "base sampler"): [6.0],
+                      ("llm:random", "trials 4+", "model"): [5.0],
+                      ("llm:random", "trials 4+", "base sampler"): [9.0]}
+    table = by_source_table([run("tpe", 0, [1.0, 2.0, 4.0, 6.0, 8.0, 9.0]), model], split=4)
+    assert "| llm:random (stand-in, not a model) | 3 ± – (1) | 6 ± – (1) | 5 ± – (1) | 9 ± – (1) |" in table
+    assert "| tpe | – | 4 ± 1.2 (3) | – | 8.5 ± 0.5 (2) |" in table
+
+
+def test_without_model_trials_there_is_no_table_of_sources() -> None:
+    assert by_source_table([run("tpe", 0, [1.0, 2.0, 3.0])]) == ""
