@@ -238,6 +238,12 @@ def _base_first() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(model_first=False)}
 
 
+def _one_early_block() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(early_share=0.25)}
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -281,6 +287,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "no-floor": (_no_floor, "schedule=AdaptiveSchedule(floor=0.0): after the start-up the model gets blocks only while its trials are ahead"),
     "early-evidence": (_early_evidence, "schedule=AdaptiveSchedule(early_on_evidence=True): a model whose trials are behind TPE's random start-up draws loses its early share"),
     "base-first": (_base_first, "schedule=AdaptiveSchedule(model_first=False): TPE takes the first block, so the model's first round sees more than the baseline"),
+    "one-early-block": (_one_early_block, "schedule=AdaptiveSchedule(early_share=0.25): the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),

@@ -136,6 +136,10 @@ class RunStore:
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(record)) + "\n")
 
+    def records(self) -> list[RunRecord]:
+        """Every run in the file, whatever its problem and trial count."""
+        return list(self._runs.values())
+
     def runs(self, problem: str, trials: int, arms: Iterable[str] | None = None) -> list[RunRecord]:
         wanted = None if arms is None else set(arms)
         return [r for r in self._runs.values()

@@ -1,0 +1,176 @@
+"""What an LLM schedule's start-up costs, from measured trial values rather than from more runs.
+
+During TPE's random start-up (trials 1-9) every trial the base sampler proposes is an
+independent uniform draw, and a model's trials there are worth about what its first round
+and its later rounds were worth in measured runs. So best@10 of a schedule can be resampled:
+draw the base sampler's trials from a reference arm's start-up values, the model's from its
+measured first-round and later-round values, let the real :class:`AdaptiveSchedule` decide
+each block on what has been drawn (its own rewards and ``decide``), and average over many
+draws. Twenty seeds of a local model take an hour and leave a paired standard error of about
+one and a half of TPE's standard errors; a few hundred measured trial values resampled give
+the expected cost to a few percent of that.
+
+What it assumes, and where it stops: a model's values depend on its round (first or later)
+and not on what its prompt showed; the base sampler's start-up draws are i.i.d. (true for
+TPE's start-up, not after it). It says nothing past the start-up. The report of
+``benchmarks/startup_cost.py`` prints the modelled value of the measured schedule next to
+the measured one, so a reader can see how far to trust it.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from optbench.protocol import RunRecord
+
+STARTUP = 10
+"""TPE's ``n_startup_trials``: the baseline is trial 0, the random draws trials 1-9."""
+
+
+class StartupModelError(ValueError):
+    """The runs given cannot fill the model: no start-up values for an arm or a round."""
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Measured start-up values (noise-free where known) to resample from.
+
+    ``base``: the reference arm's trials 1 to ``STARTUP - 1`` (TPE's random draws).
+    ``first``: the model's trials of its first round; ``later``: of its later start-up rounds.
+    """
+
+    baseline: float
+    base: list[float]
+    first: list[float]
+    later: list[float]
+    maximize: bool = True
+
+
+def _value(run: RunRecord, i: int) -> float | None:
+    mean = run.means[i] if i < len(run.means) else None
+    return mean if mean is not None else run.values[i]
+
+
+def pools_from_runs(runs: Sequence[RunRecord], model_arm: str, reference: str = "tpe", *,
+                    maximize: bool = True, round_size: int = 2, split: int = STARTUP) -> Pools:
+    """The start-up values of ``reference``'s trials and of ``model_arm``'s model trials.
+
+    A model trial belongs to the first round when it lies in the first block of
+    ``round_size`` trials after the baseline that holds any model trial. Failed trials carry
+    no value and are left out, as are trials past the start-up.
+    """
+    base: list[float] = []
+    first: list[float] = []
+    later: list[float] = []
+    baselines: list[float] = []
+    for run in runs:
+        if run.arm not in (model_arm, reference):
+            continue
+        if run.values and _value(run, 0) is not None:
+            baselines.append(float(_value(run, 0)))  # type: ignore[arg-type]
+        first_block: int | None = None
+        for i in range(1, min(split, len(run.values))):
+            v = _value(run, i)
+            if v is None:
+                continue
+            if run.arm == reference:
+                base.append(v)
+            elif run.sources[i] == "llm":
+                block = (i - 1) // round_size
+                first_block = block if first_block is None else first_block
+                (first if block == first_block else later).append(v)
+    for name, pool in (("reference", base), ("first-round", first), ("later-round", later)):
+        if not pool:
+            arm = reference if name == "reference" else model_arm
+            raise StartupModelError(f"no {name} start-up values for arm {arm!r} in the runs given: "
+                                    f"run it with compare.py first (trials 1-{split - 1} are used)")
+    return Pools(statistics.fmean(baselines), base, first, later, maximize)
+
+
+@dataclass
+class Outcome:
+    """Expected best@``STARTUP`` of a schedule minus the base sampler's alone (positive: better),
+    mean ± standard error of the resampling, and the model's expected number of start-up trials."""
+
+    schedule: str
+    difference: tuple[float, float]
+    model_trials: float
+
+
+def _trials(values: Sequence[float], sources: Sequence[str]) -> list[Any]:
+    """Complete trials as :func:`optuna_llm_sampler._adaptive.rewards` reads them."""
+    from optuna.trial import TrialState
+
+    from optuna_llm_sampler import _attrs
+
+    return [SimpleNamespace(number=i, state=TrialState.COMPLETE, values=[v], user_attrs={_attrs.ATTR_SOURCE: s})
+            for i, (v, s) in enumerate(zip(values, sources))]
+
+
+def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, int], float] | None = None, *,
+             draws: int = 20000, seed: int = 0, split: int = STARTUP) -> tuple[list[float], list[int]]:
+    """``draws`` start-ups under ``schedule`` (an AdaptiveSchedule): best@``split`` and model trials each.
+
+    Without ``draw_model`` the model's ``k``-th trial is drawn from the first-round pool while
+    ``k`` is below the schedule's round size, else from the later-round pool.
+    """
+    from optuna.study import StudyDirection
+
+    from optuna_llm_sampler import _attrs
+    from optuna_llm_sampler._adaptive import rewards
+
+    rng = random.Random(seed)
+    size = schedule.max_round_size
+    direction = [StudyDirection.MAXIMIZE if pools.maximize else StudyDirection.MINIMIZE]
+    if draw_model is None:
+        def draw_model(r: random.Random, k: int) -> float:
+            return r.choice(pools.first if k < size else pools.later)
+    best = max if pools.maximize else min
+    bests: list[float] = []
+    counts: list[int] = []
+    for _ in range(draws):
+        values, sources = [pools.baseline], [_attrs.SOURCE_BASELINE]
+        credit, k = schedule.initial_credit, 0
+        start = 1 if schedule.baseline_first else 0
+        while start < split:
+            llm, base = rewards(_trials(values, sources), direction, before=start)
+            record = schedule.decide(start, credit, llm, base)
+            credit = record["credit"]
+            for _slot in range(size):
+                if record["role"] == "llm":
+                    values.append(draw_model(rng, k))
+                    sources.append(_attrs.SOURCE_LLM)
+                    k += 1
+                else:
+                    values.append(rng.choice(pools.base))
+                    sources.append("TPESampler")
+            start += size
+        bests.append(best(values[:split]))
+        counts.append(sources[:split].count(_attrs.SOURCE_LLM))
+    return bests, counts
+
+
+def reference_best(pools: Pools, *, draws: int = 20000, seed: int = 0, split: int = STARTUP) -> list[float]:
+    """best@``split`` of the base sampler alone: the baseline and ``split - 1`` draws."""
+    rng = random.Random(seed)
+    best = max if pools.maximize else min
+    return [best([pools.baseline, *(rng.choice(pools.base) for _ in range(split - 1))]) for _ in range(draws)]
+
+
+def compare_schedules(schedules: Mapping[str, Any], pools: Pools, *, draws: int = 20000,
+                      seed: int = 0) -> list[Outcome]:
+    """Each schedule's expected best@10 against the base sampler alone, positive meaning better."""
+    sign = 1.0 if pools.maximize else -1.0
+    ref = reference_best(pools, draws=draws, seed=seed + 1)
+    ref_mean, ref_var = statistics.fmean(ref), statistics.variance(ref) / len(ref)
+    out = []
+    for name, schedule in schedules.items():
+        bests, counts = simulate(schedule, pools, draws=draws, seed=seed)
+        se = (statistics.variance(bests) / len(bests) + ref_var) ** 0.5
+        out.append(Outcome(name, (sign * (statistics.fmean(bests) - ref_mean), se), statistics.fmean(counts)))
+    return out

@@ -1,0 +1,79 @@
+"""The start-up model: an LLM schedule's expected best@10 resampled from measured trial values."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from optbench.protocol import RunRecord
+from optbench.startup import Pools, StartupModelError, compare_schedules, pools_from_runs, simulate
+from optuna_llm_sampler import AdaptiveSchedule
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "startup_cost.py"
+
+
+def record(arm: str, seed: int, values: list[float | None], sources: list[str]) -> RunRecord:
+    return RunRecord(problem="p", arm=arm, seed=seed, trials=len(values), values=values, means=list(values),
+                     sources=sources, objective_s=0.0, sampler_s=0.0, model_s=0.0, model_calls=0,
+                     model_failures=0, seconds=0.0)
+
+
+TPE = ["baseline"] + ["tpe"] * 11
+LLM = ["baseline", "llm", "llm", "TPESampler", "TPESampler", "llm", "llm"] + ["TPESampler"] * 5
+
+
+def test_pools_split_the_models_first_round_from_its_later_ones_and_keep_only_the_start_up() -> None:
+    runs = [record("tpe", 0, [1.0, *range(10, 21)], TPE),
+            record("llm:x", 0, [1.0, 2.0, None, 30.0, 31.0, 5.0, 6.0, 32.0, 33.0, 34.0, 99.0, 99.0], LLM)]
+    pools = pools_from_runs(runs, "llm:x")
+    assert pools.base == [float(v) for v in range(10, 19)]  # trials 1-9; 10+ is past the start-up
+    assert pools.first == [2.0]  # trial 2 failed: no value
+    assert pools.later == [5.0, 6.0]
+    assert pools.baseline == 1.0
+
+
+def test_a_missing_pool_is_refused_naming_the_arm_and_the_fix() -> None:
+    with pytest.raises(StartupModelError, match=r"no first-round start-up values for arm 'llm:x'.*compare.py"):
+        pools_from_runs([record("tpe", 0, [1.0, *range(10, 21)], TPE)], "llm:x")
+
+
+def test_a_model_worse_than_every_draw_costs_and_one_better_than_every_draw_earns() -> None:
+    schedules = {"default": AdaptiveSchedule(), "none early": AdaptiveSchedule(early_share=0.0)}
+    worse = Pools(baseline=0.0, base=[1.0, 2.0], first=[-5.0], later=[-5.0])
+    by = {o.schedule: o for o in compare_schedules(schedules, worse, draws=4000)}
+    # Four model trials leave five draws from {1, 2}: all five are 1 one time in 32, nine 1 in 512.
+    assert by["default"].model_trials == 4
+    assert by["default"].difference[0] == pytest.approx(-(1 / 32 - 1 / 512), abs=0.02)
+    assert by["none early"].model_trials == 0 and by["none early"].difference[0] == pytest.approx(0.0, abs=0.01)
+    better = Pools(baseline=0.0, base=[1.0, 2.0], first=[10.0], later=[10.0])
+    earned = compare_schedules({"default": AdaptiveSchedule()}, better, draws=4000)[0].difference[0]
+    assert earned == pytest.approx(10.0 - (2.0 - 1 / 512), abs=0.02)
+
+
+def test_the_real_schedule_decides_on_what_was_drawn() -> None:
+    # A first round that loses to the baseline loses the early share with early_on_evidence.
+    pools = Pools(baseline=5.0, base=[6.0, 7.0], first=[1.0], later=[1.0])
+    _, plain = simulate(AdaptiveSchedule(), pools, draws=200)
+    _, ruled = simulate(AdaptiveSchedule(early_on_evidence=True), pools, draws=200)
+    assert set(plain) == {4} and set(ruled) == {2}
+
+
+def test_the_script_prints_the_schedule_as_run_beside_what_was_measured(tmp_path: Path) -> None:
+    runs = tmp_path / "runs.jsonl"
+    lines = []
+    for seed in range(3):
+        lines.append(record("tpe", seed, [1.0, *(10.0 + seed + k for k in range(11))], TPE))
+        lines.append(record("llm:random+write", seed, [1.0, 2.0, 3.0, 12.0, 13.0, 4.0, 5.0, 14.0, 15.0, 16.0, 17.0, 18.0], LLM))
+    runs.write_text("".join(json.dumps(asdict(r)) + "\n" for r in lines))
+    out = subprocess.run([sys.executable, str(SCRIPT), "--runs", str(runs), "--model-arm", "llm:random+write",
+                          "--early-shares", "0,0.25", "--draws", "500"], capture_output=True, text=True, check=True).stdout
+    assert "| llm:random+write (as run) |" in out and "| early_share=0.25 |" in out
+    assert "Measured, llm:random+write against tpe at trial 10 over 3 seeds" in out
+    bad = subprocess.run([sys.executable, str(SCRIPT), "--runs", str(runs), "--model-arm", "llm:other"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "no first-round start-up values for arm 'llm:other'" in bad.stderr
