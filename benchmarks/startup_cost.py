@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     measured_at = paired[STARTUP - 1] if len(paired) >= STARTUP else None
 
     print(f"Start-up model: {len(pools.base)} start-up values of {args.reference}, {len(pools.first)} first-round "
-          f"and {len(pools.later)} later-round values of {label(args.model_arm)}; baseline {pools.baseline:,.6g}; "
+          f"and {len(pools.later)} later-round values of {label(args.model_arm)}; {len(pools.baselines)} baselines; "
           f"{args.draws} draws per schedule.\n")
     print(f"Expected best@{STARTUP} against {args.reference} alone (positive: better), mean ± standard error of the "
           f"resampling; in {args.reference}'s standard errors at {seeds} seeds; the model's expected start-up trials.\n")

@@ -36,60 +36,76 @@ class StartupModelError(ValueError):
     """The runs given cannot fill the model: no start-up values for an arm or a round."""
 
 
+Trial = tuple[float, float]
+"""A measured trial: (observed value, noise-free value). Without noise-free values both are the observed one."""
+
+
 @dataclass(frozen=True)
 class Pools:
-    """Measured start-up values (noise-free where known) to resample from.
+    """Measured start-up trials to resample from, each (observed, noise-free).
 
-    ``base``: the reference arm's trials 1 to ``STARTUP - 1`` (TPE's random draws).
-    ``first``: the model's trials of its first round; ``later``: of its later start-up rounds.
+    ``baselines``: each run's trial 0. ``base``: the reference arm's trials 1 to
+    ``STARTUP - 1`` (TPE's random draws). ``first``: the model's trials of its first round;
+    ``later``: of its later start-up rounds. The schedule and the incumbent go by the observed
+    values, as in a run; best@10 is the incumbent's noise-free value, as ``compare.py`` reports.
     """
 
-    baseline: float
-    base: list[float]
-    first: list[float]
-    later: list[float]
+    baselines: list[Trial]
+    base: list[Trial]
+    first: list[Trial]
+    later: list[Trial]
     maximize: bool = True
 
 
-def _value(run: RunRecord, i: int) -> float | None:
-    mean = run.means[i] if i < len(run.means) else None
-    return mean if mean is not None else run.values[i]
+def _trial(run: RunRecord, i: int) -> Trial | None:
+    observed = run.values[i] if i < len(run.values) else None
+    if observed is None:
+        return None
+    truth = run.means[i] if i < len(run.means) and run.means[i] is not None else observed
+    return float(observed), float(truth)
 
 
 def pools_from_runs(runs: Sequence[RunRecord], model_arm: str, reference: str = "tpe", *,
                     maximize: bool = True, round_size: int = 2, split: int = STARTUP) -> Pools:
-    """The start-up values of ``reference``'s trials and of ``model_arm``'s model trials.
+    """The start-up trials of ``reference`` and the model trials of ``model_arm``.
 
     A model trial belongs to the first round when it lies in the first block of
     ``round_size`` trials after the baseline that holds any model trial. Failed trials carry
     no value and are left out, as are trials past the start-up.
     """
-    base: list[float] = []
-    first: list[float] = []
-    later: list[float] = []
-    baselines: list[float] = []
+    base: list[Trial] = []
+    first: list[Trial] = []
+    later: list[Trial] = []
+    baselines: list[Trial] = []
     for run in runs:
-        if run.arm not in (model_arm, reference):
+        if run.arm not in (model_arm, reference) or not run.values:
             continue
-        if run.values and _value(run, 0) is not None:
-            baselines.append(float(_value(run, 0)))  # type: ignore[arg-type]
+        zero = _trial(run, 0)
+        if zero is not None:
+            baselines.append(zero)
         first_block: int | None = None
         for i in range(1, min(split, len(run.values))):
-            v = _value(run, i)
-            if v is None:
+            t = _trial(run, i)
+            if t is None:
                 continue
             if run.arm == reference:
-                base.append(v)
+                base.append(t)
             elif run.sources[i] == "llm":
                 block = (i - 1) // round_size
                 first_block = block if first_block is None else first_block
-                (first if block == first_block else later).append(v)
+                (first if block == first_block else later).append(t)
     for name, pool in (("reference", base), ("first-round", first), ("later-round", later)):
         if not pool:
             arm = reference if name == "reference" else model_arm
             raise StartupModelError(f"no {name} start-up values for arm {arm!r} in the runs given: "
                                     f"run it with compare.py first (trials 1-{split - 1} are used)")
-    return Pools(statistics.fmean(baselines), base, first, later, maximize)
+    return Pools(baselines, base, first, later, maximize)
+
+
+def _incumbent(trials: Sequence[Trial], maximize: bool) -> float:
+    """The noise-free value of the best observed trial."""
+    pick = max if maximize else min
+    return pick(trials, key=lambda t: t[0])[1]
 
 
 @dataclass
@@ -112,7 +128,7 @@ def _trials(values: Sequence[float], sources: Sequence[str]) -> list[Any]:
             for i, (v, s) in enumerate(zip(values, sources))]
 
 
-def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, int], float] | None = None, *,
+def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, int], Trial] | None = None, *,
              draws: int = 20000, seed: int = 0, split: int = STARTUP) -> tuple[list[float], list[int]]:
     """``draws`` start-ups under ``schedule`` (an AdaptiveSchedule): best@``split`` and model trials each.
 
@@ -128,29 +144,28 @@ def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, i
     size = schedule.max_round_size
     direction = [StudyDirection.MAXIMIZE if pools.maximize else StudyDirection.MINIMIZE]
     if draw_model is None:
-        def draw_model(r: random.Random, k: int) -> float:
+        def draw_model(r: random.Random, k: int) -> Trial:
             return r.choice(pools.first if k < size else pools.later)
-    best = max if pools.maximize else min
     bests: list[float] = []
     counts: list[int] = []
     for _ in range(draws):
-        values, sources = [pools.baseline], [_attrs.SOURCE_BASELINE]
+        trials, sources = [rng.choice(pools.baselines)], [_attrs.SOURCE_BASELINE]
         credit, k = schedule.initial_credit, 0
         start = 1 if schedule.baseline_first else 0
         while start < split:
-            llm, base = rewards(_trials(values, sources), direction, before=start)
+            llm, base = rewards(_trials([t[0] for t in trials], sources), direction, before=start)
             record = schedule.decide(start, credit, llm, base)
             credit = record["credit"]
             for _slot in range(size):
                 if record["role"] == "llm":
-                    values.append(draw_model(rng, k))
+                    trials.append(draw_model(rng, k))
                     sources.append(_attrs.SOURCE_LLM)
                     k += 1
                 else:
-                    values.append(rng.choice(pools.base))
+                    trials.append(rng.choice(pools.base))
                     sources.append("TPESampler")
             start += size
-        bests.append(best(values[:split]))
+        bests.append(_incumbent(trials[:split], pools.maximize))
         counts.append(sources[:split].count(_attrs.SOURCE_LLM))
     return bests, counts
 
@@ -158,8 +173,8 @@ def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, i
 def reference_best(pools: Pools, *, draws: int = 20000, seed: int = 0, split: int = STARTUP) -> list[float]:
     """best@``split`` of the base sampler alone: the baseline and ``split - 1`` draws."""
     rng = random.Random(seed)
-    best = max if pools.maximize else min
-    return [best([pools.baseline, *(rng.choice(pools.base) for _ in range(split - 1))]) for _ in range(draws)]
+    return [_incumbent([rng.choice(pools.baselines), *(rng.choice(pools.base) for _ in range(split - 1))], pools.maximize)
+            for _ in range(draws)]
 
 
 def compare_schedules(schedules: Mapping[str, Any], pools: Pools, *, draws: int = 20000,

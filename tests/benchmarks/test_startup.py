@@ -31,10 +31,22 @@ def test_pools_split_the_models_first_round_from_its_later_ones_and_keep_only_th
     runs = [record("tpe", 0, [1.0, *range(10, 21)], TPE),
             record("llm:x", 0, [1.0, 2.0, None, 30.0, 31.0, 5.0, 6.0, 32.0, 33.0, 34.0, 99.0, 99.0], LLM)]
     pools = pools_from_runs(runs, "llm:x")
-    assert pools.base == [float(v) for v in range(10, 19)]  # trials 1-9; 10+ is past the start-up
-    assert pools.first == [2.0]  # trial 2 failed: no value
-    assert pools.later == [5.0, 6.0]
-    assert pools.baseline == 1.0
+    assert pools.base == [(float(v), float(v)) for v in range(10, 19)]  # trials 1-9; 10+ is past the start-up
+    assert pools.first == [(2.0, 2.0)]  # trial 2 failed: no value
+    assert pools.later == [(5.0, 5.0), (6.0, 6.0)]
+    assert pools.baselines == [(1.0, 1.0), (1.0, 1.0)]
+
+
+def exact(*values: float) -> list[tuple[float, float]]:
+    """Trials without noise: observed as they are."""
+    return [(v, v) for v in values]
+
+
+def test_the_incumbent_is_the_best_observed_trial_and_counts_at_its_noise_free_value() -> None:
+    # Draw 1 looks best (observed 9) but is truly 2: best@10 is 2 whenever it is drawn.
+    pools = Pools(baselines=exact(0.0), base=[(9.0, 2.0)], first=exact(-1.0), later=exact(-1.0))
+    bests, _ = simulate(AdaptiveSchedule(), pools, draws=50)
+    assert set(bests) == {2.0}
 
 
 def test_a_missing_pool_is_refused_naming_the_arm_and_the_fix() -> None:
@@ -44,20 +56,20 @@ def test_a_missing_pool_is_refused_naming_the_arm_and_the_fix() -> None:
 
 def test_a_model_worse_than_every_draw_costs_and_one_better_than_every_draw_earns() -> None:
     schedules = {"default": AdaptiveSchedule(), "none early": AdaptiveSchedule(early_share=0.0)}
-    worse = Pools(baseline=0.0, base=[1.0, 2.0], first=[-5.0], later=[-5.0])
+    worse = Pools(baselines=exact(0.0), base=exact(1.0, 2.0), first=exact(-5.0), later=exact(-5.0))
     by = {o.schedule: o for o in compare_schedules(schedules, worse, draws=4000)}
     # Four model trials leave five draws from {1, 2}: all five are 1 one time in 32, nine 1 in 512.
     assert by["default"].model_trials == 4
     assert by["default"].difference[0] == pytest.approx(-(1 / 32 - 1 / 512), abs=0.02)
     assert by["none early"].model_trials == 0 and by["none early"].difference[0] == pytest.approx(0.0, abs=0.01)
-    better = Pools(baseline=0.0, base=[1.0, 2.0], first=[10.0], later=[10.0])
+    better = Pools(baselines=exact(0.0), base=exact(1.0, 2.0), first=exact(10.0), later=exact(10.0))
     earned = compare_schedules({"default": AdaptiveSchedule()}, better, draws=4000)[0].difference[0]
     assert earned == pytest.approx(10.0 - (2.0 - 1 / 512), abs=0.02)
 
 
 def test_the_real_schedule_decides_on_what_was_drawn() -> None:
     # A first round that loses to the baseline loses the early share with early_on_evidence.
-    pools = Pools(baseline=5.0, base=[6.0, 7.0], first=[1.0], later=[1.0])
+    pools = Pools(baselines=exact(5.0), base=exact(6.0, 7.0), first=exact(1.0), later=exact(1.0))
     _, plain = simulate(AdaptiveSchedule(), pools, draws=200)
     _, ruled = simulate(AdaptiveSchedule(early_on_evidence=True), pools, draws=200)
     assert set(plain) == {4} and set(ruled) == {2}
