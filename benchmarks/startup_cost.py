@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Start-up model: {len(pools.base)} start-up values of {args.reference}, {len(pools.first)} first-round "
           f"and {len(pools.later)} later-round values of {label(args.model_arm)}; {len(pools.baselines)} baselines; "
           f"{args.draws} draws per schedule.\n")
+    if not pools.later:
+        print("The model arm ran one start-up round: later rounds are drawn from its first round's values.\n")
     print(f"Expected best@{STARTUP} against {args.reference} alone (positive: better), mean ± standard error of the "
           f"resampling; in {args.reference}'s standard errors at {seeds} seeds; the model's expected start-up trials.\n")
     print("| schedule | best@10 vs tpe | in SE at %d seeds | model trials 1-9 |" % seeds)

@@ -94,7 +94,9 @@ def pools_from_runs(runs: Sequence[RunRecord], model_arm: str, reference: str = 
                 block = (i - 1) // round_size
                 first_block = block if first_block is None else first_block
                 (first if block == first_block else later).append(t)
-    for name, pool in (("reference", base), ("first-round", first), ("later-round", later)):
+    # A schedule that gave the model one start-up round has no later-round values: later
+    # rounds are then drawn from the first round's (simulate), which the report says.
+    for name, pool in (("reference", base), ("first-round", first)):
         if not pool:
             arm = reference if name == "reference" else model_arm
             raise StartupModelError(f"no {name} start-up values for arm {arm!r} in the runs given: "
@@ -145,7 +147,7 @@ def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, i
     direction = [StudyDirection.MAXIMIZE if pools.maximize else StudyDirection.MINIMIZE]
     if draw_model is None:
         def draw_model(r: random.Random, k: int) -> Trial:
-            return r.choice(pools.first if k < size else pools.later)
+            return r.choice(pools.first if k < size or not pools.later else pools.later)
     bests: list[float] = []
     counts: list[int] = []
     for _ in range(draws):

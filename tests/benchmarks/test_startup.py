@@ -89,3 +89,9 @@ def test_the_script_prints_the_schedule_as_run_beside_what_was_measured(tmp_path
     bad = subprocess.run([sys.executable, str(SCRIPT), "--runs", str(runs), "--model-arm", "llm:other"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no first-round start-up values for arm 'llm:other'" in bad.stderr
+
+
+def test_a_model_arm_with_one_start_up_round_lends_its_values_to_later_rounds() -> None:
+    pools = Pools(baselines=exact(0.0), base=exact(1.0), first=exact(3.0), later=[])
+    bests, counts = simulate(AdaptiveSchedule(early_share=1.0), pools, draws=20)
+    assert set(counts) == {8} and set(bests) == {3.0}

@@ -207,7 +207,7 @@ def test_without_model_first_the_models_first_round_sees_the_base_samplers_trial
         prompts.append(prompt)
         return constant_replier(GOOD).replier(prompt, index)
 
-    study = run(ScriptedChatModel(replier=reply), AdaptiveSchedule(model_first=False), n=6)
+    study = run(ScriptedChatModel(replier=reply), AdaptiveSchedule(early_share=0.5, model_first=False), n=6)
     sources = [t.user_attrs.get(ATTR_SOURCE) for t in study.trials]
     assert sources[:5] == ["RandomSampler"] * 3 + ["llm"] * 2  # trial 0: no baseline given
     assert decisions(study)[1]["role"] == "base" and decisions(study)[3]["role"] == "llm"
