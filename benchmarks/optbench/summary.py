@@ -232,6 +232,11 @@ def paired_differences(runs: Sequence[RunRecord], reference: str,
     return out
 
 
+def _at(by_seed: Mapping[int, Sequence[float | None]], k: int, seeds: set[int]) -> list[float]:
+    """best@``k`` of the runs of ``seeds``."""
+    return [c[k - 1] for seed, c in by_seed.items() if seed in seeds and k - 1 < len(c) and c[k - 1] is not None]
+
+
 def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], reference: str,
                       maximize: bool) -> str:
     """Each arm against ``reference`` at each checkpoint, positive meaning better, two ways.
@@ -247,6 +252,10 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
         return ""
     sign = 1.0 if maximize else -1.0
     paired = paired_differences(runs, reference, maximize)
+    curves: dict[str, dict[int, list[float | None]]] = {}
+    for r in runs:
+        curves.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
+    seeds = {arm: set(by_seed) for arm, by_seed in curves.items()}
     ref = by[reference]
     checkpoints = list(ref.at)
     head = ["arm", *[f"@{k}" for k in checkpoints]]
@@ -260,7 +269,11 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
         cells = []
         for k in checkpoints:
             (m, _), (rm, rse) = s.at[k], ref.at[k]
-            units = sign * (m - rm) / rse if rse and rse > 0 else float("nan")
+            if seeds[s.arm] != seeds[reference]:
+                # An arm run on fewer seeds (--seeds-for) is set against the reference on those.
+                m, _ = mean_se(_at(curves[s.arm], k, seeds[s.arm] & seeds[reference]))
+                rm, rse = mean_se(_at(curves[reference], k, seeds[s.arm] & seeds[reference]))
+            units = sign * (m - rm) / rse + 0.0 if rse and rse > 0 else float("nan")  # + 0.0: no "-0.0"
             pm, pse = paired[s.arm][k - 1] if k - 1 < len(paired.get(s.arm, [])) else (float("nan"),) * 2
             mark = " ✗" if units < -1 else ""
             cells.append(f"{units:+.1f}{mark} ({_num(pm, 3)} ± {_num(pse, 2)})")

@@ -110,3 +110,12 @@ def test_trials_are_valued_by_who_proposed_them_in_the_start_up_and_after() -> N
 
 def test_without_model_trials_there_is_no_table_of_sources() -> None:
     assert by_source_table([run("tpe", 0, [1.0, 2.0, 3.0])]) == ""
+
+
+def test_an_arm_run_on_fewer_seeds_is_set_against_the_reference_on_those_seeds() -> None:
+    # tpe's seeds 2-3 end far worse; the arm ran seeds 0-1 only and is level with tpe there.
+    runs = [run("tpe", s, [50.0, e]) for s, e in enumerate([10.0, 12.0, 40.0, 44.0])]
+    runs += [run("arm", s, [50.0, e]) for s, e in enumerate([10.0, 12.0])]
+    summaries = summarize(runs, False, best_known=10.0, baseline=50.0)
+    row = against_reference(runs, summaries, "tpe", maximize=False).splitlines()[-1]
+    assert row.startswith("| arm | +0.0 (0 ± 0)") and "✗" not in row
