@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -130,12 +130,12 @@ def _trials(values: Sequence[float], sources: Sequence[str]) -> list[Any]:
             for i, (v, s) in enumerate(zip(values, sources))]
 
 
-def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, int], Trial] | None = None, *,
-             draws: int = 20000, seed: int = 0, split: int = STARTUP) -> tuple[list[float], list[int]]:
+def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
+             split: int = STARTUP) -> tuple[list[float], list[int]]:
     """``draws`` start-ups under ``schedule`` (an AdaptiveSchedule): best@``split`` and model trials each.
 
-    Without ``draw_model`` the model's ``k``-th trial is drawn from the first-round pool while
-    ``k`` is below the schedule's round size, else from the later-round pool.
+    The model's ``k``-th trial is drawn from the first-round pool while ``k`` is below the
+    schedule's round size, else from the later-round pool (the first-round pool without one).
     """
     from optuna.study import StudyDirection
 
@@ -145,9 +145,10 @@ def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, i
     rng = random.Random(seed)
     size = schedule.max_round_size
     direction = [StudyDirection.MAXIMIZE if pools.maximize else StudyDirection.MINIMIZE]
-    if draw_model is None:
-        def draw_model(r: random.Random, k: int) -> Trial:
-            return r.choice(pools.first if k < size or not pools.later else pools.later)
+
+    def draw_model(k: int) -> Trial:
+        return rng.choice(pools.first if k < size or not pools.later else pools.later)
+
     bests: list[float] = []
     counts: list[int] = []
     for _ in range(draws):
@@ -160,7 +161,7 @@ def simulate(schedule: Any, pools: Pools, draw_model: Callable[[random.Random, i
             credit = record["credit"]
             for _slot in range(size):
                 if record["role"] == "llm":
-                    trials.append(draw_model(rng, k))
+                    trials.append(draw_model(k))
                     sources.append(_attrs.SOURCE_LLM)
                     k += 1
                 else:
