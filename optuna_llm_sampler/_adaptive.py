@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
+SCORES = ("earlier", "pooled")
+"""What :class:`AdaptiveSchedule` measures a trial's score against (its ``score``)."""
+
 _UNSCORED = (_attrs.SOURCE_BASELINE, _attrs.SOURCE_ENQUEUED)
 """Sources whose trials neither the model nor the base sampler chose."""
 
@@ -95,6 +98,18 @@ class AdaptiveSchedule(Schedule):
             Whether the first block after the baseline goes to the model, as in the seed
             experiment. Default :obj:`True`. With :obj:`False` the base sampler takes it, so
             the model's first round sees a few other configurations besides the baseline.
+        early_round_trials:
+            How many trials of an early block the model proposes when the block is its; the
+            block's other trials go to the base sampler. Default :obj:`None`: the whole block.
+            With ``1`` the model's start-up rounds are one configuration each, its first
+            choice: before any evidence a model that writes badly costs half as many random
+            draws.
+        score:
+            What a trial's score is measured against. ``"earlier"`` (default): the fraction
+            of the complete trials *before it* that it beats, so a score never changes.
+            ``"pooled"``: the fraction of *all* complete trials before the block being
+            decided, the same field for every trial, so the model's first trials are not
+            judged against the baseline alone.
         round_size:
             Trials per block; an LLM block is one model call. Default 2.
         prior:
@@ -113,6 +128,8 @@ class AdaptiveSchedule(Schedule):
         early_share: float = 0.5,
         early_on_evidence: bool = False,
         model_first: bool = True,
+        early_round_trials: int | None = None,
+        score: str = "earlier",
         round_size: int = 2,
         prior: float = 1.0,
         baseline_first: bool = True,
@@ -135,6 +152,20 @@ class AdaptiveSchedule(Schedule):
         if not isinstance(model_first, bool):
             raise InvalidScheduleError(f"model_first must be True or False, got {model_first!r}")
         self.model_first = model_first
+        if early_round_trials is not None and (
+            isinstance(early_round_trials, bool)
+            or not isinstance(early_round_trials, int)
+            or early_round_trials < 1
+        ):
+            raise InvalidScheduleError(
+                f"early_round_trials must be an int >= 1 or None, got {early_round_trials!r}"
+            )
+        self.early_round_trials = early_round_trials
+        if score not in SCORES:
+            raise InvalidScheduleError(
+                f"score must be one of {', '.join(map(repr, SCORES))}, got {score!r}"
+            )
+        self.score = score
         if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
             raise InvalidScheduleError(f"round_size must be an int >= 1, got {round_size!r}")
         self.max_round_size = round_size
@@ -160,6 +191,7 @@ class AdaptiveSchedule(Schedule):
             f"AdaptiveSchedule(floor={self.floor}, ceiling={self.ceiling}, "
             f"early_trials={self.early_trials}, early_share={self.early_share}, "
             f"early_on_evidence={self.early_on_evidence}, model_first={self.model_first}, "
+            f"early_round_trials={self.early_round_trials}, score={self.score!r}, "
             f"round_size={self.max_round_size}, prior={self.prior}, "
             f"baseline_first={self.baseline_first})"
         )
@@ -175,7 +207,7 @@ class AdaptiveSchedule(Schedule):
         for block in range(self._offset, start + 1, self.max_round_size):
             record = self.decide(block, credit, [], [])
             credit = record["credit"]
-        return TrialRole(record["role"])
+        return self.trial_role(number, record)
 
     def round_of(self, number: int) -> range | None:
         return self._round(number, self.role(number))
@@ -203,6 +235,24 @@ class AdaptiveSchedule(Schedule):
         if number < self._offset:
             return None
         return number - (number - self._offset) % self.max_round_size
+
+    def trial_role(self, number: int, record: Mapping[str, Any]) -> TrialRole:
+        """The role of trial ``number`` in a block decided as ``record``.
+
+        A block's trials share its role, except that of an early block the model's only
+        ``early_round_trials`` (the rest go to the base sampler).
+        """
+        role = TrialRole(record["role"])
+        start = self.block_start(number)
+        if (
+            role is TrialRole.LLM
+            and start is not None
+            and self.early_round_trials is not None
+            and self._is_early(start)
+            and number - start >= self.early_round_trials
+        ):
+            return TrialRole.BASE
+        return role
 
     def _is_early(self, start: int) -> bool:
         return start + self.max_round_size <= self.early_trials
@@ -293,7 +343,12 @@ class _BoundAdaptive(Schedule):
         if start not in cache:
             self._decide_up_to(start, cache)
         record = cache[start]
-        return {"block": start, **{k: v for k, v in record.items() if k != "credit"}}
+        role = self._schedule.trial_role(number, record)
+        return {
+            "block": start,
+            **{k: v for k, v in record.items() if k != "credit"},
+            "role": role.value,
+        }
 
     def take_unwritten(self) -> dict[str, dict[str, Any]]:
         """The decisions made since the last call and not yet in storage, by attribute key."""
@@ -333,7 +388,7 @@ class _BoundAdaptive(Schedule):
         )
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
-            llm, base = rewards(trials, directions, before=block)
+            llm, base = rewards(trials, directions, before=block, pooled=s.score == "pooled")
             record = s.decide(block, credit, llm, base)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
@@ -360,20 +415,25 @@ def rewards(
     directions: Sequence[StudyDirection],
     *,
     before: int,
+    pooled: bool = False,
 ) -> tuple[list[float], list[float]]:
     """Scores of the model's and of the base sampler's finished trials numbered below ``before``.
 
     A complete trial scores the fraction of earlier complete trials it beats (ties count half);
-    a failed trial scores 0. Baseline, user-enqueued and pruned trials, and trials with no
-    earlier complete trial, are not scored. Several objectives give no scores: the share then
+    with ``pooled``, the fraction of the other complete trials numbered below ``before``. A
+    failed trial scores 0. Baseline, user-enqueued and pruned trials, and trials with nothing
+    to be compared with, are not scored. Several objectives give no scores: the share then
     stays at its prior.
     """
     if len(directions) != 1:
         return [], []
     sign = -1.0 if directions[0] is StudyDirection.MAXIMIZE else 1.0
-    earlier: list[float] = []
     llm: list[float] = []
     base: list[float] = []
+    # ``field`` is kept sorted (smaller is better): wins are counted by bisection, not by a
+    # pass over every earlier trial (a 1,000-trial study decides 500 blocks).
+    field: list[float] = []
+    pending: list[tuple[list[float], float]] = []
     for trial in sorted(trials, key=lambda t: t.number):
         if trial.number >= before:
             break
@@ -389,14 +449,24 @@ def rewards(
         value = sign * trial.values[0]
         if math.isnan(value):
             continue
-        if scored and earlier:
-            # ``earlier`` is kept sorted: the wins are counted by bisection, not by a pass over
-            # every earlier trial (a 1,000-trial study decides 500 blocks).
-            below, above = bisect.bisect_left(earlier, value), bisect.bisect_right(earlier, value)
-            wins = (len(earlier) - above) + 0.5 * (above - below)
-            target.append(wins / len(earlier))
-        bisect.insort(earlier, value)
+        if scored and pooled:
+            pending.append((target, value))
+        elif scored and field:
+            target.append(_beaten(field, value, itself=False))
+        bisect.insort(field, value)
+    for target, value in pending:  # With ``pooled``: against the whole field, once it is known.
+        if len(field) > 1:
+            target.append(_beaten(field, value, itself=True))
     return llm, base
+
+
+def _beaten(field: Sequence[float], value: float, *, itself: bool) -> float:
+    """The fraction of ``field`` (sorted, smaller better) that ``value`` beats, ties half;
+    ``itself``: ``value`` is one of ``field``'s entries and is not compared with itself."""
+    below, above = bisect.bisect_left(field, value), bisect.bisect_right(field, value)
+    others = len(field) - (1 if itself else 0)
+    ties = above - below - (1 if itself else 0)
+    return ((len(field) - above) + 0.5 * ties) / others
 
 
 def probability_better(

@@ -244,6 +244,24 @@ def _one_early_block() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(early_share=0.25)}
 
 
+def _pooled_evidence() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(early_on_evidence=True, score="pooled")}
+
+
+def _early_singles() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(early_round_trials=1)}
+
+
+def _one_shot() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled")}
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -288,6 +306,9 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "early-evidence": (_early_evidence, "schedule=AdaptiveSchedule(early_on_evidence=True): a model whose trials are behind TPE's random start-up draws loses its early share"),
     "base-first": (_base_first, "schedule=AdaptiveSchedule(model_first=False): TPE takes the first block, so the model's first round sees more than the baseline"),
     "one-early-block": (_one_early_block, "schedule=AdaptiveSchedule(early_share=0.25): the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
+    "pooled-evidence": (_pooled_evidence, "schedule=AdaptiveSchedule(early_on_evidence=True, score='pooled'): early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
+    "early-singles": (_early_singles, "schedule=AdaptiveSchedule(early_round_trials=1): the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
+    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled'): one configuration per start-up round, the second start-up round only if the first was ahead"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),

@@ -134,8 +134,9 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
              split: int = STARTUP) -> tuple[list[float], list[int]]:
     """``draws`` start-ups under ``schedule`` (an AdaptiveSchedule): best@``split`` and model trials each.
 
-    The model's ``k``-th trial is drawn from the first-round pool while ``k`` is below the
-    schedule's round size, else from the later-round pool (the first-round pool without one).
+    The model's trials are drawn from the first-round pool in its first round, else from the
+    later-round pool (the first-round pool without one); each block's trials take the roles
+    the schedule gives them (``trial_role``), scored as it scores them (``score``).
     """
     from optuna.study import StudyDirection
 
@@ -146,27 +147,29 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
     size = schedule.max_round_size
     direction = [StudyDirection.MAXIMIZE if pools.maximize else StudyDirection.MINIMIZE]
 
-    def draw_model(k: int) -> Trial:
-        return rng.choice(pools.first if k < size or not pools.later else pools.later)
+    def draw_model(first_round: bool) -> Trial:
+        return rng.choice(pools.first if first_round or not pools.later else pools.later)
 
     bests: list[float] = []
     counts: list[int] = []
+    pooled = getattr(schedule, "score", "earlier") == "pooled"
     for _ in range(draws):
         trials, sources = [rng.choice(pools.baselines)], [_attrs.SOURCE_BASELINE]
-        credit, k = schedule.initial_credit, 0
+        credit, rounds = schedule.initial_credit, 0
         start = 1 if schedule.baseline_first else 0
         while start < split:
-            llm, base = rewards(_trials([t[0] for t in trials], sources), direction, before=start)
+            llm, base = rewards(_trials([t[0] for t in trials], sources), direction, before=start,
+                                pooled=pooled)
             record = schedule.decide(start, credit, llm, base)
             credit = record["credit"]
-            for _slot in range(size):
-                if record["role"] == "llm":
-                    trials.append(draw_model(k))
+            for number in range(start, start + size):
+                if schedule.trial_role(number, record).value == "llm":
+                    trials.append(draw_model(rounds == 0))
                     sources.append(_attrs.SOURCE_LLM)
-                    k += 1
                 else:
                     trials.append(rng.choice(pools.base))
                     sources.append("TPESampler")
+            rounds += record["role"] == "llm"
             start += size
         bests.append(_incumbent(trials[:split], pools.maximize))
         counts.append(sources[:split].count(_attrs.SOURCE_LLM))

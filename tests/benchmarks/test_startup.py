@@ -95,3 +95,17 @@ def test_a_model_arm_with_one_start_up_round_lends_its_values_to_later_rounds() 
     pools = Pools(baselines=exact(0.0), base=exact(1.0), first=exact(3.0), later=[])
     bests, counts = simulate(AdaptiveSchedule(early_share=1.0), pools, draws=20)
     assert set(counts) == {8} and set(bests) == {3.0}
+
+
+def test_the_model_takes_the_trials_the_schedule_gives_it_scored_as_it_scores_them() -> None:
+    # A first round better than the baseline and worse than every draw.
+    pools = Pools(baselines=exact(0.0), base=exact(6.0, 7.0), first=exact(1.0), later=exact(1.0))
+    _, singles = simulate(AdaptiveSchedule(early_round_trials=1), pools, draws=50)
+    _, earlier = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True), pools, draws=50)
+    _, pooled = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled"),
+                         pools, draws=50)
+    assert set(singles) == {2}  # trials 1 and 5
+    # Against the trials before it, its first trial beat all there was (the baseline): it often
+    # keeps trial 5.
+    assert 2 in set(earlier)
+    assert set(pooled) == {1}  # against the whole field it is behind: trial 5 goes to TPE

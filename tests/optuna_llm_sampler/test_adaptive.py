@@ -151,6 +151,80 @@ def test_with_early_on_evidence_a_model_ahead_keeps_its_early_share() -> None:
     assert all(made[b]["share"] >= 0.5 for b in (1, 3, 5, 7))
 
 
+def test_with_early_round_trials_the_model_proposes_only_the_first_trials_of_an_early_block() -> None:
+    study = run(constant_replier(GOOD), AdaptiveSchedule(early_round_trials=1), n=14)
+    sources = ["L" if t.user_attrs[ATTR_SOURCE] == "llm" else "B" for t in study.trials]
+    made = decisions(study)
+    # Blocks 1-2 and 5-6 are the model's; it proposes trials 1 and 5, the base sampler 2 and 6.
+    assert made[1]["role"] == made[5]["role"] == "llm"
+    assert "".join(sources[1:9]) == "LBBBLBBB"
+    # The trial records its own role beside its block's decision.
+    assert study.trials[2].user_attrs[ATTR_SHARE]["role"] == "base"
+    assert study.trials[1].user_attrs[ATTR_SHARE]["role"] == "llm"
+    # Later blocks go whole to the model when they are its.
+    later = [b for b in made if b >= 10 and made[b]["role"] == "llm"]
+    assert later and all(sources[b] == sources[b + 1] == "L" for b in later if b + 1 < 14)
+
+
+def test_without_a_study_early_round_trials_gives_the_model_one_trial_per_early_block() -> None:
+    s = AdaptiveSchedule(early_round_trials=1)
+    roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 11))
+    assert roles == "LBBBLBBBBB"
+    assert s.round_of(1) == range(1, 3) and s.round_of(2) is None
+
+
+MEDIOCRE = {"workers": 50, "backlog": 3072, "buffer_kb": 64, "timeout_s": 8.0,
+            "learning_rate": 1e-3, "mode": None}
+"""Better than TERRIBLE, the baseline below, and worse than almost any random draw."""
+TERRIBLE = {"workers": 1, "backlog": 4096, "buffer_kb": 4, "ratio": 0.0, "timeout_s": 10.0,
+            "learning_rate": 1e-5, "mode": None}
+
+
+def test_pooled_scores_judge_a_model_that_only_beats_the_baseline_against_everyone() -> None:
+    study = optuna.create_study(direction="minimize")
+    for value, source in [(5.0, "baseline"), (4.0, "llm"), (1.0, "TPESampler"), (2.0, "TPESampler")]:
+        t = study.ask()
+        t.set_user_attr(ATTR_SOURCE, source)
+        study.tell(t, value)
+    # Against the trials before it, the model's first trial beat all there was: the baseline.
+    assert rewards(study.trials, study.directions, before=4) == ([1.0], [1.0, pytest.approx(2 / 3)])
+    # Pooled, every trial meets the same field: the model's beat one of three others.
+    llm, base = rewards(study.trials, study.directions, before=4, pooled=True)
+    assert llm == [pytest.approx(1 / 3)]
+    assert base == [1.0, pytest.approx(2 / 3)]
+
+
+def test_pooled_scores_count_failures_as_zero_and_ties_as_half() -> None:
+    study = optuna.create_study(direction="maximize")
+    for value, source in [(1.0, "baseline"), (3.0, "llm"), (3.0, "TPESampler"), (None, "llm")]:
+        t = study.ask()
+        t.set_user_attr(ATTR_SOURCE, source)
+        if value is None:
+            study.tell(t, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(t, value)
+    llm, base = rewards(study.trials, study.directions, before=10, pooled=True)
+    assert sorted(llm) == [0.0, pytest.approx(0.75)] and base == [pytest.approx(0.75)]
+
+
+def test_one_shot_takes_the_second_early_round_from_a_model_that_only_beat_the_baseline() -> None:
+    def study_with(schedule: AdaptiveSchedule) -> optuna.Study:
+        sampler = LLMSampler(constant_replier(MEDIOCRE), base_sampler=RandomSampler(seed=0),
+                             search_space=SPACE, schedule=schedule, choose=None, baseline=TERRIBLE)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(objective, n_trials=10)
+        return study
+
+    one_shot = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True,
+                                           score="pooled"))
+    made = decisions(one_shot)
+    assert made[1]["role"] == "llm" and made[5]["role"] == "base" and made[5]["p_better"] < 0.5
+    assert [t.user_attrs[ATTR_SOURCE] for t in one_shot.trials].count("llm") == 1
+    # Scored against the trials before it, its first trial beat the baseline: a full score.
+    earlier = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True))
+    assert decisions(earlier)[5]["llm"] == [1, 1.0]
+
+
 def test_after_the_early_blocks_the_model_earns_its_blocks_from_zero() -> None:
     s = AdaptiveSchedule(floor=0.1, early_trials=10, early_share=1.0)
     roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 31))
@@ -247,6 +321,9 @@ def test_probability_better_is_one_half_without_evidence_and_moves_with_it() -> 
         ({"early_trials": -1}, "early_trials"),
         ({"early_on_evidence": "yes"}, "early_on_evidence"),
         ({"model_first": 0}, "model_first"),
+        ({"early_round_trials": 0}, "early_round_trials"),
+        ({"early_round_trials": True}, "early_round_trials"),
+        ({"score": "later"}, "score"),
         ({"round_size": 0}, "round_size"),
         ({"prior": 0}, "prior"),
     ],
