@@ -180,12 +180,21 @@ TERRIBLE = {"workers": 1, "backlog": 4096, "buffer_kb": 4, "ratio": 0.0, "timeou
             "learning_rate": 1e-5, "mode": None}
 
 
-def test_pooled_scores_judge_a_model_that_only_beats_the_baseline_against_everyone() -> None:
-    study = optuna.create_study(direction="minimize")
-    for value, source in [(5.0, "baseline"), (4.0, "llm"), (1.0, "TPESampler"), (2.0, "TPESampler")]:
+def study_of(direction: str, told: list[tuple[float | None, str]]) -> optuna.Study:
+    """A study whose trials have these values (None: failed) and sources, in order."""
+    study = optuna.create_study(direction=direction)
+    for value, source in told:
         t = study.ask()
         t.set_user_attr(ATTR_SOURCE, source)
-        study.tell(t, value)
+        if value is None:
+            study.tell(t, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(t, value)
+    return study
+
+
+def test_pooled_scores_judge_a_model_that_only_beats_the_baseline_against_everyone() -> None:
+    study = study_of("minimize", [(5.0, "baseline"), (4.0, "llm"), (1.0, "TPESampler"), (2.0, "TPESampler")])
     # Against the trials before it, the model's first trial beat all there was: the baseline.
     assert rewards(study.trials, study.directions, before=4) == ([1.0], [1.0, pytest.approx(2 / 3)])
     # Pooled, every trial meets the same field: the model's beat one of three others.
@@ -195,14 +204,7 @@ def test_pooled_scores_judge_a_model_that_only_beats_the_baseline_against_everyo
 
 
 def test_pooled_scores_count_failures_as_zero_and_ties_as_half() -> None:
-    study = optuna.create_study(direction="maximize")
-    for value, source in [(1.0, "baseline"), (3.0, "llm"), (3.0, "TPESampler"), (None, "llm")]:
-        t = study.ask()
-        t.set_user_attr(ATTR_SOURCE, source)
-        if value is None:
-            study.tell(t, state=optuna.trial.TrialState.FAIL)
-        else:
-            study.tell(t, value)
+    study = study_of("maximize", [(1.0, "baseline"), (3.0, "llm"), (3.0, "TPESampler"), (None, "llm")])
     llm, base = rewards(study.trials, study.directions, before=10, pooled=True)
     assert sorted(llm) == [0.0, pytest.approx(0.75)] and base == [pytest.approx(0.75)]
 
@@ -291,14 +293,8 @@ def test_without_model_first_the_models_first_round_sees_the_base_samplers_trial
 
 
 def test_rewards_score_the_fraction_of_earlier_trials_beaten_and_failures_as_zero() -> None:
-    study = optuna.create_study(direction="minimize")
-    for value, source in [(5.0, "baseline"), (3.0, "llm"), (9.0, "TPESampler"), (4.0, "llm")]:
-        t = study.ask()
-        t.set_user_attr(ATTR_SOURCE, source)
-        study.tell(t, value)
-    failed = study.ask()
-    failed.set_user_attr(ATTR_SOURCE, "TPESampler")
-    study.tell(failed, state=optuna.trial.TrialState.FAIL)
+    study = study_of("minimize", [(5.0, "baseline"), (3.0, "llm"), (9.0, "TPESampler"), (4.0, "llm"),
+                                  (None, "TPESampler")])
     llm, base = rewards(study.trials, study.directions, before=10)
     assert llm == [1.0, pytest.approx(2 / 3)]
     assert base == [0.0, 0.0]
