@@ -48,7 +48,7 @@ from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
 from optbench.summary import (  # noqa: E402
-    STAND_IN, against_reference, by_source_table, label, markdown_table, plot, plot_against, summarize, to_json,
+    STAND_IN, against_reference, by_source_table, chosen_and_written, label, markdown_table, plot, plot_against, summarize, to_json,
 )
 
 _PROBLEM: dict[str, Problem] = {}
@@ -209,6 +209,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     sources = by_source_table(runs)
     if sources:
         table += "\n\n" + sources
+    split = chosen_and_written(runs)
+    if split:
+        table += "\n\n" + split
     quality = None
     if problem.surface is not None:
         q = problem.surface.quality()

@@ -38,6 +38,9 @@ class RunRecord:
     model_failures: int
     seconds: float
     notes: list[str] = field(default_factory=list)
+    chosen: list[int] = field(default_factory=list)
+    """Trial numbers of the model trials it chose among the base sampler's candidates (the rest of
+    its trials it wrote); empty in runs recorded before it was kept."""
 
     @property
     def key(self) -> tuple[str, str, int, int]:
@@ -79,13 +82,21 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
         sampler_s += t1 - t0
         values.append(value)
         means.append(float(problem.mean(trial.params)))
-    sources, model_s, calls, failures = model_accounting(study.get_trials(deepcopy=False), arm_name)
+    finished = study.get_trials(deepcopy=False)
+    sources, model_s, calls, failures = model_accounting(finished, arm_name)
     return RunRecord(
         problem=problem.name, arm=arm_name, seed=seed, trials=trials, values=values, means=means,
         sources=sources[:trials], objective_s=objective_s, sampler_s=max(0.0, sampler_s - model_s),
         model_s=model_s, model_calls=calls, model_failures=failures,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, chosen=chosen_trials(finished, trials),
     )
+
+
+def chosen_trials(trials: Sequence[FrozenTrial], limit: int) -> list[int]:
+    """Numbers below ``limit`` of the trials whose configuration the model chose (``llm_choice``)."""
+    from optuna_llm_sampler import ATTR_CHOICE
+
+    return [t.number for t in trials if t.number < limit and ATTR_CHOICE in t.user_attrs]
 
 
 def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list[str], float, int, int]:

@@ -335,6 +335,27 @@ def by_source_table(runs: Sequence[RunRecord], *, split: int = STARTUP) -> str:
     return "\n".join(lines)
 
 
+def chosen_and_written(runs: Sequence[RunRecord], *, split: int = STARTUP) -> str:
+    """Of each arm's model trials from trial ``split`` on, those it chose among the base sampler's
+    candidates and those it wrote: how many, and their mean value ± standard error. Empty when no
+    run recorded a chosen trial (runs recorded before :attr:`RunRecord.chosen` was kept)."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in runs:
+        for i, (source, value, mean) in enumerate(zip(r.sources, r.values, r.means)):
+            if i >= split and source == "llm" and value is not None:
+                how = "chose" if i in r.chosen else "wrote"
+                groups.setdefault((r.arm, how), []).append(mean if mean is not None else value)
+    if not any(how == "chose" for _, how in groups):
+        return ""
+    lines = []
+    for arm in dict.fromkeys(arm for arm, _ in groups):
+        parts = [f"{how} {len(xs)} worth {_pm(mean_se(xs))}"
+                 for how in ("chose", "wrote") if (xs := groups.get((arm, how)))]
+        lines.append(f"- {label(arm)}: " + "; ".join(parts))
+    return (f"Of the model's trials from trial {split} on, those it chose among the base sampler's "
+            "candidates and those it wrote (mean value ± standard error):\n\n" + "\n".join(lines))
+
+
 def plot_against(path: Path, problem: str, runs: Sequence[RunRecord], reference: str,
                  maximize: bool) -> None:
     """Each arm's paired difference to ``reference`` per trial, mean ± one standard error.

@@ -57,3 +57,10 @@ def test_an_adaptive_screened_run_records_its_decisions_on_the_trials() -> None:
     assert record.sources[0] == "baseline"
     assert record.sources[1:3] == ["llm", "llm"]  # the first block goes to the model
     assert 2 <= record.sources.count("llm") <= 10
+
+
+def test_a_run_records_which_model_trials_were_chosen_rather_than_written() -> None:
+    chooses = run_once(make_problem("ackley-mixed"), "llm:random+choose", 0, 20)
+    model = [i for i, s in enumerate(chooses.sources) if s == "llm"]
+    assert model and chooses.chosen == model  # Choose(): every model round chooses
+    assert run_once(make_problem("ackley-mixed"), "llm:random+write", 0, 20).chosen == []

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from optbench.protocol import RunRecord
-from optbench.summary import against_reference, by_source_table, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source
+from optbench.summary import against_reference, by_source_table, chosen_and_written, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source
 
 
 def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
@@ -106,6 +106,19 @@ def test_trials_are_valued_by_who_proposed_them_in_the_start_up_and_after() -> N
     table = by_source_table([run("tpe", 0, [1.0, 2.0, 4.0, 6.0, 8.0, 9.0]), model], split=4)
     assert "| llm:random (stand-in, not a model) | 3 ± – (1) | 6 ± – (1) | 5 ± – (1) | 9 ± – (1) |" in table
     assert "| tpe | – | 4 ± 1.2 (3) | – | 8.5 ± 0.5 (2) |" in table
+
+
+def test_the_models_late_trials_are_split_into_chosen_and_written() -> None:
+    model = RunRecord(problem="p", arm="llm:random", seed=0, trials=6,
+                      values=[1.0, 2.0, 3.0, 8.0, 5.0, 7.0], means=[1.0, 3.0, 4.0, 6.0, 5.0, 9.0],
+                      sources=["baseline", "llm", "llm", "llm", "llm", "llm"],
+                      objective_s=0.0, sampler_s=0.0, model_s=0.0, model_calls=2, model_failures=0, seconds=0.0,
+                      chosen=[1, 4, 5])
+    text = chosen_and_written([model], split=3)
+    # Trial 1 was chosen but lies in the start-up: only trials 3-5 count.
+    assert "- llm:random (stand-in, not a model): chose 2 worth 7 ± 2; wrote 1 worth 6 ± –" in text
+    # Runs recorded before chosen trials were kept say nothing rather than "wrote" everything.
+    assert chosen_and_written([run("llm:random", 0, [1.0, 2.0, 3.0, 4.0])], split=2) == ""
 
 
 def test_without_model_trials_there_is_no_table_of_sources() -> None:
