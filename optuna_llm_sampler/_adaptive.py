@@ -5,12 +5,12 @@ whole to the model (one round) or to the base sampler (with ``early_round_trials
 start-up block of the model's gives it only its first trials). Before a block's first trial
 is sampled, the schedule compares the model's finished trials with the base sampler's (each
 trial scores the fraction of earlier complete trials it beats, or with ``score="pooled"`` of
-all complete trials before the block; a failed trial scores 0), turns that into the probability that the model's trials are the better ones (two Beta
-posteriors), and maps it to a share between ``floor`` (probability one half or less: the
-model has to be ahead to earn more) and ``ceiling`` (probability one). Blocks then go to the
-model in proportion to the share, by error diffusion rather than by dice: the running
-credit gives the model a block whenever it reaches one. The decision, the share and the
-evidence are written to the study's system attributes before any trial of the block is
+all complete trials before the block; a failed trial scores 0), turns that into the
+probability that the model's trials are the better ones (two Beta posteriors), and maps it
+to a share between ``floor`` (probability one half or less: the model has to be ahead to earn
+more) and ``ceiling`` (probability one). Blocks then go to the model in proportion to the
+share, by error diffusion rather than by dice: the running credit gives the model a block
+whenever it reaches one. The decision, the share and the evidence are written to the study's system attributes before any trial of the block is
 sampled, and every worker reads them from there, so all agree on the role of a trial number.
 """
 

@@ -141,6 +141,7 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
     from optuna.study import StudyDirection
 
     from optuna_llm_sampler import _attrs
+    from optuna_llm_sampler import TrialRole
     from optuna_llm_sampler._adaptive import rewards
 
     rng = random.Random(seed)
@@ -152,7 +153,7 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
 
     bests: list[float] = []
     counts: list[int] = []
-    pooled = getattr(schedule, "score", "earlier") == "pooled"
+    pooled = schedule.score == "pooled"
     for _ in range(draws):
         trials, sources = [rng.choice(pools.baselines)], [_attrs.SOURCE_BASELINE]
         credit, rounds = schedule.initial_credit, 0
@@ -163,13 +164,13 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
             record = schedule.decide(start, credit, llm, base)
             credit = record["credit"]
             for number in range(start, start + size):
-                if schedule.trial_role(number, record).value == "llm":
+                if schedule.trial_role(number, record) is TrialRole.LLM:
                     trials.append(draw_model(rounds == 0))
                     sources.append(_attrs.SOURCE_LLM)
                 else:
                     trials.append(rng.choice(pools.base))
                     sources.append("TPESampler")
-            rounds += record["role"] == "llm"
+            rounds += record["role"] == TrialRole.LLM.value
             start += size
         bests.append(_incumbent(trials[:split], pools.maximize))
         counts.append(sources[:split].count(_attrs.SOURCE_LLM))
