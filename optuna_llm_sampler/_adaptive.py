@@ -10,8 +10,9 @@ probability that the model's trials are the better ones (two Beta posteriors), a
 to a share between ``floor`` (probability one half or less: the model has to be ahead to earn
 more) and ``ceiling`` (probability one). Blocks then go to the model in proportion to the
 share, by error diffusion rather than by dice: the running credit gives the model a block
-whenever it reaches one. The decision, the share and the evidence are written to the study's system attributes before any trial of the block is
-sampled, and every worker reads them from there, so all agree on the role of a trial number.
+whenever it reaches one. The decision, the share and the evidence are written to the study's
+system attributes before any trial of the block is sampled, and every worker reads them from
+there, so all agree on the role of a trial number.
 """
 
 from __future__ import annotations
