@@ -1,11 +1,12 @@
 """AdaptiveSchedule: the model's share of trials follows what its trials have delivered.
 
 Trials after the baseline are cut into blocks of ``round_size`` numbers; each block goes
-whole to the model (one round) or to the base sampler (with ``early_round_trials``, a
-start-up block of the model's gives it only its first trials). Before a block's first trial
-is sampled, the schedule compares the model's finished trials with the base sampler's (each
-trial scores the fraction of earlier complete trials it beats, or with ``score="pooled"`` of
-all complete trials before the block; a failed trial scores 0), turns that into the
+whole to the model (one round) or to the base sampler, except that a start-up block of the
+model's gives it only its first ``early_round_trials`` trials (one by default). Before a
+block's first trial is sampled, the schedule compares the model's finished trials with the
+base sampler's (each trial scores the fraction of all complete trials before the block that
+it beats, or with ``score="earlier"`` of the complete trials before it; a failed trial scores
+0), turns that into the
 probability that the model's trials are the better ones (two Beta posteriors), and maps it
 to a share between ``floor`` (probability one half or less: the model has to be ahead to earn
 more) and ``ceiling`` (probability one). Blocks then go to the model in proportion to the
@@ -53,9 +54,12 @@ class AdaptiveSchedule(Schedule):
 
     A model whose trials keep losing gets ``floor`` of the blocks; one whose trials keep
     winning gets ``ceiling``. Before the base sampler has learnt anything (its first
-    ``early_trials`` trials are random for TPE) the model gets at least ``early_share``: its
-    proposals then replace random draws, so even poor advice costs little, and good advice
-    pays most early in a search. Each decision is recorded in the study's system attributes
+    ``early_trials`` trials are random for TPE) the model gets at least ``early_share`` while
+    its trials are level with the base sampler's or ahead: its proposals then replace random
+    draws, and good advice pays most early in a search. By default each of those start-up
+    rounds is one configuration (``early_round_trials=1``), so with the defaults the model
+    proposes trial 1, and a second start-up trial only while trial 1 fares no worse than the
+    base sampler's draws; a benchmark of the options is in the project's ``docs/ablation.md``. Each decision is recorded in the study's system attributes
     (``optuna_llm_sampler:share:<first trial of the block>``) and on each trial of the block
     (user attribute ``llm_share``).
 
@@ -91,27 +95,26 @@ class AdaptiveSchedule(Schedule):
         early_share:
             The model's least share of those early blocks. Default 0.5.
         early_on_evidence:
-            Whether the early share also follows the evidence. With :obj:`True` a model
-            whose finished trials are behind the base sampler's (``p_better`` below one half)
-            loses ``early_share`` and gets what the evidence gives, as in later blocks; a model
-            level or ahead, or one with no evidence yet, keeps it. With :obj:`False` early
-            blocks get ``early_share`` whatever the model delivers.
+            Whether the early share also follows the evidence. With :obj:`True` (default) a
+            model whose finished trials are behind the base sampler's (``p_better`` below one
+            half) loses ``early_share`` and gets what the evidence gives, as in later blocks; a
+            model level or ahead, or one with no evidence yet, keeps it. With :obj:`False`
+            early blocks get ``early_share`` whatever the model delivers.
         model_first:
             Whether the first block after the baseline goes to the model, as in the seed
             experiment. Default :obj:`True`. With :obj:`False` the base sampler takes it, so
             the model's first round sees a few other configurations besides the baseline.
         early_round_trials:
             How many trials of an early block the model proposes when the block is its; the
-            block's other trials go to the base sampler. Default :obj:`None`: the whole block.
-            With ``1`` the model's start-up rounds are one configuration each, its first
-            choice: before any evidence a model that writes badly costs half as many random
-            draws.
+            block's other trials go to the base sampler. Default ``1``: the model's start-up
+            rounds are one configuration each, its first choice, so before any evidence a model
+            that writes badly costs half as many random draws. :obj:`None`: the whole block.
         score:
-            What a trial's score is measured against. ``"earlier"`` (default): the fraction
-            of the complete trials *before it* that it beats, so a score never changes.
-            ``"pooled"``: the fraction of *all* complete trials before the block being
-            decided, the same field for every trial, so the model's first trials are not
-            judged against the baseline alone.
+            What a trial's score is measured against. ``"pooled"`` (default): the fraction
+            of *all* complete trials before the block being decided, the same field for every
+            trial, so the model's first trials are not judged against the baseline alone.
+            ``"earlier"``: the fraction of the complete trials *before it* that it beats, so
+            a score never changes.
         round_size:
             Trials per block; an LLM block is one model call. Default 2.
         prior:
@@ -128,10 +131,10 @@ class AdaptiveSchedule(Schedule):
         ceiling: float = 0.5,
         early_trials: int = 10,
         early_share: float = 0.5,
-        early_on_evidence: bool = False,
+        early_on_evidence: bool = True,
         model_first: bool = True,
-        early_round_trials: int | None = None,
-        score: str = "earlier",
+        early_round_trials: int | None = 1,
+        score: str = "pooled",
         round_size: int = 2,
         prior: float = 1.0,
         baseline_first: bool = True,

@@ -208,52 +208,48 @@ def _alternating() -> dict[str, Any]:
     return {"schedule": AlternatingSchedule()}
 
 
-def _adaptive() -> dict[str, Any]:
+def _stop19(**options: Any) -> dict[str, Any]:
+    """An AdaptiveSchedule on the defaults it had until stop 19, with ``options`` changed.
+
+    The arms measured in issue 9's second to sixth passes keep their meaning: whole start-up
+    rounds whatever they deliver, each trial scored against the trials before it.
+    """
     from optuna_llm_sampler import AdaptiveSchedule
 
-    return {"schedule": AdaptiveSchedule()}
+    settings: dict[str, Any] = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier"}
+    return {"schedule": AdaptiveSchedule(**{**settings, **options})}
+
+
+def _adaptive() -> dict[str, Any]:
+    return _stop19()
 
 
 def _adaptive_early() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_share=1.0)}
+    return _stop19(early_share=1.0)
 
 
 def _no_floor() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(floor=0.0)}
+    return _stop19(floor=0.0)
 
 
 def _early_evidence() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_on_evidence=True)}
+    return _stop19(early_on_evidence=True)
 
 
 def _base_first() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(model_first=False)}
+    return _stop19(model_first=False)
 
 
 def _one_early_block() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_share=0.25)}
+    return _stop19(early_share=0.25)
 
 
 def _pooled_evidence() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_on_evidence=True, score="pooled")}
+    return _stop19(early_on_evidence=True, score="pooled")
 
 
 def _early_singles() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_round_trials=1)}
+    return _stop19(early_round_trials=1)
 
 
 def _one_shot() -> dict[str, Any]:
@@ -300,15 +296,15 @@ def _evidence() -> dict[str, Any]:
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials (the default before issue #9)"),
-    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(): the model's share follows its results (LLMSampler's default)"),
-    "adaptive-early": (_adaptive_early, "schedule=AdaptiveSchedule(early_share=1.0): the model proposes TPE's start-up trials"),
-    "no-floor": (_no_floor, "schedule=AdaptiveSchedule(floor=0.0): after the start-up the model gets blocks only while its trials are ahead"),
-    "early-evidence": (_early_evidence, "schedule=AdaptiveSchedule(early_on_evidence=True): a model whose trials are behind TPE's random start-up draws loses its early share"),
-    "base-first": (_base_first, "schedule=AdaptiveSchedule(model_first=False): TPE takes the first block, so the model's first round sees more than the baseline"),
-    "one-early-block": (_one_early_block, "schedule=AdaptiveSchedule(early_share=0.25): the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
-    "pooled-evidence": (_pooled_evidence, "schedule=AdaptiveSchedule(early_on_evidence=True, score='pooled'): early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
-    "early-singles": (_early_singles, "schedule=AdaptiveSchedule(early_round_trials=1): the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
-    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled'): one configuration per start-up round, the second start-up round only if the first was ahead"),
+    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier'): the model's share follows its results, whole start-up rounds whatever they deliver (LLMSampler's default until stop 19; the options below up to +early-singles change this one)"),
+    "adaptive-early": (_adaptive_early, "+adaptive with early_share=1.0: the model proposes TPE's start-up trials"),
+    "no-floor": (_no_floor, "+adaptive with floor=0.0: after the start-up the model gets blocks only while its trials are ahead"),
+    "early-evidence": (_early_evidence, "+adaptive with early_on_evidence=True: a model whose trials are behind TPE's random start-up draws loses its early share"),
+    "base-first": (_base_first, "+adaptive with model_first=False: TPE takes the first block, so the model's first round sees more than the baseline"),
+    "one-early-block": (_one_early_block, "+adaptive with early_share=0.25: the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
+    "pooled-evidence": (_pooled_evidence, "+adaptive with early_on_evidence=True, score='pooled': early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
+    "early-singles": (_early_singles, "+adaptive with early_round_trials=1: the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
+    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled'): one configuration per start-up round, the second start-up round only if the first was level or ahead (LLMSampler's default since stop 20)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),

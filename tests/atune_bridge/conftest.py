@@ -6,7 +6,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+
+@pytest.fixture
+def two_trial_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLMSampler as the runner and the engine build it, with rounds of two trials (1-2, 5-6, ...).
+
+    For tests of what happens inside a round of two proposals: the default schedule gives the
+    model one trial per start-up round, so its first round with two trials would come late.
+    """
+    import optuna_llm_sampler
+
+    original = optuna_llm_sampler.LLMSampler
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("schedule", optuna_llm_sampler.AlternatingSchedule())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(optuna_llm_sampler, "LLMSampler", build)

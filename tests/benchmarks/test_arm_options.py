@@ -48,7 +48,23 @@ def test_each_option_reaches_the_sampler() -> None:
 def test_the_schedule_options_set_the_adaptive_schedule(option: str, attr: str, value: object) -> None:
     sampler = make_arm(f"llm:random+{option}", make_problem("ackley-mixed"), 0).sampler
     assert getattr(sampler.schedule, attr) == value
-    assert getattr(make_arm("llm:random", make_problem("ackley-mixed"), 0).sampler.schedule, attr) != value
+    # Each changes the schedule as it was until stop 19, which +adaptive keeps.
+    stop19 = make_arm("llm:random+adaptive", make_problem("ackley-mixed"), 0).sampler.schedule
+    assert getattr(stop19, attr) != value
+
+
+def test_adaptive_keeps_the_schedule_of_stop_19_and_one_shot_is_the_default() -> None:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    def schedule(arm: str) -> str:
+        return repr(make_arm(arm, make_problem("ackley-mixed"), 0).sampler.schedule)
+
+    assert schedule("llm:random+adaptive") == repr(
+        AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score="earlier"))
+    assert schedule("llm:random+one-shot") == schedule("llm:random") == repr(AdaptiveSchedule())
+    # The options built on +adaptive change only what they name.
+    assert schedule("llm:random+early-evidence") == repr(
+        AdaptiveSchedule(early_round_trials=None, early_on_evidence=True, score="earlier"))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the screen needs scikit-learn")

@@ -23,6 +23,9 @@ def record(arm: str, seed: int, values: list[float | None], sources: list[str]) 
                      model_failures=0, seconds=0.0)
 
 
+WHOLE_ROUNDS = AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score="earlier")
+"""LLMSampler's default until stop 19 (arm option ``+adaptive``): whole start-up rounds."""
+
 TPE = ["baseline"] + ["tpe"] * 11
 LLM = ["baseline", "llm", "llm", "TPESampler", "TPESampler", "llm", "llm"] + ["TPESampler"] * 5
 
@@ -55,23 +58,28 @@ def test_a_missing_pool_is_refused_naming_the_arm_and_the_fix() -> None:
 
 
 def test_a_model_worse_than_every_draw_costs_and_one_better_than_every_draw_earns() -> None:
-    schedules = {"default": AdaptiveSchedule(), "none early": AdaptiveSchedule(early_share=0.0)}
+    schedules = {"whole rounds": WHOLE_ROUNDS, "none early": AdaptiveSchedule(early_share=0.0)}
     worse = Pools(baselines=exact(0.0), base=exact(1.0, 2.0), first=exact(-5.0), later=exact(-5.0))
     by = {o.schedule: o for o in compare_schedules(schedules, worse, draws=4000)}
     # Four model trials leave five draws from {1, 2}: all five are 1 one time in 32, nine 1 in 512.
-    assert by["default"].model_trials == 4
-    assert by["default"].difference[0] == pytest.approx(-(1 / 32 - 1 / 512), abs=0.02)
+    assert by["whole rounds"].model_trials == 4
+    assert by["whole rounds"].difference[0] == pytest.approx(-(1 / 32 - 1 / 512), abs=0.02)
     assert by["none early"].model_trials == 0 and by["none early"].difference[0] == pytest.approx(0.0, abs=0.01)
     better = Pools(baselines=exact(0.0), base=exact(1.0, 2.0), first=exact(10.0), later=exact(10.0))
-    earned = compare_schedules({"default": AdaptiveSchedule()}, better, draws=4000)[0].difference[0]
+    earned = compare_schedules({"whole rounds": WHOLE_ROUNDS}, better, draws=4000)[0].difference[0]
     assert earned == pytest.approx(10.0 - (2.0 - 1 / 512), abs=0.02)
+    # The default keeps one start-up trial from a model that loses and two from one that wins.
+    default = {"default": AdaptiveSchedule()}
+    assert compare_schedules(default, worse, draws=500)[0].model_trials == 1
+    assert compare_schedules(default, better, draws=500)[0].model_trials == 2
 
 
 def test_the_real_schedule_decides_on_what_was_drawn() -> None:
     # A first round that loses to the baseline loses the early share with early_on_evidence.
     pools = Pools(baselines=exact(5.0), base=exact(6.0, 7.0), first=exact(1.0), later=exact(1.0))
-    _, plain = simulate(AdaptiveSchedule(), pools, draws=200)
-    _, ruled = simulate(AdaptiveSchedule(early_on_evidence=True), pools, draws=200)
+    _, plain = simulate(WHOLE_ROUNDS, pools, draws=200)
+    _, ruled = simulate(AdaptiveSchedule(early_round_trials=None, early_on_evidence=True, score="earlier"),
+                        pools, draws=200)
     assert set(plain) == {4} and set(ruled) == {2}
 
 
@@ -93,15 +101,17 @@ def test_the_script_prints_the_schedule_as_run_beside_what_was_measured(tmp_path
 
 def test_a_model_arm_with_one_start_up_round_lends_its_values_to_later_rounds() -> None:
     pools = Pools(baselines=exact(0.0), base=exact(1.0), first=exact(3.0), later=[])
-    bests, counts = simulate(AdaptiveSchedule(early_share=1.0), pools, draws=20)
+    bests, counts = simulate(AdaptiveSchedule(early_share=1.0, early_round_trials=None), pools, draws=20)
     assert set(counts) == {8} and set(bests) == {3.0}
 
 
 def test_the_model_takes_the_trials_the_schedule_gives_it_scored_as_it_scores_them() -> None:
     # A first round better than the baseline and worse than every draw.
     pools = Pools(baselines=exact(0.0), base=exact(6.0, 7.0), first=exact(1.0), later=exact(1.0))
-    _, singles = simulate(AdaptiveSchedule(early_round_trials=1), pools, draws=50)
-    _, earlier = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True), pools, draws=50)
+    _, singles = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=False, score="earlier"),
+                          pools, draws=50)
+    _, earlier = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="earlier"),
+                          pools, draws=50)
     _, pooled = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled"),
                          pools, draws=50)
     assert set(singles) == {2}  # trials 1 and 5

@@ -35,6 +35,9 @@ def constant_replier(params: dict) -> ScriptedChatModel:
     return ScriptedChatModel(replier=reply)
 
 
+WHOLE_ROUNDS = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier"}
+"""The defaults until stop 19: whole start-up rounds whatever they deliver, earlier-trial scores."""
+
 GOOD = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "timeout_s": 0.5,
         "learning_rate": 1e-3, "mode": "fast"}
 BAD = {"workers": 64, "backlog": 4096, "buffer_kb": 64, "timeout_s": 10.0,
@@ -123,7 +126,8 @@ def test_a_model_whose_trials_keep_winning_rises_to_the_ceiling() -> None:
 
 
 def test_blocks_that_end_before_early_trials_get_the_early_share_the_first_to_the_model() -> None:
-    study = run(constant_replier(BAD), AdaptiveSchedule(early_trials=10, early_share=0.5), n=30)
+    study = run(constant_replier(BAD), AdaptiveSchedule(early_trials=10, early_share=0.5, **WHOLE_ROUNDS),
+                n=30)
     made = decisions(study)
     assert [made[b]["role"] for b in (1, 3, 5, 7)] == ["llm", "base", "llm", "base"]
     assert all(made[b]["share"] >= 0.5 for b in (1, 3, 5, 7))
@@ -164,6 +168,14 @@ def test_with_early_round_trials_the_model_proposes_only_the_first_trials_of_an_
     # Later blocks go whole to the model when they are its.
     later = [b for b in made if b >= 10 and made[b]["role"] == "llm"]
     assert later and all(sources[b] == sources[b + 1] == "L" for b in later if b + 1 < 14)
+
+
+@pytest.mark.parametrize("advice, llm_trials", [(GOOD, [1, 5]), (BAD, [1])], ids=["good", "bad"])
+def test_by_default_the_model_proposes_trial_1_and_a_second_start_up_trial_only_if_not_behind(
+    advice: dict, llm_trials: list[int]
+) -> None:
+    study = run(constant_replier(advice), AdaptiveSchedule(), n=10)
+    assert [t.number for t in study.trials if t.user_attrs[ATTR_SOURCE] == "llm"] == llm_trials
 
 
 def test_without_a_study_early_round_trials_gives_the_model_one_trial_per_early_block() -> None:
@@ -223,37 +235,43 @@ def test_one_shot_takes_the_second_early_round_from_a_model_that_only_beat_the_b
     assert made[1]["role"] == "llm" and made[5]["role"] == "base" and made[5]["p_better"] < 0.5
     assert [t.user_attrs[ATTR_SOURCE] for t in one_shot.trials].count("llm") == 1
     # Scored against the trials before it, its first trial beat the baseline: a full score.
-    earlier = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True))
+    earlier = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True,
+                                          score="earlier"))
     assert decisions(earlier)[5]["llm"] == [1, 1.0]
 
 
 def test_after_the_early_blocks_the_model_earns_its_blocks_from_zero() -> None:
-    s = AdaptiveSchedule(floor=0.1, early_trials=10, early_share=1.0)
+    s = AdaptiveSchedule(floor=0.1, early_trials=10, early_share=1.0, **WHOLE_ROUNDS)
     roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 31))
     # Trials 1-8 to the model; then, without evidence, the floor: one block in ten.
     assert roles == "L" * 8 + "BB" * 9 + "LL" + "BB"
 
 
 def test_every_decision_is_in_storage_and_on_the_trials_of_its_block() -> None:
-    study = run(constant_replier(BAD), AdaptiveSchedule(round_size=2), n=20)
+    schedule = AdaptiveSchedule(round_size=2)
+    study = run(constant_replier(BAD), schedule, n=20)
     made = decisions(study)
     assert sorted(made) == list(range(1, 20, 2))
     for trial in study.trials[1:]:
         block = trial.user_attrs[ATTR_SHARE]["block"]
         assert block == trial.number - (trial.number - 1) % 2
-        assert trial.user_attrs[ATTR_SHARE]["role"] == made[block]["role"]
+        # A trial's role is its block's, except the second trial of a start-up block.
+        role = schedule.trial_role(trial.number, made[block]).value
+        assert trial.user_attrs[ATTR_SHARE]["role"] == role
+        assert role == (made[block]["role"] if trial.number >= 10 or trial.number == block else "base")
         is_llm = trial.user_attrs[ATTR_SOURCE] == "llm"
-        assert is_llm <= (made[block]["role"] == "llm")
+        assert is_llm <= (role == "llm")
 
 
 def test_a_second_worker_reads_the_recorded_decisions_instead_of_deciding_again() -> None:
-    study = run(constant_replier(BAD), AdaptiveSchedule(), n=30)
-    recorded = {start: d["role"] for start, d in decisions(study).items()}
+    schedule = AdaptiveSchedule()
+    study = run(constant_replier(BAD), schedule, n=30)
+    recorded = {t.number: schedule.trial_role(t.number, decisions(study)[t.number - (t.number - 1) % 2])
+                for t in study.trials[1:]}
     # A fresh schedule, as in another process, on the same storage after more results came in.
     other = LLMSampler(constant_replier(GOOD), search_space=SPACE, schedule=AdaptiveSchedule())
     for t in study.trials[1:]:
-        start = t.number - (t.number - 1) % 2
-        assert other.role(t.number, study).value == recorded[start]
+        assert other.role(t.number, study) is recorded[t.number]
 
 
 def test_without_a_study_the_schedule_is_its_prior() -> None:
@@ -266,8 +284,8 @@ def test_without_a_study_the_schedule_is_its_prior() -> None:
 
 
 def test_without_model_first_the_base_sampler_takes_the_first_block() -> None:
-    first = AdaptiveSchedule(early_trials=10, early_share=0.5)
-    later = AdaptiveSchedule(early_trials=10, early_share=0.5, model_first=False)
+    first = AdaptiveSchedule(early_trials=10, early_share=0.5, **WHOLE_ROUNDS)
+    later = AdaptiveSchedule(early_trials=10, early_share=0.5, model_first=False, **WHOLE_ROUNDS)
 
     def roles(s: AdaptiveSchedule) -> str:
         return "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 11))
@@ -283,7 +301,8 @@ def test_without_model_first_the_models_first_round_sees_the_base_samplers_trial
         prompts.append(prompt)
         return constant_replier(GOOD).replier(prompt, index)
 
-    study = run(ScriptedChatModel(replier=reply), AdaptiveSchedule(early_share=0.5, model_first=False), n=6)
+    study = run(ScriptedChatModel(replier=reply),
+                AdaptiveSchedule(early_share=0.5, model_first=False, **WHOLE_ROUNDS), n=6)
     sources = [t.user_attrs.get(ATTR_SOURCE) for t in study.trials]
     assert sources[:5] == ["RandomSampler"] * 3 + ["llm"] * 2  # trial 0: no baseline given
     assert decisions(study)[1]["role"] == "base" and decisions(study)[3]["role"] == "llm"
@@ -371,9 +390,9 @@ def test_on_sqlite_another_process_reads_the_decisions_the_first_one_recorded(tm
     study = optuna.create_study(direction="maximize", sampler=first, storage=url,
                                 study_name="s")
     study.optimize(objective, n_trials=30)
-    recorded = {start: d["role"] for start, d in decisions(study).items()}
+    made = decisions(study)
     # Another process: its own storage object and schedule, a model that would decide otherwise.
     other = LLMSampler(constant_replier(GOOD), search_space=SPACE, schedule=AdaptiveSchedule())
     again = optuna.load_study(study_name="s", storage=url, sampler=other)
-    assert {n: other.role(n, again).value for n in range(1, 30)} == {
-        n: recorded[n - (n - 1) % 2] for n in range(1, 30)}
+    assert {n: other.role(n, again) for n in range(1, 30)} == {
+        n: AdaptiveSchedule().trial_role(n, made[n - (n - 1) % 2]) for n in range(1, 30)}

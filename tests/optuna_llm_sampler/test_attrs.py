@@ -18,6 +18,7 @@ from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 
@@ -39,7 +40,7 @@ def test_attribute_names_are_stable_public_constants() -> None:
 
 def test_every_llm_trial_carries_source_model_rationale_repairs_raw_reply_latency() -> None:
     model = ScriptedChatModel(replier=random_replier(seed=1, messy=True), model_name="qwen-test")
-    sampler = LLMSampler(model, search_space=SPACE)
+    sampler = LLMSampler(model, search_space=SPACE, schedule=AlternatingSchedule())  # rounds 1-2, 5-6
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=7)
     llm_trials = [t for t in study.trials if t.user_attrs.get("source") == "llm"]
@@ -72,7 +73,8 @@ def test_objective_sees_the_attributes_during_the_trial() -> None:
         seen.append(trial.user_attrs.get("source"))
         return objective(trial)
 
-    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
+    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE,
+                         schedule=AlternatingSchedule())
     optuna.create_study(sampler=sampler).optimize(watching, n_trials=3)
     assert seen == ["TPESampler", "llm", "llm"]
 

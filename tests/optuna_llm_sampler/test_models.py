@@ -151,6 +151,7 @@ def test_tongyi_sends_an_openai_chat_completion_with_the_dashscope_key(
 def test_llm_sampler_runs_its_round_through_tongyi(monkeypatch, chat_server) -> None:
     import optuna
 
+    from optuna_llm_sampler import AlternatingSchedule
     from optuna_llm_sampler import ATTR_SOURCE
     from optuna_llm_sampler import LLMSampler
 
@@ -164,6 +165,7 @@ def test_llm_sampler_runs_its_round_through_tongyi(monkeypatch, chat_server) -> 
         make_chat_model("tongyi:qwen-plus", base_url=url, max_retries=0),
         search_space={"x": optuna.distributions.IntDistribution(1, 16)},
         baseline={"x": 1},
+        schedule=AlternatingSchedule(),  # one round of two: trials 1-2
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_int("x", 1, 16), n_trials=3)

@@ -23,6 +23,7 @@ from optuna_llm_sampler import ATTR_ARTIFACTS
 from optuna_llm_sampler import ATTR_DISCARDED
 from optuna_llm_sampler import ATTR_NOTE
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import discard_waiting_proposals
 from optuna_llm_sampler import is_discarded
 from optuna_llm_sampler import LLMSampler
@@ -47,6 +48,7 @@ def note_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
 
 def run(reply: str, n_trials: int, **kwargs: object) -> optuna.Study:
     model = ScriptedChatModel(replier=fixed_replier(reply), model_name="qwen-test")
+    kwargs.setdefault("schedule", AlternatingSchedule())  # rounds of two: 1-2, 5-6, ...
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE, **kwargs)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=n_trials)

@@ -25,6 +25,7 @@ from llm_fakes import SPACE
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_OUTPUT_MODE
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import ModelCallError
@@ -109,6 +110,7 @@ class FakeOpenAIServer:
 
 def _study(url: str, n_trials: int, **kwargs: Any) -> optuna.Study:
     model = make_chat_model(f"openai:fake@{url}", max_retries=0)
+    kwargs.setdefault("schedule", AlternatingSchedule())  # rounds 1-2 and 5-6 in 7 trials
     sampler = LLMSampler(model, search_space=SPACE, seed=0, **kwargs)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=n_trials)

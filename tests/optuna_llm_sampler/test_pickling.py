@@ -18,6 +18,7 @@ import pytest
 
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import Evidence
 from optuna_llm_sampler import LLMSampler
@@ -61,7 +62,8 @@ def round_trip(sampler: LLMSampler) -> LLMSampler:
 
 def test_the_copy_has_its_own_lock_and_runs_a_study() -> None:
     sampler = LLMSampler(
-        make_chat_model("random:3"), search_space=SPACE, baseline={"x": 1, "mode": "a"}
+        make_chat_model("random:3"), search_space=SPACE, baseline={"x": 1, "mode": "a"},
+        schedule=AlternatingSchedule(),
     )
     copy = round_trip(sampler)
     assert isinstance(copy._lock, type(threading.Lock())) and copy._lock is not sampler._lock

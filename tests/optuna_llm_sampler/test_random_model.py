@@ -13,6 +13,7 @@ import pytest
 from optuna_llm_sampler import ATTR_MODEL
 from optuna_llm_sampler import ATTR_RAW_REPLY
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import ModelSpecError
@@ -71,7 +72,8 @@ def test_without_a_schema_it_says_what_it_needs() -> None:
 
 def test_its_proposals_go_through_the_whole_pipeline_of_llm_sampler() -> None:
     sampler = LLMSampler(make_chat_model("random:1"), search_space=SPACE, seed=0,
-                         baseline={"workers": 1, "connections": 64, "ratio": 0.5, "gzip": "on"})
+                         baseline={"workers": 1, "connections": 64, "ratio": 0.5, "gzip": "on"},
+                         schedule=AlternatingSchedule())
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(lambda t: t.suggest_int("workers", 1, 8) + t.suggest_float("ratio", 0.0, 1.0)
                    + t.suggest_int("connections", 64, 4096, step=64) / 4096

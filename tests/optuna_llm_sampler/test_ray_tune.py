@@ -21,6 +21,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import IntDistribution
 import pytest
 
+from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import ATTR_PROPOSED_BY
 from optuna_llm_sampler import ATTR_RAW_REPLY
 from optuna_llm_sampler import ATTR_ROUND
@@ -152,7 +153,8 @@ def test_ray_tune_evaluates_the_models_configurations_with_one_call_per_round(
 ) -> None:
     calls = tmp_path / "calls.txt"
     sampler = LLMSampler(
-        counted_random_stand_in(calls), search_space=SPACE, baseline=BASELINE, seed=0
+        counted_random_stand_in(calls), search_space=SPACE, baseline=BASELINE, seed=0,
+        schedule=AlternatingSchedule(),  # rounds 1-2 and 5-6, whatever they deliver
     )
     study, results = run_tune(sampler, space, tmp_path)
     assert_models_configurations_evaluated(study, sampler)
@@ -184,7 +186,8 @@ def test_the_example_runs(ray_cluster, tmp_path: Path, monkeypatch) -> None:
     finally:
         cloudpickle.unregister_pickle_by_value(example)
     sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
-    assert sources == ["baseline", "llm", "llm", "TPESampler", "TPESampler"]
+    # The default schedule: the model's first start-up round is one trial, TPE takes the rest.
+    assert sources == ["baseline", "llm", "TPESampler", "TPESampler", "TPESampler"]
     assert all(t.value == example.requests_per_second(t.params) for t in study.trials)
 
 

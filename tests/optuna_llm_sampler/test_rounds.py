@@ -164,7 +164,8 @@ def test_json_schema_is_passed_unless_turned_off(model_class, structured, expect
     # By default every chat model is first asked with the schema (see test_output_mode.py for
     # the step down when a server refuses it).
     model = model_class(replier=random_replier())
-    sampler = LLMSampler(model, search_space=SPACE, structured_output=structured)
+    sampler = LLMSampler(model, search_space=SPACE, structured_output=structured,
+                         schedule=AlternatingSchedule())  # one round of two: trials 1-2
     optuna.create_study(sampler=sampler).optimize(objective, n_trials=2)
     (kwargs,) = model.call_kwargs
     assert ("response_format" in kwargs) is expected
@@ -194,7 +195,8 @@ def test_a_huge_integer_in_a_reply_drops_that_value_and_keeps_the_other_configur
         '{"configurations": [{"params": {"workers": 1' + "0" * 400 + ', "mode": "fast"}}, '
         '{"params": {"workers": 12, "mode": "safe"}}]}'
     )
-    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE)
+    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE,
+                         schedule=AlternatingSchedule())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     assert round_records(study)[1]["status"] == "done"

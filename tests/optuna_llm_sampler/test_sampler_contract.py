@@ -142,6 +142,10 @@ def test_the_default_schedule_is_the_adaptive_share() -> None:
     sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
     assert isinstance(sampler.schedule, AdaptiveSchedule)
     assert (sampler.schedule.floor, sampler.schedule.ceiling) == (0.1, 0.5)
+    # The benchmark's sixth pass (docs/ablation.md): one configuration per start-up round, the
+    # second only while the first is level or ahead, scored against the whole field.
+    s = sampler.schedule
+    assert (s.early_round_trials, s.early_on_evidence, s.score) == (1, True, "pooled")
 
 
 def test_serial_run_follows_the_schedule_exactly() -> None:
@@ -173,7 +177,8 @@ def test_a_round_asks_for_as_many_configurations_as_it_has_trials() -> None:
 def test_fewer_usable_configurations_than_trials_leaves_the_rest_to_the_base_sampler() -> None:
     reply = '{"configurations": [{"params": {"workers": 3}, "rationale": "only one"}]}'
     sampler = LLMSampler(GenericFakeChatModel(messages=iter([AIMessage(content=reply)] * 5)),
-                         base_sampler=RandomSampler(seed=0), search_space=SPACE)
+                         base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=AlternatingSchedule())  # one round of two: trials 1-2
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     first, second = study.trials[1], study.trials[2]
@@ -291,7 +296,8 @@ def test_baseline_is_not_duplicated_when_trial_0_is_already_enqueued() -> None:
     study.optimize(objective, n_trials=4)
     assert study.trials[0].user_attrs[ATTR_SOURCE] == "baseline"
     assert [t.params for t in study.trials].count(BASELINE) == 1
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:3]] == ["llm", "llm"]
+    # The default schedule gives the model trial 1 alone of the first start-up block.
+    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:3]] == ["llm", "TPESampler"]
 
 
 def test_a_user_enqueued_trial_is_marked_enqueued_and_takes_no_model_call() -> None:
@@ -314,7 +320,8 @@ def test_no_baseline_leaves_the_baseline_slot_to_the_base_sampler() -> None:
 
 
 def test_round_records_are_kept_in_the_study_system_attrs() -> None:
-    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
+    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE,
+                         schedule=AlternatingSchedule())  # rounds 1-2 and 5-6
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=7)
     records = {
@@ -364,6 +371,6 @@ def test_works_with_hyperband_whose_samplers_see_a_bracket_study() -> None:
     study = optuna.create_study(sampler=sampler, pruner=optuna.pruners.HyperbandPruner(max_resource=3),
                                 direction="maximize")
     study.optimize(reporting, n_trials=8)
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[:3]] == ["baseline", "llm", "llm"]
+    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[:3]] == ["baseline", "llm", "TPESampler"]
     assert not any(ATTR_ERROR in t.user_attrs for t in study.trials)
     assert_inside_distributions(study)

@@ -486,7 +486,7 @@ def test_llm_engine_wires_llm_sampler() -> None:
     assert sampler_mod.SOURCE_LLM in sources  # the scripted reply became a trial
 
 
-def test_a_deleted_llm_task_leaves_no_proposal_waiting() -> None:
+def test_a_deleted_llm_task_leaves_no_proposal_waiting(two_trial_rounds: None) -> None:
     import json
 
     from optuna_llm_sampler import is_discarded

@@ -188,13 +188,15 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
     from optuna.samplers import TPESampler
 
     from atune_bridge import Runner, load_client, load_server
+    from optuna_llm_sampler import AlternatingSchedule
     from optuna_llm_sampler import LLMSampler
 
     best = {"workers": 6, "cache": 512, "mode": "very fast", "ratio": 0.3}
     repeated = json.dumps({"configurations": [{"params": best, "rationale": "six workers"}] * 2})
     model = FakeListChatModel(responses=[repeated, "no idea, sorry"])
     toy = copy_toy(tmp_path)
-    sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen")
+    sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen",
+                         schedule=AlternatingSchedule())  # rounds 1-2 and 5-6
     result = Runner(load_server(toy.server_path), load_client(toy.client_path()),
                     toy.config(n_trials=7), sampler=sampler).run()
     summary = summarize(result)

@@ -28,7 +28,7 @@ def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     return optuna_dashboard.get_note(ref)  # type: ignore[arg-type]
 
 
-def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(toy: Toy) -> None:
+def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(toy: Toy, two_trial_rounds: None) -> None:
     # Trial 1 asks the model for round 1-2 and enqueues trial 2; the budget ends the run first.
     result = toy.runner(llm="random:0", n_trials=2).run()
     study = toy.study()
