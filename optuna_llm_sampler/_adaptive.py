@@ -288,7 +288,10 @@ class AdaptiveSchedule(Schedule):
         # sampler only costs model calls, and at one half the evidence is usually none.
         share = self.floor + (self.ceiling - self.floor) * max(0.0, 2.0 * p_better - 1.0)
         previous = start - self.max_round_size
-        if self._is_early(start) and not (self.early_on_evidence and p_better < 0.5):
+        # A model with no scored trial keeps the early share: the base sampler's random draws
+        # beat the baseline, and against them a model that has not proposed yet would look behind.
+        behind = self.early_on_evidence and bool(llm_rewards) and p_better < 0.5
+        if self._is_early(start) and not behind:
             share = max(share, self.early_share)
         elif previous >= self._offset and self._is_early(previous):
             credit = 0.0  # The first block after the early ones: the model earns what follows.

@@ -258,6 +258,12 @@ def _one_shot() -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled")}
 
 
+def _one_shot_base_first() -> dict[str, Any]:
+    from optuna_llm_sampler import AdaptiveSchedule
+
+    return {"schedule": AdaptiveSchedule(model_first=False)}
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -305,6 +311,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "pooled-evidence": (_pooled_evidence, "+adaptive with early_on_evidence=True, score='pooled': early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
     "early-singles": (_early_singles, "+adaptive with early_round_trials=1: the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
     "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled'): one configuration per start-up round, the second start-up round only if the first was level or ahead (LLMSampler's default since stop 20)"),
+    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(model_first=False): the default's one-configuration start-up rounds, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),

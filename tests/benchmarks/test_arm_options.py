@@ -22,7 +22,7 @@ def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
 @pytest.mark.parametrize(
     ("arm", "message"),
     [
-        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, screen, choose, hybrid, write-when-ahead, write, evidence"),
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, screen, choose, hybrid, write-when-ahead, write, evidence"),
         ("llm:random+screen+screen", "names an option twice"),
         ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
     ],
@@ -44,7 +44,7 @@ def test_each_option_reaches_the_sampler() -> None:
                          [("early-evidence", "early_on_evidence", True), ("base-first", "model_first", False),
                           ("pooled-evidence", "score", "pooled"), ("early-singles", "early_round_trials", 1),
                           ("one-shot", "early_round_trials", 1), ("one-shot", "score", "pooled"),
-                          ("one-shot", "early_on_evidence", True)])
+                          ("one-shot", "early_on_evidence", True), ("one-shot-base-first", "model_first", False)])
 def test_the_schedule_options_set_the_adaptive_schedule(option: str, attr: str, value: object) -> None:
     sampler = make_arm(f"llm:random+{option}", make_problem("ackley-mixed"), 0).sampler
     assert getattr(sampler.schedule, attr) == value

@@ -147,6 +147,18 @@ def test_with_early_on_evidence_a_model_behind_loses_its_early_share() -> None:
                for b in (3, 5, 7))
 
 
+def test_with_early_on_evidence_a_model_without_scored_trials_keeps_its_early_share() -> None:
+    s = AdaptiveSchedule(early_on_evidence=True)
+    # The base sampler's draws beat the baseline; the model has not proposed yet.
+    record = s.decide(3, 0.5, [], [1.0, 1.0])
+    assert record["p_better"] < 0.5 and record["share"] == 0.5 and record["role"] == "llm"
+    # One lost trial is evidence: the share falls to the floor.
+    assert s.decide(3, 0.5, [0.0], [1.0, 1.0])["share"] == pytest.approx(0.1)
+    # So with model_first=False the model proposes trial 3, after TPE's trials 1-2.
+    study = run(constant_replier(BAD), AdaptiveSchedule(model_first=False), n=5)
+    assert [t.user_attrs[ATTR_SOURCE] == "llm" for t in study.trials[1:]] == [False, False, True, False]
+
+
 def test_with_early_on_evidence_a_model_ahead_keeps_its_early_share() -> None:
     study = run(constant_replier(GOOD), AdaptiveSchedule(early_share=0.5, early_on_evidence=True),
                 n=12)
