@@ -5,15 +5,14 @@ whole to the model (one round) or to the base sampler, except that a start-up bl
 model's gives it only its first ``early_round_trials`` trials (one by default). Before a
 block's first trial is sampled, the schedule compares the model's finished trials with the
 base sampler's (each trial scores the fraction of all complete trials before the block that
-it beats, or with ``score="earlier"`` of the complete trials before it; a failed trial scores
-0), turns that into the
-probability that the model's trials are the better ones (two Beta posteriors), and maps it
-to a share between ``floor`` (probability one half or less: the model has to be ahead to earn
-more) and ``ceiling`` (probability one). Blocks then go to the model in proportion to the
-share, by error diffusion rather than by dice: the running credit gives the model a block
-whenever it reaches one. The decision, the share and the evidence are written to the study's
-system attributes before any trial of the block is sampled, and every worker reads them from
-there, so all agree on the role of a trial number.
+it beats, or with ``score="earlier"`` of the complete trials before it; a failed trial
+scores 0), turns that into the probability that the model's trials are the better ones (two
+Beta posteriors), and maps it to a share between ``floor`` (probability one half or less:
+the model has to be ahead to earn more) and ``ceiling`` (probability one). Blocks then go to
+the model in proportion to the share, by error diffusion rather than by dice: the running
+credit gives the model a block whenever it reaches one. The decision, the share and the
+evidence are written to the study's system attributes before any trial of the block is
+sampled, and every worker reads them from there, so all agree on the role of a trial number.
 """
 
 from __future__ import annotations
@@ -52,16 +51,16 @@ _UNSCORED = (_attrs.SOURCE_BASELINE, _attrs.SOURCE_ENQUEUED)
 class AdaptiveSchedule(Schedule):
     """A schedule whose LLM share follows how the model's trials fare against the base sampler's.
 
-    A model whose trials keep losing gets ``floor`` of the blocks; one whose trials keep
-    winning gets ``ceiling``. Before the base sampler has learnt anything (its first
-    ``early_trials`` trials are random for TPE) the model gets at least ``early_share`` while
-    its trials are level with the base sampler's or ahead: its proposals then replace random
-    draws, and good advice pays most early in a search. By default each of those start-up
-    rounds is one configuration (``early_round_trials=1``), so with the defaults the model
-    proposes trial 1, and a second start-up trial only while trial 1 fares no worse than the
-    base sampler's draws; a benchmark of the options is in the project's ``docs/ablation.md``. Each decision is recorded in the study's system attributes
-    (``optuna_llm_sampler:share:<first trial of the block>``) and on each trial of the block
-    (user attribute ``llm_share``).
+    A model whose trials keep losing gets ``floor`` of the blocks; one whose trials keep winning
+    gets ``ceiling``. Before the base sampler has learnt anything (its first ``early_trials``
+    trials are random for TPE) the model gets at least ``early_share`` while its trials are
+    level with the base sampler's or ahead: its proposals then replace random draws, and good
+    advice pays most early in a search. By default each of those start-up rounds is one
+    configuration (``early_round_trials=1``), so with the defaults the model proposes trial 1,
+    and a second start-up trial only while trial 1 fares no worse than the base sampler's draws;
+    a benchmark of the options is in the project's ``docs/ablation.md``. Each decision is
+    recorded in the study's system attributes (``optuna_llm_sampler:share:<first trial of the
+    block>``) and on each trial of the block (user attribute ``llm_share``).
 
     Example:
 
