@@ -216,7 +216,8 @@ def _stop19(**options: Any) -> dict[str, Any]:
     """
     from optuna_llm_sampler import AdaptiveSchedule
 
-    settings: dict[str, Any] = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier"}
+    settings: dict[str, Any] = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier",
+                                "model_first": True}
     return {"schedule": AdaptiveSchedule(**{**settings, **options})}
 
 
@@ -255,13 +256,15 @@ def _early_singles() -> dict[str, Any]:
 def _one_shot() -> dict[str, Any]:
     from optuna_llm_sampler import AdaptiveSchedule
 
-    return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled")}
+    return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled",
+                                         model_first=True)}
 
 
 def _one_shot_base_first() -> dict[str, Any]:
     from optuna_llm_sampler import AdaptiveSchedule
 
-    return {"schedule": AdaptiveSchedule(model_first=False)}
+    return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled",
+                                         model_first=False)}
 
 
 def _screen() -> dict[str, Any]:
@@ -302,7 +305,7 @@ def _evidence() -> dict[str, Any]:
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials (the default before issue #9)"),
-    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier'): the model's share follows its results, whole start-up rounds whatever they deliver (LLMSampler's default until stop 19; the options below up to +early-singles change this one)"),
+    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier', model_first=True): the model's share follows its results, whole start-up rounds from trial 1 whatever they deliver (LLMSampler's default until stop 19; the options below up to +early-singles change this one)"),
     "adaptive-early": (_adaptive_early, "+adaptive with early_share=1.0: the model proposes TPE's start-up trials"),
     "no-floor": (_no_floor, "+adaptive with floor=0.0: after the start-up the model gets blocks only while its trials are ahead"),
     "early-evidence": (_early_evidence, "+adaptive with early_on_evidence=True: a model whose trials are behind TPE's random start-up draws loses its early share"),
@@ -310,8 +313,8 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "one-early-block": (_one_early_block, "+adaptive with early_share=0.25: the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
     "pooled-evidence": (_pooled_evidence, "+adaptive with early_on_evidence=True, score='pooled': early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
     "early-singles": (_early_singles, "+adaptive with early_round_trials=1: the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
-    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled'): one configuration per start-up round, the second start-up round only if the first was level or ahead (LLMSampler's default since stop 20)"),
-    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(model_first=False): the default's one-configuration start-up rounds, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline"),
+    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default since stop 20)"),
+    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
