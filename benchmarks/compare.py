@@ -3,7 +3,9 @@
 Does a model's advice make tuning better? Each arm (a name on the command line) runs the
 same problem for the same number of trials with each seed; trial 0 is always the baseline.
 Seeds and arms are interleaved, finished runs are appended to ``DIR/runs.jsonl`` so a rerun
-of the same command resumes, and the results are printed and written as:
+of the same command resumes (each ``llm:`` run keeps the schedule and choose it was built
+with, and a folder whose runs of an arm were built otherwise, because a default changed, is
+refused rather than mixed), and the results are printed and written as:
 
 * ``DIR/results.json``: ``{"direction", "arms": {ARM: {SEED: [objective values in trial
   order]}}, ...}`` plus the noise-free values, the summary, the settings and the machine;
@@ -44,7 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm, split_arm  # noqa: E402
+from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm, make_arm, split_arm  # noqa: E402
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
 from optbench.summary import (  # noqa: E402
@@ -140,6 +142,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _settings(arm: str, problem: Problem) -> str:
+    """``Arm.settings`` of ``arm`` as this code builds it; empty where it cannot be built here
+    (a model without its key, say): its runs then fail and say why."""
+    try:
+        return make_arm(arm, problem, 0).settings
+    except Exception:  # noqa: BLE001 - the run itself reports the error
+        return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
@@ -155,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _PROBLEM[args.problem] = problem
     store = RunStore(args.out / "runs.jsonl")
+    for arm in args.arms:
+        settings = _settings(arm, problem) if arm.startswith("llm:") else ""
+        conflict = store.settings_conflict(arm, settings) if settings else None
+        if conflict:
+            print(f"compare: {conflict}", file=sys.stderr)
+            return 2
     plan = [(arm, seed) for seed in range(max([args.seeds, args.llm_seeds, *args.seeds_for.values()]))
             for arm in args.arms
             if seed < seeds_for(arm, args)]

@@ -159,6 +159,26 @@ class Arm:
         if callable(attach):
             attach(study)
 
+    @property
+    def settings(self) -> str:
+        """The LLMSampler settings whose defaults have changed over time (its schedule and
+        choose), as kept with each run; empty for arms without a model.
+
+        A plain ``llm:random`` runs whatever the defaults are, so two runs of it made before
+        and after a default changed are different arms under one name: ``compare.py`` refuses
+        to put them in one folder.
+        """
+        if not self.uses_model:
+            return ""
+        parts = {"schedule": getattr(self.sampler, "schedule", None), "choose": getattr(self.sampler, "_choose", None)}
+        return ", ".join(f"{k}={_stable_repr(v)}" for k, v in parts.items())
+
+
+def _stable_repr(value: Any) -> str:
+    """``repr(value)``, or its type's name where the repr is an address that differs per run."""
+    text = repr(value)
+    return type(value).__name__ if " at 0x" in text else text
+
 
 def _tpe(problem: Problem, seed: int) -> BaseSampler:
     return TPESampler(seed=seed)

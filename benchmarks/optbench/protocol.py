@@ -41,6 +41,9 @@ class RunRecord:
     chosen: list[int] = field(default_factory=list)
     """Trial numbers of the model trials it chose among the base sampler's candidates (the rest of
     its trials it wrote); empty in runs recorded before it was kept."""
+    settings: str = ""
+    """The LLMSampler's schedule and choose as built (``Arm.settings``); empty for arms without a
+    model and in runs recorded before it was kept."""
 
     @property
     def key(self) -> tuple[str, str, int, int]:
@@ -88,7 +91,7 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
         problem=problem.name, arm=arm_name, seed=seed, trials=trials, values=values, means=means,
         sources=sources[:trials], objective_s=objective_s, sampler_s=max(0.0, sampler_s - model_s),
         model_s=model_s, model_calls=calls, model_failures=failures,
-        seconds=time.perf_counter() - started, chosen=chosen_trials(finished, trials),
+        seconds=time.perf_counter() - started, chosen=chosen_trials(finished, trials), settings=arm.settings,
     )
 
 
@@ -146,6 +149,20 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(asdict(record)) + "\n")
+
+    def settings_conflict(self, arm: str, settings: str) -> str | None:
+        """Why runs of ``arm`` kept here cannot be added to by an arm built with ``settings``.
+
+        :obj:`None` when every kept run of ``arm`` that says how it was built was built so
+        (runs recorded before settings were kept say nothing and are not checked).
+        """
+        kept = {r.settings for r in self._runs.values() if r.arm == arm and r.settings}
+        other = sorted(kept - {settings})
+        if not other:
+            return None
+        return (f"{self.path} holds runs of {arm} built with {other[0]}, and this code builds it with "
+                f"{settings} (a default changed): give a new --out folder, or name the old settings "
+                "with an arm option (e.g. +adaptive) to compare them")
 
     def records(self) -> list[RunRecord]:
         """Every run in the file, whatever its problem and trial count."""

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,30 @@ def test_the_baseline_is_trial_zero_and_common_noise_is_shared_by_seed(toy_surfa
     assert a.values[0] == b.values[0]
     assert a.means[0] == pytest.approx(problem.mean(BASELINE))
     assert a.sources[0] == "baseline"
+
+
+def test_a_run_keeps_the_settings_its_llm_sampler_was_built_with(toy_surface: Path) -> None:
+    problem = make_problem(str(toy_surface))
+    record = run_once(problem, "llm:random", 0, 4)
+    assert record.settings.startswith("schedule=AdaptiveSchedule(") and "choose=Choose(" in record.settings
+    assert run_once(problem, "tpe", 0, 4).settings == ""
+
+
+def test_a_folder_whose_llm_runs_were_built_otherwise_is_refused_not_mixed(tmp_path: Path, toy_surface: Path) -> None:
+    # Runs of llm:random recorded when the default schedule was another: one name, two arms.
+    problem = make_problem(str(toy_surface))
+    store = RunStore(tmp_path / "runs.jsonl")
+    old = run_once(problem, "llm:random+adaptive", 0, 4)
+    old.arm = "llm:random"
+    store.add(old)
+    out = compare("--problem", str(toy_surface), "--arms", "tpe,llm:random", "--seeds", "2", "--trials", "4",
+                  "--out", str(tmp_path))
+    assert out.returncode == 2
+    assert "holds runs of llm:random built with schedule=AdaptiveSchedule(" in out.stderr
+    assert "early_round_trials=None" in out.stderr and "give a new --out folder" in out.stderr
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 1  # nothing ran
+    # Runs recorded before settings were kept say nothing, and the folder is resumed.
+    old.settings = ""
+    (tmp_path / "runs.jsonl").write_text(json.dumps(asdict(old)) + "\n")
+    assert compare("--problem", str(toy_surface), "--arms", "llm:random", "--seeds", "1", "--trials", "4",
+                   "--out", str(tmp_path)).returncode == 0
