@@ -228,17 +228,26 @@ def _alternating() -> dict[str, Any]:
     return {"schedule": AlternatingSchedule()}
 
 
-def _stop19(**options: Any) -> dict[str, Any]:
-    """An AdaptiveSchedule on the defaults it had until stop 19, with ``options`` changed.
-
-    The arms measured in issue 9's second to sixth passes keep their meaning: whole start-up
-    rounds whatever they deliver, each trial scored against the trials before it.
-    """
+def _adaptive_schedule(**settings: Any) -> dict[str, Any]:
     from optuna_llm_sampler import AdaptiveSchedule
 
-    settings: dict[str, Any] = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier",
-                                "model_first": True}
-    return {"schedule": AdaptiveSchedule(**{**settings, **options})}
+    return {"schedule": AdaptiveSchedule(**settings)}
+
+
+_STOP19 = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier", "model_first": True}
+"""The start-up settings of LLMSampler's default AdaptiveSchedule until stop 19, pinned.
+
+The arms measured in issue 9's second to sixth passes keep their meaning: whole start-up rounds
+from trial 1 whatever they deliver, each trial scored against the trials before it.
+"""
+
+_ONE_SHOT = {"early_round_trials": 1, "early_on_evidence": True, "score": "pooled"}
+"""The sixth pass's one-configuration start-up rounds (LLMSampler's default since stop 20)."""
+
+
+def _stop19(**options: Any) -> dict[str, Any]:
+    """An AdaptiveSchedule on the defaults it had until stop 19, with ``options`` changed."""
+    return _adaptive_schedule(**{**_STOP19, **options})
 
 
 def _adaptive() -> dict[str, Any]:
@@ -274,17 +283,11 @@ def _early_singles() -> dict[str, Any]:
 
 
 def _one_shot() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled",
-                                         model_first=True)}
+    return _adaptive_schedule(**_ONE_SHOT, model_first=True)
 
 
 def _one_shot_base_first() -> dict[str, Any]:
-    from optuna_llm_sampler import AdaptiveSchedule
-
-    return {"schedule": AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled",
-                                         model_first=False)}
+    return _adaptive_schedule(**_ONE_SHOT, model_first=False)
 
 
 def _screen() -> dict[str, Any]:
