@@ -222,6 +222,11 @@ class AdaptiveSchedule(Schedule):
     # The rule ---------------------------------------------------------------------------------
 
     @property
+    def pooled(self) -> bool:
+        """Whether trials are scored against the whole field before a block (``score="pooled"``)."""
+        return self.score == "pooled"
+
+    @property
     def initial_credit(self) -> float:
         """The error diffusion's credit before the first block.
 
@@ -395,7 +400,7 @@ class _BoundAdaptive(Schedule):
         )
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
-            llm, base = rewards(trials, directions, before=block, pooled=s.score == "pooled")
+            llm, base = rewards(trials, directions, before=block, pooled=s.pooled)
             record = s.decide(block, credit, llm, base)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record

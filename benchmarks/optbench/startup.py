@@ -153,14 +153,13 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
 
     bests: list[float] = []
     counts: list[int] = []
-    pooled = schedule.score == "pooled"
     for _ in range(draws):
         trials, sources = [rng.choice(pools.baselines)], [_attrs.SOURCE_BASELINE]
         credit, rounds = schedule.initial_credit, 0
         start = 1 if schedule.baseline_first else 0
         while start < split:
             llm, base = rewards(_trials([t[0] for t in trials], sources), direction, before=start,
-                                pooled=pooled)
+                                pooled=schedule.pooled)
             record = schedule.decide(start, credit, llm, base)
             credit = record["credit"]
             for number in range(start, start + size):
