@@ -80,18 +80,31 @@ class Choose:
             values the base sampler would not draw; one that has not picks among them.
             Default :obj:`False` here, :obj:`True` in LLMSampler's default ``choose``. Other
             schedules record no evidence: their rounds choose.
+        write_after:
+            A round that would be written chooses instead while the study has fewer than
+            this many complete trials. A small model shown only the baseline copies it:
+            SmolLM2's first written configuration is worth well under TPE's random draws
+            (``docs/ablation.md``), while picking among those draws costs nothing. Default 0:
+            rounds before ``from_trial`` are written from the first trial on.
     """
 
     candidates: int = 4
     from_trial: int = 0
     write_when_ahead: bool = False
+    write_after: int = 0
 
-    def applies_to(self, round_start: int, p_better: float | None = None) -> bool:
+    def applies_to(
+        self, round_start: int, p_better: float | None = None, complete: int | None = None
+    ) -> bool:
         """Whether the round starting at trial ``round_start`` chooses (else it writes).
 
         ``p_better`` is the schedule's probability that the model's trials are the better
-        ones, for the round's block (:obj:`None` when the schedule records none).
+        ones, for the round's block (:obj:`None` when the schedule records none);
+        ``complete`` is how many of the study's trials are complete (:obj:`None`: not
+        counted, ``write_after`` is not applied).
         """
+        if complete is not None and complete < self.write_after:
+            return True
         if round_start < self.from_trial:
             return False
         return not (self.write_when_ahead and p_better is not None and p_better > 0.5)
@@ -110,14 +123,10 @@ class Choose:
             raise ChooseConfigError(
                 f"Choose(write_when_ahead=...) must be True or False, got {self.write_when_ahead!r}"
             )
-        if (
-            isinstance(self.from_trial, bool)
-            or not isinstance(self.from_trial, int)
-            or self.from_trial < 0
-        ):
-            raise ChooseConfigError(
-                f"Choose(from_trial=...) must be an int >= 0, got {self.from_trial!r}"
-            )
+        for field in ("from_trial", "write_after"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ChooseConfigError(f"Choose({field}=...) must be an int >= 0, got {value!r}")
 
 
 def draw_candidates(

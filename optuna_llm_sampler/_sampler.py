@@ -14,6 +14,7 @@ from typing import TypeVar
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
+from optuna.trial import TrialState
 
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._adaptive import _BoundAdaptive
@@ -68,7 +69,6 @@ if TYPE_CHECKING:
     from optuna.artifacts._protocol import ArtifactStore
     from optuna.study import Study
     from optuna.trial import FrozenTrial
-    from optuna.trial import TrialState
 
     from optuna_llm_sampler._repair import Proposal
     from optuna_llm_sampler._repair import Repair
@@ -325,6 +325,12 @@ class LLMSampler(BaseSampler):
         """The schedule deciding which trials the LLM proposes."""
         return self._schedule
 
+    @property
+    def choose(self) -> Choose | None:
+        """How the model's rounds pick among the base sampler's candidates (:obj:`None`: they
+        write every configuration); the default gives way to ``screen`` and ``prefetch``."""
+        return self._choose
+
     def role(self, number: int, study: Study | None = None) -> TrialRole:
         """The role of trial ``number``: the schedule's, except trial 0 with a ``baseline``.
 
@@ -490,8 +496,9 @@ class LLMSampler(BaseSampler):
                 self._set_attrs(study, trial, attrs, (round_.key, over))
                 return
         storage.set_study_system_attr(study_id, round_.key, record)
+        complete = sum(t.state is TrialState.COMPLETE for t in trials)
         chooses = self._choose is not None and self._choose.applies_to(
-            round_.start, (decision or {}).get("p_better")
+            round_.start, (decision or {}).get("p_better"), complete
         )
         try:
             self._ask_and_plan(study, trial, round_, trials, record, chooses)

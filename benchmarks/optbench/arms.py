@@ -170,7 +170,7 @@ class Arm:
         """
         if not self.uses_model:
             return ""
-        parts = {"schedule": getattr(self.sampler, "schedule", None), "choose": getattr(self.sampler, "_choose", None)}
+        parts = {"schedule": getattr(self.sampler, "schedule", None), "choose": getattr(self.sampler, "choose", None)}
         return ", ".join(f"{k}={_stable_repr(v)}" for k, v in parts.items())
 
 
@@ -314,6 +314,12 @@ def _write_when_ahead() -> dict[str, Any]:
     return {"choose": Choose(from_trial=10, write_when_ahead=True)}
 
 
+def _choose_first() -> dict[str, Any]:
+    from optuna_llm_sampler import Choose
+
+    return {"choose": Choose(from_trial=10, write_when_ahead=True, write_after=2)}
+
+
 def _write() -> dict[str, Any]:
     return {"choose": None}
 
@@ -342,6 +348,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
     "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default since stop 17)"),
+    "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21)"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }

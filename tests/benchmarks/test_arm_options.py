@@ -22,7 +22,7 @@ def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
 @pytest.mark.parametrize(
     ("arm", "message"),
     [
-        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, screen, choose, hybrid, write-when-ahead, write, evidence"),
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, screen, choose, hybrid, write-when-ahead, choose-first, write, evidence"),
         ("llm:random+screen+screen", "names an option twice"),
         ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
     ],
@@ -80,3 +80,11 @@ def test_a_run_records_which_model_trials_were_chosen_rather_than_written() -> N
     model = [i for i, s in enumerate(chooses.sources) if s == "llm"]
     assert model and chooses.chosen == model  # Choose(): every model round chooses
     assert run_once(make_problem("ackley-mixed"), "llm:random+write", 0, 20).chosen == []
+
+
+def test_choose_first_picks_trial_1_among_the_base_samplers_draws_and_writes_later_rounds() -> None:
+    record = run_once(make_problem("ackley-mixed"), "llm:random+choose-first", 1, 12)
+    model = [i for i, s in enumerate(record.sources) if s == "llm"]
+    assert model[0] == 1 and record.chosen == [1]  # trial 1 saw the baseline alone
+    default = run_once(make_problem("ackley-mixed"), "llm:random", 1, 12)
+    assert default.chosen == []  # the default writes trial 1

@@ -171,10 +171,38 @@ def test_with_from_trial_rounds_before_it_are_written_and_rounds_after_chosen() 
     assert ["## Candidates" in p for p in model.prompts] == [False, False, True]
 
 
+def test_with_write_after_a_round_reached_with_too_few_complete_trials_chooses() -> None:
+    from optuna_llm_sampler import AlternatingSchedule
+
+    study, model = run(write_or_pick, 13, choose=Choose(from_trial=9, write_after=2),
+                       schedule=AlternatingSchedule())
+    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    assert [t.number for t in llm] == [1, 2, 5, 6, 9, 10]
+    # Round 1-2 starts with trial 0 alone complete: it picks, although it starts before 9.
+    # Round 5-6 has five complete trials behind it: written. Round 9-10: chosen, as before.
+    assert [ATTR_CHOICE in t.user_attrs for t in llm] == [True, True, False, False, True, True]
+    assert ["## Candidates" in p for p in model.prompts] == [True, False, True]
+
+
+def test_write_after_counts_complete_trials_and_is_not_applied_without_a_count() -> None:
+    choose = Choose(from_trial=10, write_after=2)
+    assert choose.applies_to(1, None, complete=1)
+    assert not choose.applies_to(1, None, complete=2)
+    assert not choose.applies_to(1, None)
+    # Past from_trial it changes nothing: those rounds choose unless the model is ahead.
+    assert choose.applies_to(12, None, complete=12)
+
+
 @pytest.mark.parametrize("bad", [-1, 2.5, True, "10"])
 def test_choose_refuses_a_from_trial_that_is_not_a_trial_number(bad) -> None:
     with pytest.raises(ChooseConfigError, match="from_trial"):
         Choose(from_trial=bad)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, False, "2"])
+def test_choose_refuses_a_write_after_that_is_not_a_count(bad) -> None:
+    with pytest.raises(ChooseConfigError, match="write_after"):
+        Choose(write_after=bad)
 
 
 @pytest.mark.parametrize("bad", [1, "yes", None])
@@ -237,3 +265,13 @@ def test_an_explicit_choose_with_prefetch_is_still_refused() -> None:
     with pytest.raises(TypeError, match="choose= or prefetch=True"):
         LLMSampler(ScriptedChatModel(replier=pick_best_workers), search_space=SPACE,
                    choose=Choose(from_trial=10), prefetch=True)
+
+
+def test_the_sampler_says_how_its_rounds_choose() -> None:
+    from optuna_llm_sampler._choose import DEFAULT_CHOOSE
+
+    model = ScriptedChatModel(replier=pick_best_workers)
+    assert LLMSampler(model, search_space=SPACE).choose is DEFAULT_CHOOSE
+    assert LLMSampler(model, search_space=SPACE, choose=Choose(candidates=6)).choose == Choose(candidates=6)
+    # The default gives way to a screen, which needs written rounds.
+    assert LLMSampler(model, search_space=SPACE, screen=Screen()).choose is None
