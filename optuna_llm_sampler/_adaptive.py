@@ -97,8 +97,11 @@ class AdaptiveSchedule(Schedule):
             Whether the early share also follows the evidence. With :obj:`True` (default) a
             model whose finished trials are behind the base sampler's (``p_better`` below one
             half) loses ``early_share`` and gets what the evidence gives, as in later blocks; a
-            model level or ahead, or one with no evidence yet, keeps it. With :obj:`False`
-            early blocks get ``early_share`` whatever the model delivers.
+            model level or ahead, or one with no evidence yet, keeps it. Only the trials the
+            model wrote count here: one it picked among the base sampler's candidates
+            (``Choose``) says how well it chooses, not how well it writes the start-up rounds
+            it would get. With :obj:`False` early blocks get ``early_share`` whatever the
+            model delivers.
         model_first:
             Whether the first block after the baseline goes to the model, as in the seed
             experiment. Default :obj:`True`. With :obj:`False` the base sampler takes it, so
@@ -278,6 +281,7 @@ class AdaptiveSchedule(Schedule):
         credit: float,
         llm_rewards: Sequence[float],
         base_rewards: Sequence[float],
+        written_rewards: Sequence[float] | None = None,
     ) -> dict[str, Any]:
         """The decision for the block starting at ``start``, as recorded in storage.
 
@@ -286,6 +290,9 @@ class AdaptiveSchedule(Schedule):
             credit: The running credit after the previous block's decision.
             llm_rewards: Scores in [0, 1] of the model's finished trials before the block.
             base_rewards: Scores of the base sampler's finished trials before the block.
+            written_rewards: The scores of ``llm_rewards`` whose configuration the model
+                wrote rather than chose, which ``early_on_evidence`` judges. :obj:`None`:
+                all of ``llm_rewards``.
         """
         p_better = probability_better(llm_rewards, base_rewards, self.prior)
         # The model has to be ahead to earn more than the floor: a model as good as the base
@@ -294,7 +301,12 @@ class AdaptiveSchedule(Schedule):
         previous = start - self.max_round_size
         # A model with no scored trial keeps the early share: the base sampler's random draws
         # beat the baseline, and against them a model that has not proposed yet would look behind.
-        behind = self.early_on_evidence and bool(llm_rewards) and p_better < 0.5
+        written = llm_rewards if written_rewards is None else written_rewards
+        behind = (
+            self.early_on_evidence
+            and bool(written)
+            and probability_better(written, base_rewards, self.prior) < 0.5
+        )
         if self._is_early(start) and not behind:
             share = max(share, self.early_share)
         elif previous >= self._offset and self._is_early(previous):
@@ -309,6 +321,8 @@ class AdaptiveSchedule(Schedule):
             "p_better": round(p_better, 4),
             "llm": [len(llm_rewards), round(sum(llm_rewards), 3)],
             "base": [len(base_rewards), round(sum(base_rewards), 3)],
+            **({"written": [len(written), round(sum(written), 3)]}
+               if len(written) != len(llm_rewards) else {}),
             "credit": credit,
         }
 
@@ -401,7 +415,11 @@ class _BoundAdaptive(Schedule):
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
             llm, base = rewards(trials, directions, before=block, pooled=s.pooled)
-            record = s.decide(block, credit, llm, base)
+            written = None
+            if s.early_on_evidence and s._is_early(block):
+                written, _ = rewards(trials, directions, before=block, pooled=s.pooled,
+                                     written_only=True)
+            record = s.decide(block, credit, llm, base, written)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
             else:
@@ -428,6 +446,7 @@ def rewards(
     *,
     before: int,
     pooled: bool = False,
+    written_only: bool = False,
 ) -> tuple[list[float], list[float]]:
     """Scores of the model's and of the base sampler's finished trials numbered below ``before``.
 
@@ -435,7 +454,8 @@ def rewards(
     with ``pooled``, the fraction of the other complete trials numbered below ``before``. A
     failed trial scores 0. Baseline, user-enqueued and pruned trials, and trials with nothing
     to be compared with, are not scored. Several objectives give no scores: the share then
-    stays at its prior.
+    stays at its prior. With ``written_only`` the model's trials that picked a candidate of the
+    base sampler (``llm_choice``) are not scored; they still count in the field.
     """
     if len(directions) != 1:
         return [], []
@@ -452,6 +472,8 @@ def rewards(
         source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
         scored = source is not None and source not in _UNSCORED
         target = llm if source == _attrs.SOURCE_LLM else base
+        if written_only and target is llm and _attrs.ATTR_CHOICE in trial.user_attrs:
+            target = []  # Scored nowhere, but it is still in the field others are scored against.
         if trial.state is TrialState.FAIL:
             if scored:
                 target.append(0.0)

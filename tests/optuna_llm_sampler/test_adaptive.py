@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import optuna
 from optuna.samplers import RandomSampler
@@ -157,6 +158,50 @@ def test_with_early_on_evidence_a_model_without_scored_trials_keeps_its_early_sh
     # So with model_first=False the model proposes trial 3, after TPE's trials 1-2.
     study = run(constant_replier(BAD), AdaptiveSchedule(model_first=False), n=5)
     assert [t.user_attrs[ATTR_SOURCE] == "llm" for t in study.trials[1:]] == [False, False, True, False]
+
+
+def writes_good_or_picks_the_worst() -> ScriptedChatModel:
+    """Writes GOOD (varied), or picks the listed candidate whose workers is farthest from 24."""
+    write = constant_replier(GOOD).replier
+
+    def reply(prompt: str, index: int) -> str:
+        if "## Candidates" not in prompt:
+            return write(prompt, index)
+        listed = {int(m.group(1)): json.loads(m.group(2))
+                  for m in re.finditer(r"^(\d+)\. (\{.*\})$", prompt, re.MULTILINE)}
+        worst = max(listed, key=lambda k: abs(listed[k]["workers"] - 24))
+        return json.dumps({"choices": [{"candidate": worst}]})
+
+    return ScriptedChatModel(replier=reply)
+
+
+def test_with_early_on_evidence_only_the_trials_the_model_wrote_judge_its_early_share() -> None:
+    # Trial 1 sees the baseline alone, so it picks among the base sampler's draws (write_after),
+    # and picks badly; what it writes is good. Its pick says nothing about its writing.
+    study = run(writes_good_or_picks_the_worst(), AdaptiveSchedule(), n=10,
+                choose=Choose(from_trial=10, write_when_ahead=True, write_after=2))
+    made = decisions(study)
+    assert ATTR_CHOICE in study.trials[1].user_attrs
+    assert made[5]["p_better"] < 0.5 and made[5]["written"] == [0, 0]
+    assert made[5]["role"] == "llm" and ATTR_CHOICE not in study.trials[5].user_attrs
+    # A model that writes no better than it picked loses the block as before.
+    s = AdaptiveSchedule()
+    assert s.decide(5, 0.5, [0.0], [1.0, 1.0], written_rewards=[0.0])["role"] == "base"
+    assert s.decide(5, 0.5, [0.0], [1.0, 1.0], written_rewards=[])["role"] == "llm"
+
+
+def test_written_only_rewards_leave_the_picked_trials_unscored_but_in_the_field() -> None:
+    study = optuna.create_study(direction="maximize")
+    for value, source, picked in [(1.0, "baseline", False), (5.0, "llm", True),
+                                  (3.0, "TPESampler", False), (2.0, "llm", False)]:
+        t = study.ask()
+        t.set_user_attr(ATTR_SOURCE, source)
+        if picked:
+            t.set_user_attr(ATTR_CHOICE, {"picked": 1, "of": 4, "drawn_by": "TPESampler"})
+        study.tell(t, value)
+    llm, base = rewards(study.trials, study.directions, before=4, pooled=True, written_only=True)
+    # The picked trial (5.0) is not scored; it still beats the base sampler's 3.0.
+    assert llm == [pytest.approx(1 / 3)] and base == [pytest.approx(2 / 3)]
 
 
 def test_with_early_on_evidence_a_model_ahead_keeps_its_early_share() -> None:
