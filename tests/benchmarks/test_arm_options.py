@@ -22,7 +22,7 @@ def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
 @pytest.mark.parametrize(
     ("arm", "message"),
     [
-        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, screen, choose, hybrid, write-when-ahead, choose-first, write, evidence"),
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, screen, choose, hybrid, write-when-ahead, choose-first, write, evidence"),
         ("llm:random+screen+screen", "names an option twice"),
         ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
     ],
@@ -44,7 +44,8 @@ def test_each_option_reaches_the_sampler() -> None:
                          [("early-evidence", "early_on_evidence", True), ("base-first", "model_first", False),
                           ("pooled-evidence", "score", "pooled"), ("early-singles", "early_round_trials", 1),
                           ("one-shot", "early_round_trials", 1), ("one-shot", "score", "pooled"),
-                          ("one-shot", "early_on_evidence", True), ("one-shot-base-first", "model_first", False)])
+                          ("one-shot", "early_on_evidence", True), ("one-shot-base-first", "model_first", False),
+                          ("late-shot", "early_share", 0.25), ("late-shot", "model_first", False)])
 def test_the_schedule_options_set_the_adaptive_schedule(option: str, attr: str, value: object) -> None:
     sampler = make_arm(f"llm:random+{option}", make_problem("ackley-mixed"), 0).sampler
     assert getattr(sampler.schedule, attr) == value
@@ -88,3 +89,8 @@ def test_choose_first_picks_trial_1_among_the_base_samplers_draws_and_writes_lat
     assert model[0] == 1 and record.chosen == [1]  # trial 1 saw the baseline alone
     default = run_once(make_problem("ackley-mixed"), "llm:random", 1, 12)
     assert default.chosen == []  # the default writes trial 1
+
+
+def test_late_shot_gives_the_model_trial_7_alone_of_the_start_up() -> None:
+    record = run_once(make_problem("ackley-mixed"), "llm:random+late-shot", 0, 10)
+    assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7]
