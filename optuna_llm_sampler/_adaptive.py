@@ -471,9 +471,9 @@ def rewards(
             break
         source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
         scored = source is not None and source not in _UNSCORED
+        if written_only and source == _attrs.SOURCE_LLM and _attrs.ATTR_CHOICE in trial.user_attrs:
+            scored = False  # A picked trial: not scored, but in the field others are scored against.
         target = llm if source == _attrs.SOURCE_LLM else base
-        if written_only and target is llm and _attrs.ATTR_CHOICE in trial.user_attrs:
-            target = []  # Scored nowhere, but it is still in the field others are scored against.
         if trial.state is TrialState.FAIL:
             if scored:
                 target.append(0.0)
