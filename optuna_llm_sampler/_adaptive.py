@@ -293,6 +293,12 @@ class AdaptiveSchedule(Schedule):
             written_rewards: The scores of ``llm_rewards`` whose configuration the model
                 wrote rather than chose, which ``early_on_evidence`` judges. :obj:`None`:
                 all of ``llm_rewards``.
+
+        When the two differ the record also carries ``written`` (their count and sum) and
+        ``p_written``, the probability that the model's written trials are ahead of the base
+        sampler's (:obj:`None` while it has written none): it is what ``Choose``'s
+        ``write_when_ahead`` judges, so that the trials the model picked among the base
+        sampler's candidates do not earn it rounds to write.
         """
         p_better = probability_better(llm_rewards, base_rewards, self.prior)
         # The model has to be ahead to earn more than the floor: a model as good as the base
@@ -302,11 +308,8 @@ class AdaptiveSchedule(Schedule):
         # A model with no scored trial keeps the early share: the base sampler's random draws
         # beat the baseline, and against them a model that has not proposed yet would look behind.
         written = llm_rewards if written_rewards is None else written_rewards
-        behind = (
-            self.early_on_evidence
-            and bool(written)
-            and probability_better(written, base_rewards, self.prior) < 0.5
-        )
+        p_written = probability_better(written, base_rewards, self.prior) if written else None
+        behind = self.early_on_evidence and p_written is not None and p_written < 0.5
         if self._is_early(start) and not behind:
             share = max(share, self.early_share)
         elif previous >= self._offset and self._is_early(previous):
@@ -321,8 +324,14 @@ class AdaptiveSchedule(Schedule):
             "p_better": round(p_better, 4),
             "llm": [len(llm_rewards), round(sum(llm_rewards), 3)],
             "base": [len(base_rewards), round(sum(base_rewards), 3)],
-            **({"written": [len(written), round(sum(written), 3)]}
-               if len(written) != len(llm_rewards) else {}),
+            **(
+                {
+                    "written": [len(written), round(sum(written), 3)],
+                    "p_written": None if p_written is None else round(p_written, 4),
+                }
+                if len(written) != len(llm_rewards)
+                else {}
+            ),
             "credit": credit,
         }
 
@@ -414,11 +423,7 @@ class _BoundAdaptive(Schedule):
         )
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
-            llm, base = rewards(trials, directions, before=block, pooled=s.pooled)
-            written = None
-            if s.early_on_evidence and s._is_early(block):
-                written, _ = rewards(trials, directions, before=block, pooled=s.pooled,
-                                     written_only=True)
+            llm, written, base = _scores(trials, directions, before=block, pooled=s.pooled)
             record = s.decide(block, credit, llm, base, written)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
@@ -457,25 +462,42 @@ def rewards(
     stays at its prior. With ``written_only`` the model's trials that picked a candidate of the
     base sampler (``llm_choice``) are not scored; they still count in the field.
     """
+    llm, written, base = _scores(trials, directions, before=before, pooled=pooled)
+    return (written if written_only else llm), base
+
+
+def _scores(
+    trials: Sequence[FrozenTrial],
+    directions: Sequence[StudyDirection],
+    *,
+    before: int,
+    pooled: bool,
+) -> tuple[list[float], list[float], list[float]]:
+    """:func:`rewards` in one pass: the model's scores, those of its written trials, the base's."""
     if len(directions) != 1:
-        return [], []
+        return [], [], []
     sign = -1.0 if directions[0] is StudyDirection.MAXIMIZE else 1.0
     llm: list[float] = []
+    written: list[float] = []
     base: list[float] = []
     # ``field`` is kept sorted (smaller is better): wins are counted by bisection, not by a
     # pass over every earlier trial (a 1,000-trial study decides 500 blocks).
     field: list[float] = []
-    pending: list[tuple[list[float], float]] = []
+    pending: list[tuple[list[list[float]], float]] = []
     for trial in sorted(trials, key=lambda t: t.number):
         if trial.number >= before:
             break
         source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
-        scored = source is not None and source not in _UNSCORED
-        if written_only and source == _attrs.SOURCE_LLM and _attrs.ATTR_CHOICE in trial.user_attrs:
-            scored = False  # A picked trial: not scored, but in the field others are scored against.
-        target = llm if source == _attrs.SOURCE_LLM else base
+        if source is None or source in _UNSCORED:
+            targets: list[list[float]] = []
+        elif source != _attrs.SOURCE_LLM:
+            targets = [base]
+        elif _attrs.ATTR_CHOICE in trial.user_attrs:
+            targets = [llm]  # A picked trial: not one the model wrote.
+        else:
+            targets = [llm, written]
         if trial.state is TrialState.FAIL:
-            if scored:
+            for target in targets:
                 target.append(0.0)
             continue
         if trial.state is not TrialState.COMPLETE or trial.values is None:
@@ -483,15 +505,19 @@ def rewards(
         value = sign * trial.values[0]
         if math.isnan(value):
             continue
-        if scored and pooled:
-            pending.append((target, value))
-        elif scored and field:
-            target.append(_beaten(field, value, itself=False))
+        if targets and pooled:
+            pending.append((targets, value))
+        elif targets and field:
+            score = _beaten(field, value, itself=False)
+            for target in targets:
+                target.append(score)
         bisect.insort(field, value)
-    for target, value in pending:  # With ``pooled``: against the whole field, once it is known.
+    for targets, value in pending:  # With ``pooled``: against the whole field, once it is known.
         if len(field) > 1:
-            target.append(_beaten(field, value, itself=True))
-    return llm, base
+            score = _beaten(field, value, itself=True)
+            for target in targets:
+                target.append(score)
+    return llm, written, base
 
 
 def _beaten(field: Sequence[float], value: float, *, itself: bool) -> float:

@@ -59,7 +59,9 @@ ATTR_SHARE = "llm_share"
 """The :class:`~optuna_llm_sampler.AdaptiveSchedule`'s decision for the trial's block: ``block``
 (its first trial), ``role``, ``share`` (the model's share of blocks then), ``p_better`` (the
 probability that the model's trials beat the base sampler's) and the evidence, ``llm`` and
-``base`` as ``[trials scored, sum of scores]``."""
+``base`` as ``[trials scored, sum of scores]``. When some of the model's trials were picked
+among the base sampler's candidates, also ``written`` (the scores of those it wrote) and
+``p_written`` (their ``p_better``; :obj:`None` before it wrote any)."""
 
 ATTR_EVIDENCE_CHARS = "llm_evidence_chars"
 """Length of the evidence part of the prompt (``LLMSampler(evidence=...)``), in characters;

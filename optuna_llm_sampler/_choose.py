@@ -74,10 +74,13 @@ class Choose:
             LLMSampler's default adds ``write_when_ahead=True``.
         write_when_ahead:
             With :class:`~optuna_llm_sampler.AdaptiveSchedule`, a round from ``from_trial`` on
-            is still written when the schedule's evidence for its block says the model's
-            trials are ahead of the base sampler's (``p_better`` above one half in the
-            trial's ``llm_share``): a model that has shown it knows the service keeps writing
-            values the base sampler would not draw; one that has not picks among them.
+            is still written when the schedule's evidence for its block says the trials the
+            model wrote are ahead of the base sampler's (``p_written``, or ``p_better`` when
+            it has picked none, above one half in the trial's ``llm_share``): a model that
+            has shown it knows the service keeps writing values the base sampler would not
+            draw; one that has not picks among them. The trials it picked do not count here:
+            they are the base sampler's draws, and a model that picks well can still write
+            badly.
             Default :obj:`False` here, :obj:`True` in LLMSampler's default ``choose``. Other
             schedules record no evidence: their rounds choose.
         write_after:

@@ -478,7 +478,8 @@ class LLMSampler(BaseSampler):
         decision: Mapping[str, Any] | None,
     ) -> None:
         """Ask the model for the round ``trial`` owns; ``decision`` is the schedule's record
-        for the trial (its ``p_better`` decides whether the round chooses or writes)."""
+        for the trial (its evidence on the model's writing decides whether the round chooses
+        or writes: :func:`_writing_evidence`)."""
         round_ = self._round_of(schedule, trial.number)
         storage, study_id = study._storage, study._study_id
         trials = storage.get_all_trials(study_id, deepcopy=False)
@@ -498,7 +499,7 @@ class LLMSampler(BaseSampler):
         storage.set_study_system_attr(study_id, round_.key, record)
         complete = sum(t.state is TrialState.COMPLETE for t in trials)
         chooses = self._choose is not None and self._choose.applies_to(
-            round_.start, (decision or {}).get("p_better"), complete
+            round_.start, _writing_evidence(decision), complete
         )
         try:
             self._ask_and_plan(study, trial, round_, trials, record, chooses)
@@ -910,6 +911,22 @@ _PREFETCH_HORIZON = 1000
 
 def _prefetch_key(study: Study, round_: _Round) -> tuple[int, int, int]:
     return (id(study._storage), study._study_id, round_.start)
+
+
+def _writing_evidence(decision: Mapping[str, Any] | None) -> float | None:
+    """The probability that the model writes better trials than the base sampler proposes.
+
+    A schedule's record carries ``p_written`` when some of the model's trials were picked
+    among the base sampler's candidates: those say how well it chooses, and a model that
+    chooses well but writes badly must not earn rounds to write with them. Without picks (and
+    in records written before ``p_written`` existed) ``p_better`` judges the same trials.
+    :obj:`None`: no evidence, the round chooses.
+    """
+    if decision is None:
+        return None
+    if "p_written" in decision:
+        return decision["p_written"]
+    return decision.get("p_better")
 
 
 def _fits(dist: BaseDistribution, value: Any) -> bool:

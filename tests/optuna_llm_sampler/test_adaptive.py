@@ -97,7 +97,7 @@ def test_with_write_when_ahead_a_model_ahead_keeps_writing_one_behind_chooses(pa
                 n=40, choose=Choose(from_trial=10, write_when_ahead=True))
     chosen, written = chosen_and_written_after(study, 10)
     for trial in model_trials_from(study, 10):
-        ahead = trial.user_attrs[ATTR_SHARE]["p_better"] > 0.5
+        ahead = (writing_evidence(trial) or 0.0) > 0.5
         assert (ATTR_CHOICE not in trial.user_attrs) == ahead
     assert (written > 0, chosen > 0) == (writes_late, not writes_late)
 
@@ -110,6 +110,37 @@ def test_by_default_a_model_ahead_keeps_writing_after_the_start_up_one_behind_ch
     study.optimize(objective, n_trials=40)
     chosen, written = chosen_and_written_after(study, 10)
     assert (written > 0, chosen > 0) == (writes_late, not writes_late)
+
+
+def writing_evidence(trial: optuna.trial.FrozenTrial) -> float | None:
+    """What ``write_when_ahead`` judges: ``p_written`` when the model also picked, else ``p_better``."""
+    share = trial.user_attrs[ATTR_SHARE]
+    return share["p_written"] if "p_written" in share else share["p_better"]
+
+
+def writes_bad_or_picks_the_best() -> ScriptedChatModel:
+    """Writes BAD (varied), or picks the listed candidate the objective rates highest."""
+    write = constant_replier(BAD).replier
+
+    def reply(prompt: str, index: int) -> str:
+        if "## Candidates" not in prompt:
+            return write(prompt, index)
+        listed = {int(m.group(1)): json.loads(m.group(2))
+                  for m in re.finditer(r"^(\d+)\. (\{.*\})$", prompt, re.MULTILINE)}
+        best = max(listed, key=lambda k: objective(optuna.trial.FixedTrial(listed[k])))
+        return json.dumps({"choices": [{"candidate": best}]})
+
+    return ScriptedChatModel(replier=reply)
+
+
+def test_with_write_when_ahead_trials_the_model_picked_do_not_earn_it_rounds_to_write() -> None:
+    # It picks well, so its trials overall get ahead; it writes badly, so it keeps picking.
+    study = run(writes_bad_or_picks_the_best(), AdaptiveSchedule(floor=0.1, ceiling=0.6),
+                n=60, choose=Choose(from_trial=10, write_when_ahead=True))
+    late = model_trials_from(study, 10)
+    assert any(t.user_attrs[ATTR_SHARE]["p_better"] > 0.5 for t in late)
+    assert all(writing_evidence(t) < 0.5 for t in late)
+    assert late and all(ATTR_CHOICE in t.user_attrs for t in late)
 
 
 def test_without_write_when_ahead_a_model_ahead_chooses_all_the_same() -> None:
@@ -183,6 +214,7 @@ def test_with_early_on_evidence_only_the_trials_the_model_wrote_judge_its_early_
     made = decisions(study)
     assert ATTR_CHOICE in study.trials[1].user_attrs
     assert made[5]["p_better"] < 0.5 and made[5]["written"] == [0, 0]
+    assert made[5]["p_written"] is None  # nothing written yet: no evidence on its writing
     assert made[5]["role"] == "llm" and ATTR_CHOICE not in study.trials[5].user_attrs
     # A model that writes no better than it picked loses the block as before.
     s = AdaptiveSchedule()
