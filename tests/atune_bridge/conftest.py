@@ -24,10 +24,32 @@ def two_trial_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     import optuna_llm_sampler
 
+    _default_schedule(monkeypatch, optuna_llm_sampler.AlternatingSchedule)
+
+
+@pytest.fixture
+def model_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLMSampler as the runner and the engine build it, with the model proposing trial 1.
+
+    For tests of what happens on the model's trials (timeouts, artifacts, the engine's wiring):
+    the default schedule gives the model trial 7 first, after six of TPE's draws. This is the
+    default until stop 21, ``AdaptiveSchedule(model_first=True, early_share=0.5)``.
+    """
+    import optuna_llm_sampler
+
+    _default_schedule(
+        monkeypatch, lambda: optuna_llm_sampler.AdaptiveSchedule(model_first=True, early_share=0.5)
+    )
+
+
+def _default_schedule(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
+    """Give every LLMSampler built without a ``schedule`` the one ``make()`` returns."""
+    import optuna_llm_sampler
+
     original = optuna_llm_sampler.LLMSampler
 
     def build(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("schedule", optuna_llm_sampler.AlternatingSchedule())
+        kwargs.setdefault("schedule", make())
         return original(*args, **kwargs)
 
     monkeypatch.setattr(optuna_llm_sampler, "LLMSampler", build)

@@ -9,7 +9,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from optbench.expert import EXPERT_MODEL_NAME, NGINX_ADVICE, ExpertChatModel, ExpertUnavailableError, check_expert
-from optuna_llm_sampler import ATTR_MODEL, ATTR_SOURCE, LLMSampler
+from optuna_llm_sampler import ATTR_MODEL, ATTR_SOURCE, AdaptiveSchedule, LLMSampler
 
 SPACE = {
     "gzip": CategoricalDistribution(["on", "static", "off"]),
@@ -36,8 +36,10 @@ def test_it_is_unavailable_where_it_has_no_advice() -> None:
 
 def test_its_first_proposal_is_the_best_so_far_with_all_advice_applied() -> None:
     expert = ExpertChatModel(seed=0)
+    # The model proposes trial 1, as by default until stop 21 (the default's first is trial 7).
     study = optuna.create_study(direction="maximize",
-                                sampler=LLMSampler(expert, search_space=SPACE, baseline=BASELINE, seed=0))
+                                sampler=LLMSampler(expert, search_space=SPACE, baseline=BASELINE, seed=0,
+                                                   schedule=AdaptiveSchedule(model_first=True, early_share=0.5)))
     expert.attach(study)
     trial = study.ask(SPACE)  # trial 0: the baseline LLMSampler enqueues
     assert trial.params == BASELINE

@@ -23,8 +23,12 @@ def record(arm: str, seed: int, values: list[float | None], sources: list[str]) 
                      model_failures=0, seconds=0.0)
 
 
-WHOLE_ROUNDS = AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score="earlier")
+WHOLE_ROUNDS = AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score="earlier", model_first=True,
+                                early_share=0.5)
 """LLMSampler's default until stop 19 (arm option ``+adaptive``): whole start-up rounds."""
+
+MODEL_FIRST = {"model_first": True, "early_share": 0.5}
+"""With the default's other settings, LLMSampler's default until stop 21 (arm option ``+one-shot``)."""
 
 TPE = ["baseline"] + ["tpe"] * 11
 LLM = ["baseline", "llm", "llm", "TPESampler", "TPESampler", "llm", "llm"] + ["TPESampler"] * 5
@@ -78,8 +82,8 @@ def test_the_real_schedule_decides_on_what_was_drawn() -> None:
     # A first round that loses to the baseline loses the early share with early_on_evidence.
     pools = Pools(baselines=exact(5.0), base=exact(6.0, 7.0), first=exact(1.0), later=exact(1.0))
     _, plain = simulate(WHOLE_ROUNDS, pools, draws=200)
-    _, ruled = simulate(AdaptiveSchedule(early_round_trials=None, early_on_evidence=True, score="earlier"),
-                        pools, draws=200)
+    _, ruled = simulate(AdaptiveSchedule(early_round_trials=None, early_on_evidence=True, score="earlier",
+                                         **MODEL_FIRST), pools, draws=200)
     assert set(plain) == {4} and set(ruled) == {2}
 
 
@@ -108,12 +112,12 @@ def test_a_model_arm_with_one_start_up_round_lends_its_values_to_later_rounds() 
 def test_the_model_takes_the_trials_the_schedule_gives_it_scored_as_it_scores_them() -> None:
     # A first round better than the baseline and worse than every draw.
     pools = Pools(baselines=exact(0.0), base=exact(6.0, 7.0), first=exact(1.0), later=exact(1.0))
-    _, singles = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=False, score="earlier"),
-                          pools, draws=50)
-    _, earlier = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="earlier"),
-                          pools, draws=50)
-    _, pooled = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled"),
-                         pools, draws=50)
+    _, singles = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=False, score="earlier",
+                                           **MODEL_FIRST), pools, draws=50)
+    _, earlier = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="earlier",
+                                           **MODEL_FIRST), pools, draws=50)
+    _, pooled = simulate(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score="pooled",
+                                          **MODEL_FIRST), pools, draws=50)
     assert set(singles) == {2}  # trials 1 and 5
     # Against the trials before it, its first trial beat all there was (the baseline): it often
     # keeps trial 5.

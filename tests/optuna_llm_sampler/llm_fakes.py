@@ -28,6 +28,7 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 from pydantic import PrivateAttr
 
+from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import TrialRole
 from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
@@ -45,6 +46,16 @@ SPACE: dict[str, BaseDistribution] = {
     "learning_rate": FloatDistribution(1e-5, 1e-1, log=True),
     "mode": CategoricalDistribution(["fast", "safe", 3, 2.5, None]),
 }
+
+
+def model_first(**settings: Any) -> AdaptiveSchedule:
+    """The default schedule until stop 21: the model proposes trial 1, and trial 5 unless behind.
+
+    For tests of what happens on the model's trials (prompts, replies, attributes, storage):
+    the default gives the model trial 7 first. A new schedule per call: an
+    :class:`AdaptiveSchedule` keeps its decisions per study.
+    """
+    return AdaptiveSchedule(**{"model_first": True, "early_share": 0.5, **settings})
 
 
 def suggest_all(trial: optuna.Trial, space: dict[str, BaseDistribution] = SPACE) -> dict[str, Any]:

@@ -158,8 +158,8 @@ def test_a_model_whose_trials_keep_winning_rises_to_the_ceiling() -> None:
 
 
 def test_blocks_that_end_before_early_trials_get_the_early_share_the_first_to_the_model() -> None:
-    study = run(constant_replier(BAD), AdaptiveSchedule(early_trials=10, early_share=0.5, **WHOLE_ROUNDS),
-                n=30)
+    study = run(constant_replier(BAD),
+                AdaptiveSchedule(early_trials=10, early_share=0.5, model_first=True, **WHOLE_ROUNDS), n=30)
     made = decisions(study)
     assert [made[b]["role"] for b in (1, 3, 5, 7)] == ["llm", "base", "llm", "base"]
     assert all(made[b]["share"] >= 0.5 for b in (1, 3, 5, 7))
@@ -168,8 +168,8 @@ def test_blocks_that_end_before_early_trials_get_the_early_share_the_first_to_th
 
 
 def test_with_early_on_evidence_a_model_behind_loses_its_early_share() -> None:
-    study = run(constant_replier(BAD), AdaptiveSchedule(early_share=0.5, early_on_evidence=True),
-                n=12)
+    study = run(constant_replier(BAD),
+                AdaptiveSchedule(early_share=0.5, early_on_evidence=True, model_first=True), n=12)
     made = decisions(study)
     # The first block has no evidence and goes to the model; its trials lose, so the early
     # blocks after it get what the evidence gives, the floor, and go to the base sampler.
@@ -180,14 +180,14 @@ def test_with_early_on_evidence_a_model_behind_loses_its_early_share() -> None:
 
 
 def test_with_early_on_evidence_a_model_without_scored_trials_keeps_its_early_share() -> None:
-    s = AdaptiveSchedule(early_on_evidence=True)
+    s = AdaptiveSchedule(early_on_evidence=True, early_share=0.5)
     # The base sampler's draws beat the baseline; the model has not proposed yet.
     record = s.decide(3, 0.5, [], [1.0, 1.0])
     assert record["p_better"] < 0.5 and record["share"] == 0.5 and record["role"] == "llm"
     # One lost trial is evidence: the share falls to the floor.
     assert s.decide(3, 0.5, [0.0], [1.0, 1.0])["share"] == pytest.approx(0.1)
     # So with model_first=False the model proposes trial 3, after TPE's trials 1-2.
-    study = run(constant_replier(BAD), AdaptiveSchedule(model_first=False), n=5)
+    study = run(constant_replier(BAD), AdaptiveSchedule(model_first=False, early_share=0.5), n=5)
     assert [t.user_attrs[ATTR_SOURCE] == "llm" for t in study.trials[1:]] == [False, False, True, False]
 
 
@@ -209,15 +209,15 @@ def writes_good_or_picks_the_worst() -> ScriptedChatModel:
 def test_with_early_on_evidence_only_the_trials_the_model_wrote_judge_its_early_share() -> None:
     # Trial 1 sees the baseline alone, so it picks among the base sampler's draws (write_after),
     # and picks badly; what it writes is good. Its pick says nothing about its writing.
-    study = run(writes_good_or_picks_the_worst(), AdaptiveSchedule(), n=10,
-                choose=Choose(from_trial=10, write_when_ahead=True, write_after=2))
+    study = run(writes_good_or_picks_the_worst(), AdaptiveSchedule(model_first=True, early_share=0.5),
+                n=10, choose=Choose(from_trial=10, write_when_ahead=True, write_after=2))
     made = decisions(study)
     assert ATTR_CHOICE in study.trials[1].user_attrs
     assert made[5]["p_better"] < 0.5 and made[5]["written"] == [0, 0]
     assert made[5]["p_written"] is None  # nothing written yet: no evidence on its writing
     assert made[5]["role"] == "llm" and ATTR_CHOICE not in study.trials[5].user_attrs
     # A model that writes no better than it picked loses the block as before.
-    s = AdaptiveSchedule()
+    s = AdaptiveSchedule(model_first=True, early_share=0.5)
     assert s.decide(5, 0.5, [0.0], [1.0, 1.0], written_rewards=[0.0])["role"] == "base"
     assert s.decide(5, 0.5, [0.0], [1.0, 1.0], written_rewards=[])["role"] == "llm"
 
@@ -237,15 +237,16 @@ def test_written_only_rewards_leave_the_picked_trials_unscored_but_in_the_field(
 
 
 def test_with_early_on_evidence_a_model_ahead_keeps_its_early_share() -> None:
-    study = run(constant_replier(GOOD), AdaptiveSchedule(early_share=0.5, early_on_evidence=True),
-                n=12)
+    study = run(constant_replier(GOOD),
+                AdaptiveSchedule(early_share=0.5, early_on_evidence=True, model_first=True), n=12)
     made = decisions(study)
     assert [made[b]["role"] for b in (1, 3, 5, 7)] == ["llm", "base", "llm", "base"]
     assert all(made[b]["share"] >= 0.5 for b in (1, 3, 5, 7))
 
 
 def test_with_early_round_trials_the_model_proposes_only_the_first_trials_of_an_early_block() -> None:
-    study = run(constant_replier(GOOD), AdaptiveSchedule(early_round_trials=1), n=14)
+    study = run(constant_replier(GOOD),
+                AdaptiveSchedule(early_round_trials=1, model_first=True, early_share=0.5), n=14)
     sources = ["L" if t.user_attrs[ATTR_SOURCE] == "llm" else "B" for t in study.trials]
     made = decisions(study)
     # Blocks 1-2 and 5-6 are the model's; it proposes trials 1 and 5, the base sampler 2 and 6.
@@ -268,7 +269,7 @@ def test_by_default_the_model_proposes_trial_1_and_a_second_start_up_trial_only_
 
 
 def test_without_a_study_early_round_trials_gives_the_model_one_trial_per_early_block() -> None:
-    s = AdaptiveSchedule(early_round_trials=1)
+    s = AdaptiveSchedule(early_round_trials=1, model_first=True, early_share=0.5)
     roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" for n in range(1, 11))
     assert roles == "LBBBLBBBBB"
     assert s.round_of(1) == range(1, 3) and s.round_of(2) is None
@@ -319,13 +320,13 @@ def test_one_shot_takes_the_second_early_round_from_a_model_that_only_beat_the_b
         return study
 
     one_shot = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True,
-                                           score="pooled"))
+                                           score="pooled", model_first=True, early_share=0.5))
     made = decisions(one_shot)
     assert made[1]["role"] == "llm" and made[5]["role"] == "base" and made[5]["p_better"] < 0.5
     assert [t.user_attrs[ATTR_SOURCE] for t in one_shot.trials].count("llm") == 1
     # Scored against the trials before it, its first trial beat the baseline: a full score.
     earlier = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True,
-                                          score="earlier"))
+                                          score="earlier", model_first=True, early_share=0.5))
     assert decisions(earlier)[5]["llm"] == [1, 1.0]
 
 
@@ -364,16 +365,21 @@ def test_a_second_worker_reads_the_recorded_decisions_instead_of_deciding_again(
 
 
 def test_without_a_study_the_schedule_is_its_prior() -> None:
-    s = AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=0)
-    roles = "".join("L" if s.role(n) is TrialRole.LLM else "B" if s.role(n) is TrialRole.BASE
-                    else "0" for n in range(41))
+    def roles(s: AdaptiveSchedule) -> str:
+        return "".join("L" if s.role(n) is TrialRole.LLM else "B" if s.role(n) is TrialRole.BASE
+                       else "0" for n in range(41))
+
+    s = AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=0, model_first=True)
     # Without evidence p_better is 1/2, which earns the floor: one block in ten.
-    assert roles == "0" + "BB" * 4 + "LL" + "BB" * 9 + "LL" + "BB" * 5
+    assert roles(s) == "0" + "BB" * 4 + "LL" + "BB" * 9 + "LL" + "BB" * 5
     assert s.round_of(10) == range(9, 11) and s.round_of(11) is None
+    # Without model_first the credit starts at zero rather than one half: five blocks later.
+    later = AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=0, model_first=False)
+    assert roles(later) == "0" + ("BB" * 9 + "LL") * 2
 
 
 def test_without_model_first_the_base_sampler_takes_the_first_block() -> None:
-    first = AdaptiveSchedule(early_trials=10, early_share=0.5, **WHOLE_ROUNDS)
+    first = AdaptiveSchedule(early_trials=10, early_share=0.5, model_first=True, **WHOLE_ROUNDS)
     later = AdaptiveSchedule(early_trials=10, early_share=0.5, model_first=False, **WHOLE_ROUNDS)
 
     def roles(s: AdaptiveSchedule) -> str:

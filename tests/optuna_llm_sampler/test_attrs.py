@@ -14,6 +14,7 @@ import pytest
 
 import optuna_llm_sampler
 from llm_fakes import fixed_replier
+from llm_fakes import model_first
 from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
@@ -60,7 +61,8 @@ def test_every_llm_trial_carries_source_model_rationale_repairs_raw_reply_latenc
 def test_raw_reply_is_truncated() -> None:
     reply = json.dumps({"configurations": [{"params": {"workers": 3}, "rationale": "x" * 5000}]})
     sampler = LLMSampler(ScriptedChatModel(replier=fixed_replier(reply)), search_space=SPACE,
-                         prompt=optuna_llm_sampler.PromptConfig(raw_reply_chars=300))
+                         prompt=optuna_llm_sampler.PromptConfig(raw_reply_chars=300),
+                         schedule=model_first())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     assert len(study.trials[1].user_attrs["llm_raw_reply"]) <= 300
@@ -110,7 +112,7 @@ def test_no_secret_reaches_storage_or_logs(make_model, tmp_path, monkeypatch, ca
     caplog.set_level(logging.DEBUG)
     db = tmp_path / "s.db"
     sampler = LLMSampler(make_model(), base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         timeout=10)
+                         timeout=10, schedule=model_first())
     study = optuna.create_study(storage=f"sqlite:///{db}", sampler=sampler)
     study.optimize(objective, n_trials=3)
 

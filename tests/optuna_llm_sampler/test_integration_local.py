@@ -12,6 +12,7 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 import pytest
 
+from llm_fakes import model_first
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_MODEL
 from optuna_llm_sampler import ATTR_RAW_REPLY
@@ -72,6 +73,7 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
         seed=0,
         prompt=PromptConfig(max_chars=4_000),
         timeout=600,
+        schedule=model_first(),  # the model proposes trial 1, whose round is checked below
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     start = time.perf_counter()
@@ -93,8 +95,8 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
     for t in llm_trials:
         assert t.user_attrs[ATTR_MODEL] == "SmolLM2-135M-Instruct"
         assert t.user_attrs[ATTR_RAW_REPLY].strip()
-    # Each block the default (adaptive) schedule gave the model is one round, one model call,
-    # the first among them (trials 1-2, in TPE's random start-up) included.
+    # Each block the adaptive schedule gave the model is one round, one model call, the first
+    # among them (trials 1-2, in TPE's random start-up) included.
     decided = {
         int(key.rsplit(":", 1)[1])
         for key, record in study._storage.get_study_system_attrs(study._study_id).items()

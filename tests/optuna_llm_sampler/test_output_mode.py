@@ -18,6 +18,7 @@ from typing import Any
 import optuna
 import pytest
 
+from llm_fakes import model_first
 from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
@@ -192,7 +193,7 @@ def test_a_model_without_bind_gets_the_prompt_alone() -> None:
             return random_replier()(messages[-1][1], 0)
 
     assert OutputModes(None, Plain()).current is OutputMode.PROMPT
-    study = optuna.create_study(sampler=LLMSampler(Plain(), search_space=SPACE))
+    study = optuna.create_study(sampler=LLMSampler(Plain(), search_space=SPACE, schedule=model_first()))
     study.optimize(objective, n_trials=3)
     assert study.trials[1].user_attrs[ATTR_OUTPUT_MODE] == "prompt"
 

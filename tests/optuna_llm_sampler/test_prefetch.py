@@ -10,6 +10,7 @@ import time
 import optuna
 from optuna.samplers import RandomSampler
 
+from llm_fakes import model_first
 from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import round_records
@@ -80,7 +81,7 @@ def test_a_failed_prefetched_call_sends_the_round_to_the_base_sampler() -> None:
 
 def test_prefetch_is_off_by_default() -> None:
     model = ScriptedChatModel(replier=random_replier())
-    sampler = LLMSampler(model, search_space=SPACE)
+    sampler = LLMSampler(model, search_space=SPACE, schedule=model_first())  # trials 1 and 5
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=7)
     assert len(model.prompts) == 2

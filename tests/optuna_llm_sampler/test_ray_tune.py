@@ -43,6 +43,8 @@ from ray import cloudpickle  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
+from llm_fakes import model_first  # noqa: E402
+
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -202,7 +204,7 @@ def test_ray_tune_with_the_local_smollm2_model_after_a_pickle_round_trip(
     calls = tmp_path / "calls.txt"
     sampler = LLMSampler(
         make_chat_model("local", max_tokens=160, callbacks=[CallCounter(calls)]),
-        search_space=SPACE, seed=0, timeout=300,
+        search_space=SPACE, seed=0, timeout=300, schedule=model_first(),
     )
     # The copy Ray would restore: the llama.cpp model is not pickled; the copy loads its own.
     copy = pickle.loads(pickle.dumps(sampler))

@@ -15,6 +15,7 @@ from optuna.samplers import RandomSampler
 from optuna.trial import TrialState
 import pytest
 
+from llm_fakes import model_first
 from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import read_call_log
@@ -116,7 +117,8 @@ def test_exception_sends_the_trial_to_the_base_sampler_and_records_it() -> None:
 
 def test_timeout_sends_the_trial_to_the_base_sampler_without_waiting_for_the_model() -> None:
     model = ScriptedChatModel(replier=random_replier(), sleep=5.0)
-    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE, timeout=0.3)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE, timeout=0.3,
+                         schedule=model_first())
     study = optuna.create_study(sampler=sampler)
     start = time.perf_counter()
     study.optimize(objective, n_trials=2)
@@ -128,7 +130,7 @@ def test_timeout_sends_the_trial_to_the_base_sampler_without_waiting_for_the_mod
 
 @pytest.mark.parametrize("reply", ["Sorry, I can't.", '{"configurations": []}', '{"colour": "red"}'])
 def test_a_reply_without_a_usable_configuration_is_recorded_with_the_raw_reply(reply: str) -> None:
-    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE)
+    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE, schedule=model_first())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     owner = study.trials[1]
@@ -144,7 +146,8 @@ def test_proposals_that_repeat_evaluated_configurations_are_dropped() -> None:
     import json
 
     reply = json.dumps({"configurations": [{"params": baseline, "rationale": "same again"}]})
-    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE, baseline=baseline)
+    sampler = LLMSampler(FakeListChatModel(responses=[reply]), search_space=SPACE, baseline=baseline,
+                         schedule=model_first())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     assert "repeats" in study.trials[1].user_attrs[ATTR_ERROR]
@@ -181,7 +184,7 @@ def test_json_schema_is_passed_unless_turned_off(model_class, structured, expect
 def test_a_round_already_recorded_in_storage_is_not_asked_again() -> None:
     # E.g. another sampler instance recorded the round; the record is checked before asking.
     model = ScriptedChatModel(replier=random_replier())
-    sampler = LLMSampler(model, search_space=SPACE)
+    sampler = LLMSampler(model, search_space=SPACE, schedule=model_first())
     study = optuna.create_study(sampler=sampler)
     study._storage.set_study_system_attr(study._study_id, ROUND_RECORD_PREFIX + "1",
                                          {"owner": 1, "status": "done"})
@@ -210,7 +213,8 @@ def test_a_round_record_is_finished_when_the_round_raises(monkeypatch: pytest.Mo
         raise OverflowError("int too large to convert to float")
 
     monkeypatch.setattr("optuna_llm_sampler._sampler.repair_candidates", boom)
-    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
+    sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE,
+                         schedule=model_first())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     record = round_records(study)[1]

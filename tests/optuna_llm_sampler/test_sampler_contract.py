@@ -20,6 +20,7 @@ from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 import pytest
 
+from llm_fakes import model_first
 from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
@@ -67,7 +68,7 @@ SCHEDULES = {
     "every-3rd": lambda: EveryKthSchedule(3),
     "first-4": lambda: FirstNSchedule(4),
     "callable": lambda: CallableSchedule(lambda n: n % 3 == 0),
-    "adaptive": lambda: AdaptiveSchedule(early_trials=4),
+    "adaptive": lambda: model_first(early_trials=4),
 }
 REPLIES: dict[str, Callable[[], Any]] = {
     "valid": lambda: ScriptedChatModel(replier=random_replier(seed=1)),
@@ -250,7 +251,7 @@ def test_reseed_rng_and_trial_hooks_are_delegated_to_the_base_sampler() -> None:
             return super().sample_independent(study, trial, name, dist)
 
     model = ScriptedChatModel(replier=random_replier(seed=6))
-    sampler = LLMSampler(model, base_sampler=Spy(seed=0), search_space=SPACE)
+    sampler = LLMSampler(model, base_sampler=Spy(seed=0), search_space=SPACE, schedule=model_first())
     sampler.reseed_rng()
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=4)

@@ -471,7 +471,7 @@ def test_abtest_plan_uses_split_count_levels() -> None:
     assert 1 <= changed.count("keepalive_timeout") <= 4
 
 
-def test_llm_engine_wires_llm_sampler() -> None:
+def test_llm_engine_wires_llm_sampler(model_first: None) -> None:
     sampler_mod = pytest.importorskip("optuna_llm_sampler", reason="optuna_llm_sampler is not importable yet")
     if not hasattr(sampler_mod, "LLMSampler"):
         pytest.skip("optuna_llm_sampler has no LLMSampler yet")

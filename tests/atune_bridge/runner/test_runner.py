@@ -356,7 +356,9 @@ class SlowModel(ScriptedModel):
         return super().invoke(messages)
 
 
-def test_a_model_slower_than_llm_timeout_sends_its_trial_to_tpe(toy: Toy, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_slower_than_llm_timeout_sends_its_trial_to_tpe(
+    toy: Toy, monkeypatch: pytest.MonkeyPatch, model_first: None,
+) -> None:
     import optuna_llm_sampler
 
     monkeypatch.setattr(optuna_llm_sampler, "make_chat_model", lambda spec: SlowModel(BEST))

@@ -52,7 +52,7 @@ def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(toy: Toy, two_
     assert [t.state for t in ran] == [TrialState.COMPLETE] * 3
 
 
-def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(toy: Toy) -> None:
+def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(toy: Toy, model_first: None) -> None:
     toy.runner(llm="random:0", n_trials=2).run()
     owner = toy.study().trials[1]
     ids = owner.user_attrs[optuna_llm_sampler.ATTR_ARTIFACTS]
@@ -63,7 +63,7 @@ def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(toy: Toy) -> None:
     assert "**Model:** `random" in trial_note(toy.study(), owner)
 
 
-def test_no_artifacts_when_asked_for_none(toy: Toy) -> None:
+def test_no_artifacts_when_asked_for_none(toy: Toy, model_first: None) -> None:
     toy.runner(llm="random:0", n_trials=2, artifact_dir="none").run()
     assert not (toy.root / "study.artifacts").exists()
     assert optuna_llm_sampler.ATTR_ARTIFACTS not in toy.study().trials[1].user_attrs
