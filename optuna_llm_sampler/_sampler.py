@@ -84,9 +84,10 @@ class LLMSampler(BaseSampler):
 
     This productises the OSPP A-Tune experiment: at the start of an LLM round the model reads
     the study's history and background knowledge and proposes that round's configurations; the
-    Bayesian optimiser handles the other trials untouched. The default schedule is the
-    experiment's: trial 0 the baseline (when one is given), then two LLM trials and two
-    base-sampler trials, repeating.
+    Bayesian optimiser handles the other trials untouched. Trial 0 is the baseline (when one is
+    given); by default (:class:`~optuna_llm_sampler.AdaptiveSchedule`) the model writes trial 7,
+    after six of the base sampler's random draws, and later gets blocks of two trials in
+    proportion to how its trials fare against the base sampler's.
 
     On an LLM round one trial (the lowest-numbered trial of the round that was not enqueued) asks
     the model once for all of the round's configurations, takes the first for itself and
@@ -140,8 +141,9 @@ class LLMSampler(BaseSampler):
             :class:`~optuna_llm_sampler.CallableSchedule`). Default
             :class:`~optuna_llm_sampler.AdaptiveSchedule` ``()``: blocks of 2 trials, the
             model's share between 10% and 50% following how its trials fare against the base
-            sampler's, at least half before trial 10. ``AlternatingSchedule()`` gives the
-            seed experiment's fixed two-and-two.
+            sampler's; before trial 10 the model writes one configuration, trial 7, after six
+            of the base sampler's. ``AlternatingSchedule()`` gives the seed experiment's fixed
+            two-and-two.
         search_space:
             Parameter name to distribution, shown to the model and used to repair its reply.
             Default: the distributions of the study's finished trials; until one exists, LLM
@@ -195,8 +197,8 @@ class LLMSampler(BaseSampler):
             picked trial) instead of writing values; ``Choose(from_trial=10)`` lets the model
             write the rounds of TPE's random start-up and choose after. Not with ``screen``
             or ``prefetch``. Default ``Choose(from_trial=10, write_when_ahead=True)``, the
-            benchmark's verdict (``docs/ablation.md``): the model writes the first rounds,
-            where good advice pays most; after them it picks among the base sampler's
+            benchmark's verdict (``docs/ablation.md``): the model writes its rounds in TPE's
+            start-up, where good advice pays most; after them it picks among the base sampler's
             candidates, so a model that knows nothing costs TPE no trials, unless the
             adaptive share's evidence says its trials are ahead, in which case it goes on
             writing. With ``screen`` or ``prefetch=True``, which need written rounds, the

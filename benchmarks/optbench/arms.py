@@ -234,7 +234,8 @@ def _adaptive_schedule(**settings: Any) -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(**settings)}
 
 
-_STOP19 = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier", "model_first": True}
+_STOP19 = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier", "model_first": True,
+           "early_share": 0.5}
 """The start-up settings of LLMSampler's default AdaptiveSchedule until stop 19, pinned.
 
 The arms measured in issue 9's second to sixth passes keep their meaning: whole start-up rounds
@@ -243,6 +244,9 @@ from trial 1 whatever they deliver, each trial scored against the trials before 
 
 _ONE_SHOT = {"early_round_trials": 1, "early_on_evidence": True, "score": "pooled"}
 """The sixth pass's one-configuration start-up rounds (LLMSampler's default since stop 20)."""
+
+_STOP21 = {**_ONE_SHOT, "model_first": True, "early_share": 0.5}
+"""LLMSampler's default AdaptiveSchedule in stops 20-21, pinned (``+one-shot``)."""
 
 
 def _stop19(**options: Any) -> dict[str, Any]:
@@ -283,11 +287,11 @@ def _early_singles() -> dict[str, Any]:
 
 
 def _one_shot() -> dict[str, Any]:
-    return _adaptive_schedule(**_ONE_SHOT, model_first=True)
+    return _adaptive_schedule(**_STOP21)
 
 
 def _one_shot_base_first() -> dict[str, Any]:
-    return _adaptive_schedule(**_ONE_SHOT, model_first=False)
+    return _adaptive_schedule(**{**_STOP21, "model_first": False})
 
 
 def _late_shot() -> dict[str, Any]:
@@ -338,7 +342,7 @@ def _evidence() -> dict[str, Any]:
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials (the default before issue #9)"),
-    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier', model_first=True): the model's share follows its results, whole start-up rounds from trial 1 whatever they deliver (LLMSampler's default until stop 19; the options below up to +early-singles change this one)"),
+    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier', model_first=True, early_share=0.5): the model's share follows its results, whole start-up rounds from trial 1 whatever they deliver (LLMSampler's default until stop 19; the options below up to +early-singles change this one)"),
     "adaptive-early": (_adaptive_early, "+adaptive with early_share=1.0: the model proposes TPE's start-up trials"),
     "no-floor": (_no_floor, "+adaptive with floor=0.0: after the start-up the model gets blocks only while its trials are ahead"),
     "early-evidence": (_early_evidence, "+adaptive with early_on_evidence=True: a model whose trials are behind TPE's random start-up draws loses its early share"),
@@ -346,14 +350,14 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "one-early-block": (_one_early_block, "+adaptive with early_share=0.25: the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
     "pooled-evidence": (_pooled_evidence, "+adaptive with early_on_evidence=True, score='pooled': early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
     "early-singles": (_early_singles, "+adaptive with early_round_trials=1: the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
-    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default since stop 20)"),
-    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
-    "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; not the default)"),
+    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True, early_share=0.5): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default in stops 20-21)"),
+    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
+    "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default since stop 22)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
     "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default since stop 17)"),
-    "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21)"),
+    "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }

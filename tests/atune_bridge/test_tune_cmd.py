@@ -98,11 +98,12 @@ def test_a_run_prints_progress_the_best_configuration_and_where_to_look(toy: Toy
 
 def test_artifact_dir_keeps_each_model_calls_prompt_and_reply_there(toy: Toy, tmp_path: Path) -> None:
     folder = tmp_path / "kept"
-    args = toy.cli_args("--trials", "3", "--llm", "random:0", "--artifact-dir", str(folder))
+    # 8 trials: the default schedule's first model trial is trial 7.
+    args = toy.cli_args("--trials", "8", "--llm", "random:0", "--artifact-dir", str(folder))
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len([f for f in folder.rglob("*") if f.is_file()]) >= 2  # the round's prompt and reply
-    args = toy.cli_args("--trials", "3", "--llm", "random:0", "--artifact-dir", "none",
+    args = toy.cli_args("--trials", "8", "--llm", "random:0", "--artifact-dir", "none",
                         "--storage", f"sqlite:///{tmp_path / 'other.db'}")
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr

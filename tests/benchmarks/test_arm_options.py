@@ -54,18 +54,25 @@ def test_the_schedule_options_set_the_adaptive_schedule(option: str, attr: str, 
     assert getattr(stop19, attr) != value
 
 
-def test_adaptive_keeps_the_schedule_of_stop_19_and_one_shot_is_the_default() -> None:
+def test_adaptive_and_one_shot_keep_the_schedules_of_stops_19_and_21_and_late_shot_is_the_default() -> None:
     from optuna_llm_sampler import AdaptiveSchedule
 
     def schedule(arm: str) -> str:
         return repr(make_arm(arm, make_problem("ackley-mixed"), 0).sampler.schedule)
 
-    assert schedule("llm:random+adaptive") == repr(
-        AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score="earlier"))
-    assert schedule("llm:random+one-shot") == schedule("llm:random") == repr(AdaptiveSchedule())
+    # Spelled out, so that a change of AdaptiveSchedule's defaults cannot move them.
+    assert schedule("llm:random+adaptive") == (
+        "AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=10, early_share=0.5, early_on_evidence=False, "
+        "model_first=True, early_round_trials=None, score='earlier', round_size=2, prior=1.0, baseline_first=True)")
+    assert schedule("llm:random+one-shot") == (
+        "AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=10, early_share=0.5, early_on_evidence=True, "
+        "model_first=True, early_round_trials=1, score='pooled', round_size=2, prior=1.0, baseline_first=True)")
+    assert schedule("llm:random+one-shot-base-first") == schedule("llm:random+one-shot").replace(
+        "model_first=True", "model_first=False")
+    assert schedule("llm:random+late-shot") == schedule("llm:random") == repr(AdaptiveSchedule())
     # The options built on +adaptive change only what they name.
-    assert schedule("llm:random+early-evidence") == repr(
-        AdaptiveSchedule(early_round_trials=None, early_on_evidence=True, score="earlier"))
+    assert schedule("llm:random+early-evidence") == schedule("llm:random+adaptive").replace(
+        "early_on_evidence=False", "early_on_evidence=True")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("sklearn") is None, reason="the screen needs scikit-learn")
@@ -84,11 +91,14 @@ def test_a_run_records_which_model_trials_were_chosen_rather_than_written() -> N
 
 
 def test_choose_first_picks_trial_1_among_the_base_samplers_draws_and_writes_later_rounds() -> None:
-    record = run_once(make_problem("ackley-mixed"), "llm:random+choose-first", 1, 12)
+    # On the schedule it was measured on, the default until stop 21 (+one-shot).
+    record = run_once(make_problem("ackley-mixed"), "llm:random+one-shot+choose-first", 1, 12)
     model = [i for i, s in enumerate(record.sources) if s == "llm"]
     assert model[0] == 1 and record.chosen == [1]  # trial 1 saw the baseline alone
-    default = run_once(make_problem("ackley-mixed"), "llm:random", 1, 12)
-    assert default.chosen == []  # the default writes trial 1
+    assert run_once(make_problem("ackley-mixed"), "llm:random+one-shot", 1, 12).chosen == []  # written
+    # The default schedule's first model trial, 7, follows seven complete trials: it is written.
+    late = run_once(make_problem("ackley-mixed"), "llm:random+choose-first", 1, 12)
+    assert [i for i, s in enumerate(late.sources) if s == "llm"][:1] == [7] and late.chosen == []
 
 
 def test_late_shot_gives_the_model_trial_7_alone_of_the_start_up() -> None:

@@ -41,7 +41,8 @@ def test_list_names_every_problem_and_arm() -> None:
                     reason="the gp and gbrt arms need the bench extra (torch, scikit-optimize)")
 def test_a_smoke_run_of_every_model_free_arm_and_the_random_stand_in(tmp_path: Path, toy_surface: Path) -> None:
     arms = [*MODEL_FREE, "llm:random"]
-    out = compare("--problem", str(toy_surface), "--arms", ",".join(arms), "--seeds", "2", "--trials", "5",
+    # 8 trials: the model's first under the default schedule is trial 7.
+    out = compare("--problem", str(toy_surface), "--arms", ",".join(arms), "--seeds", "2", "--trials", "8",
                   "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     result = json.loads((tmp_path / "results.json").read_text())
@@ -50,7 +51,7 @@ def test_a_smoke_run_of_every_model_free_arm_and_the_random_stand_in(tmp_path: P
     for arm in arms:
         assert set(result["arms"][arm]) == {"0", "1"}
         for values in result["arms"][arm].values():
-            assert len(values) == 5 and all(isinstance(v, float) and v > 0 for v in values)
+            assert len(values) == 8 and all(isinstance(v, float) and v > 0 for v in values)
     # trial 0 is the baseline in every arm, with the same noise draw for the same seed
     for seed in ("0", "1"):
         firsts = {result["arms"][arm][seed][0] for arm in arms}
@@ -63,7 +64,7 @@ def test_a_smoke_run_of_every_model_free_arm_and_the_random_stand_in(tmp_path: P
     assert (tmp_path / "convergence.png").read_bytes()[:4] == b"\x89PNG"
     assert result["surrogate"]["spearman"] > 0.5
 
-    again = compare("--problem", str(toy_surface), "--arms", "tpe,llm:random", "--seeds", "2", "--trials", "5",
+    again = compare("--problem", str(toy_surface), "--arms", "tpe,llm:random", "--seeds", "2", "--trials", "8",
                     "--out", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert "4 runs, 4 already" in again.stdout

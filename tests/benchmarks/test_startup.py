@@ -72,10 +72,14 @@ def test_a_model_worse_than_every_draw_costs_and_one_better_than_every_draw_earn
     better = Pools(baselines=exact(0.0), base=exact(1.0, 2.0), first=exact(10.0), later=exact(10.0))
     earned = compare_schedules({"whole rounds": WHOLE_ROUNDS}, better, draws=4000)[0].difference[0]
     assert earned == pytest.approx(10.0 - (2.0 - 1 / 512), abs=0.02)
-    # The default keeps one start-up trial from a model that loses and two from one that wins.
+    # The default gives the model one start-up trial, trial 7, whether it then loses or wins.
     default = {"default": AdaptiveSchedule()}
     assert compare_schedules(default, worse, draws=500)[0].model_trials == 1
-    assert compare_schedules(default, better, draws=500)[0].model_trials == 2
+    assert compare_schedules(default, better, draws=500)[0].model_trials == 1
+    # Until stop 21 it kept one start-up trial from a model that loses and two from one that wins.
+    model_first = {"model first": AdaptiveSchedule(**MODEL_FIRST)}
+    assert compare_schedules(model_first, worse, draws=500)[0].model_trials == 1
+    assert compare_schedules(model_first, better, draws=500)[0].model_trials == 2
 
 
 def test_the_real_schedule_decides_on_what_was_drawn() -> None:

@@ -260,12 +260,42 @@ def test_with_early_round_trials_the_model_proposes_only_the_first_trials_of_an_
     assert later and all(sources[b] == sources[b + 1] == "L" for b in later if b + 1 < 14)
 
 
+@pytest.mark.parametrize("advice", [GOOD, BAD], ids=["good", "bad"])
+def test_by_default_the_models_one_start_up_configuration_comes_after_six_random_draws(
+    advice: dict,
+) -> None:
+    sampler = LLMSampler(constant_replier(advice), base_sampler=RandomSampler(seed=0),
+                         search_space=SPACE, baseline=TERRIBLE)  # the default schedule and choose
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=12)
+    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    assert sources[:9] == ["baseline", *["RandomSampler"] * 6, "llm", "RandomSampler"]
+    made = decisions(study)
+    # Trial 7 is the model's whatever the six draws delivered: they beat the baseline, so the
+    # evidence is against a model that has not proposed yet, and it keeps its early share.
+    assert made[7]["llm"] == [0, 0] and made[7]["p_better"] < 0.5 and made[7]["share"] == 0.25
+    # After the start-up the model earns its blocks from zero: trial 7 alone earns none by 11.
+    assert made[9]["role"] == made[11]["role"] == "base" and "llm" not in sources[9:]
+    assert (made[9]["p_better"] > 0.5) is (advice is GOOD)
+
+
 @pytest.mark.parametrize("advice, llm_trials", [(GOOD, [1, 5]), (BAD, [1])], ids=["good", "bad"])
-def test_by_default_the_model_proposes_trial_1_and_a_second_start_up_trial_only_if_not_behind(
+def test_with_model_first_and_early_share_one_half_the_model_proposes_trial_1_and_trial_5_unless_behind(
     advice: dict, llm_trials: list[int]
 ) -> None:
-    study = run(constant_replier(advice), AdaptiveSchedule(), n=10)
+    # The default until stop 21.
+    study = run(constant_replier(advice), AdaptiveSchedule(model_first=True, early_share=0.5), n=10)
     assert [t.number for t in study.trials if t.user_attrs[ATTR_SOURCE] == "llm"] == llm_trials
+
+
+def test_without_a_study_the_default_gives_the_model_trial_7_or_without_baseline_first_trial_6() -> None:
+    def roles(s: AdaptiveSchedule) -> str:
+        return "".join({TrialRole.BASELINE: "0", TrialRole.LLM: "L", TrialRole.BASE: "B"}[s.role(n)]
+                       for n in range(12))
+
+    assert roles(AdaptiveSchedule()) == "0BBBBBBLBBBB"
+    assert roles(AdaptiveSchedule(baseline_first=False)) == "BBBBBBLBBBBB"
+    assert roles(AdaptiveSchedule(model_first=True, early_share=0.5)) == "0LBBBLBBBBBB"
 
 
 def test_without_a_study_early_round_trials_gives_the_model_one_trial_per_early_block() -> None:

@@ -182,14 +182,14 @@ def test_the_example_runs(ray_cluster, tmp_path: Path, monkeypatch) -> None:
     cloudpickle.register_pickle_by_value(example)
     try:
         study = example.main([
-            "--model", "random:0", "--trials", "5", "--define-by-run",
+            "--model", "random:0", "--trials", "8", "--define-by-run",
             "--storage", f"sqlite:///{tmp_path / 'example.db'}", "--results", str(tmp_path / "r"),
         ])
     finally:
         cloudpickle.unregister_pickle_by_value(example)
     sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
-    # The default schedule: the model's first start-up round is one trial, TPE takes the rest.
-    assert sources == ["baseline", "llm", "TPESampler", "TPESampler", "TPESampler"]
+    # The default schedule: the model's one start-up configuration is trial 7, after TPE's six.
+    assert sources == ["baseline", *["TPESampler"] * 6, "llm"]
     assert all(t.value == example.requests_per_second(t.params) for t in study.trials)
 
 

@@ -69,6 +69,7 @@ SCHEDULES = {
     "first-4": lambda: FirstNSchedule(4),
     "callable": lambda: CallableSchedule(lambda n: n % 3 == 0),
     "adaptive": lambda: model_first(early_trials=4),
+    "adaptive-default": AdaptiveSchedule,
 }
 REPLIES: dict[str, Callable[[], Any]] = {
     "valid": lambda: ScriptedChatModel(replier=random_replier(seed=1)),
@@ -147,6 +148,8 @@ def test_the_default_schedule_is_the_adaptive_share() -> None:
     # second only while the first is level or ahead, scored against the whole field.
     s = sampler.schedule
     assert (s.early_round_trials, s.early_on_evidence, s.score) == (1, True, "pooled")
+    # The eighth pass: that configuration is trial 7, written after six of TPE's draws.
+    assert (s.model_first, s.early_share) == (False, 0.25)
 
 
 def test_serial_run_follows_the_schedule_exactly() -> None:
@@ -294,11 +297,12 @@ def test_baseline_is_not_duplicated_when_trial_0_is_already_enqueued() -> None:
     sampler = LLMSampler(model, search_space=SPACE, baseline=BASELINE)
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial(BASELINE)
-    study.optimize(objective, n_trials=4)
+    study.optimize(objective, n_trials=9)
     assert study.trials[0].user_attrs[ATTR_SOURCE] == "baseline"
     assert [t.params for t in study.trials].count(BASELINE) == 1
-    # The default schedule gives the model trial 1 alone of the first start-up block.
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:3]] == ["llm", "TPESampler"]
+    # The default schedule gives the model trial 7 alone of the start-up, after TPE's six.
+    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:9]]
+    assert sources == [*["TPESampler"] * 6, "llm", "TPESampler"]
 
 
 def test_a_user_enqueued_trial_is_marked_enqueued_and_takes_no_model_call() -> None:
@@ -372,6 +376,6 @@ def test_works_with_hyperband_whose_samplers_see_a_bracket_study() -> None:
     study = optuna.create_study(sampler=sampler, pruner=optuna.pruners.HyperbandPruner(max_resource=3),
                                 direction="maximize")
     study.optimize(reporting, n_trials=8)
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[:3]] == ["baseline", "llm", "TPESampler"]
+    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials] == ["baseline", *["TPESampler"] * 6, "llm"]
     assert not any(ATTR_ERROR in t.user_attrs for t in study.trials)
     assert_inside_distributions(study)
