@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 import re
 
@@ -118,19 +119,23 @@ def writing_evidence(trial: optuna.trial.FrozenTrial) -> float | None:
     return share["p_written"] if "p_written" in share else share["p_better"]
 
 
-def writes_bad_or_picks_the_best() -> ScriptedChatModel:
-    """Writes BAD (varied), or picks the listed candidate the objective rates highest."""
-    write = constant_replier(BAD).replier
+def writes_or_picks_by(params: dict, rank: Callable[[dict], float]) -> ScriptedChatModel:
+    """Writes ``params`` (varied), or picks the listed candidate that ``rank`` puts highest."""
+    write = constant_replier(params).replier
 
     def reply(prompt: str, index: int) -> str:
         if "## Candidates" not in prompt:
             return write(prompt, index)
         listed = {int(m.group(1)): json.loads(m.group(2))
                   for m in re.finditer(r"^(\d+)\. (\{.*\})$", prompt, re.MULTILINE)}
-        best = max(listed, key=lambda k: objective(optuna.trial.FixedTrial(listed[k])))
-        return json.dumps({"choices": [{"candidate": best}]})
+        return json.dumps({"choices": [{"candidate": max(listed, key=lambda k: rank(listed[k]))}]})
 
     return ScriptedChatModel(replier=reply)
+
+
+def writes_bad_or_picks_the_best() -> ScriptedChatModel:
+    """Writes BAD, or picks the candidate the objective rates highest."""
+    return writes_or_picks_by(BAD, lambda p: objective(optuna.trial.FixedTrial(p)))
 
 
 def test_with_write_when_ahead_trials_the_model_picked_do_not_earn_it_rounds_to_write() -> None:
@@ -192,18 +197,8 @@ def test_with_early_on_evidence_a_model_without_scored_trials_keeps_its_early_sh
 
 
 def writes_good_or_picks_the_worst() -> ScriptedChatModel:
-    """Writes GOOD (varied), or picks the listed candidate whose workers is farthest from 24."""
-    write = constant_replier(GOOD).replier
-
-    def reply(prompt: str, index: int) -> str:
-        if "## Candidates" not in prompt:
-            return write(prompt, index)
-        listed = {int(m.group(1)): json.loads(m.group(2))
-                  for m in re.finditer(r"^(\d+)\. (\{.*\})$", prompt, re.MULTILINE)}
-        worst = max(listed, key=lambda k: abs(listed[k]["workers"] - 24))
-        return json.dumps({"choices": [{"candidate": worst}]})
-
-    return ScriptedChatModel(replier=reply)
+    """Writes GOOD, or picks the candidate whose workers is farthest from 24."""
+    return writes_or_picks_by(GOOD, lambda p: abs(p["workers"] - 24))
 
 
 def test_with_early_on_evidence_only_the_trials_the_model_wrote_judge_its_early_share() -> None:
