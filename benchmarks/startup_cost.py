@@ -16,7 +16,9 @@ Usage, from the repository root::
         --early-shares 0,0.25,0.5,1
 
 ``--schedules`` takes the ``compare.py`` arm options that set an ``AdaptiveSchedule``;
-``--early-shares`` adds ``AdaptiveSchedule(early_share=X)`` for each X.
+``--early-shares`` adds ``AdaptiveSchedule(early_share=X)`` for each X (today's defaults
+otherwise: since stop 22 ``model_first=False``). The model arm's schedule is the one its runs
+recorded, even where LLMSampler's defaults have changed since.
 """
 
 from __future__ import annotations
@@ -48,6 +50,28 @@ def _schedule_of(options: list[str]) -> Any:
     return schedule
 
 
+def _schedule_as_run(options: list[str], recorded: set[str]) -> tuple[Any, str]:
+    """The schedule the model arm's runs ran, and what it is called if it is not ``options``' today.
+
+    Runs record their settings (``schedule=..., choose=...``); when LLMSampler's defaults have
+    changed since, the arm's options build another schedule, and the option that pins the one
+    they ran (``+one-shot`` for the stops 20-21 default) is modelled instead. Runs recorded
+    before settings were kept are taken as run with today's code.
+    """
+    today = _schedule_of(options)
+    ran = {s.split(", choose=")[0] for s in recorded if s}
+    if not ran or f"schedule={today!r}" in ran:
+        return today, ""
+    for name, (build, _) in LLM_OPTIONS.items():
+        schedule = build().get("schedule")
+        if schedule is not None and f"schedule={schedule!r}" in ran:
+            return _schedule_of([*options, name]), f"+{name}'s schedule, a default when they ran"
+    raise StartupModelError(
+        f"the runs recorded {sorted(ran)[0]}, which no arm option builds with this code (it builds "
+        f"{today!r}): model them with the code they ran on, or pass the option that builds it as --model-arm's"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=Path, nargs="+", required=True, help="runs.jsonl files written by compare.py")
@@ -73,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     maximize = not args.minimize
     _, measured_options = split_arm(args.model_arm)
     try:
-        measured = _schedule_of(measured_options)
-        schedules: dict[str, Any] = {f"{args.model_arm} (as run)": measured}
+        recorded = {r.settings for r in runs if r.arm == args.model_arm}
+        measured, pinned = _schedule_as_run(measured_options, recorded)
+        as_run = f"as run: {pinned}" if pinned else "as run"
+        schedules: dict[str, Any] = {f"{args.model_arm} ({as_run})": measured}
         for option in filter(None, args.schedules.split(",")):
             if option not in LLM_OPTIONS:
                 p.error(f"--schedules: unknown option {option!r}; choose from {', '.join(LLM_OPTIONS)}")

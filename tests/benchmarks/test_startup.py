@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,25 @@ def test_the_script_prints_the_schedule_as_run_beside_what_was_measured(tmp_path
     bad = subprocess.run([sys.executable, str(SCRIPT), "--runs", str(runs), "--model-arm", "llm:other"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no first-round start-up values for arm 'llm:other'" in bad.stderr
+
+
+def test_the_script_models_the_schedule_the_runs_recorded_when_the_default_has_changed_since(tmp_path: Path) -> None:
+    stop21 = AdaptiveSchedule(**MODEL_FIRST)  # the bare arm's schedule in stops 20-21 (+one-shot)
+    runs = tmp_path / "runs.jsonl"
+    lines = []
+    for seed in range(3):
+        lines.append(record("tpe", seed, [1.0, *(10.0 + seed + k for k in range(11))], TPE))
+        ran = record("llm:random", seed, [1.0, 2.0, 3.0, 12.0, 13.0, 4.0, 5.0, 14.0, 15.0, 16.0, 17.0, 18.0], LLM)
+        lines.append(replace(ran, settings=f"schedule={stop21!r}, choose=Choose(candidates=4)"))
+    runs.write_text("".join(json.dumps(asdict(r)) + "\n" for r in lines))
+    args = [sys.executable, str(SCRIPT), "--runs", str(runs), "--model-arm", "llm:random", "--draws", "500"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    assert "| llm:random (as run: +one-shot's schedule, a default when they ran) |" in out
+    # A schedule no option builds any more is refused, naming what the runs recorded.
+    odd = AdaptiveSchedule(**MODEL_FIRST, floor=0.2)
+    runs.write_text(runs.read_text().replace(repr(stop21), repr(odd)))
+    bad = subprocess.run(args, capture_output=True, text=True)
+    assert bad.returncode == 2 and "floor=0.2" in bad.stderr and "no arm option builds" in bad.stderr
 
 
 def test_a_model_arm_with_one_start_up_round_lends_its_values_to_later_rounds() -> None:
