@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from optbench.arms import LLM_OPTIONS, split_arm  # noqa: E402
+from optbench.arms import LLM_OPTIONS, schedule_setting, split_arm  # noqa: E402
 from optbench.protocol import RunRecord, RunStore  # noqa: E402
 from optbench.startup import STARTUP, StartupModelError, compare_schedules, pools_from_runs, reference_best  # noqa: E402
 from optbench.summary import label, paired_differences  # noqa: E402
@@ -58,17 +58,20 @@ def _schedule_as_run(options: list[str], recorded: set[str]) -> tuple[Any, str]:
     they ran (``+one-shot`` for the stops 20-21 default) is modelled instead. Runs recorded
     before settings were kept are taken as run with today's code.
     """
+    def ran(schedule: Any) -> bool:
+        return any(s.startswith(schedule_setting(schedule) + ", ") for s in recorded)
+
     today = _schedule_of(options)
-    ran = {s.split(", choose=")[0] for s in recorded if s}
-    if not ran or f"schedule={today!r}" in ran:
+    if not any(recorded) or ran(today):
         return today, ""
     for name, (build, _) in LLM_OPTIONS.items():
         schedule = build().get("schedule")
-        if schedule is not None and f"schedule={schedule!r}" in ran:
+        if schedule is not None and ran(schedule):
             return _schedule_of([*options, name]), f"+{name}'s schedule, a default when they ran"
     raise StartupModelError(
-        f"the runs recorded {sorted(ran)[0]}, which no arm option builds with this code (it builds "
-        f"{today!r}): model them with the code they ran on, or pass the option that builds it as --model-arm's"
+        f"the runs recorded {sorted(filter(None, recorded))[0]}, which no arm option builds with this code "
+        f"(it builds {schedule_setting(today)}): model them with the code they ran on, or pass the option "
+        "that builds it as --model-arm's"
     )
 
 

@@ -170,8 +170,13 @@ class Arm:
         """
         if not self.uses_model:
             return ""
-        parts = {"schedule": getattr(self.sampler, "schedule", None), "choose": getattr(self.sampler, "choose", None)}
-        return ", ".join(f"{k}={_stable_repr(v)}" for k, v in parts.items())
+        schedule, choose = getattr(self.sampler, "schedule", None), getattr(self.sampler, "choose", None)
+        return f"{schedule_setting(schedule)}, choose={_stable_repr(choose)}"
+
+
+def schedule_setting(schedule: Any) -> str:
+    """How :attr:`Arm.settings` records a schedule: its first part, ``schedule=<repr>``."""
+    return f"schedule={_stable_repr(schedule)}"
 
 
 def _stable_repr(value: Any) -> str:
