@@ -102,7 +102,9 @@ class Choose:
         """Whether the round starting at trial ``round_start`` chooses (else it writes).
 
         ``p_better`` is the schedule's probability that the model's trials are the better
-        ones, for the round's block (:obj:`None` when the schedule records none);
+        ones, for the round's block; LLMSampler passes the one for the trials the model wrote
+        (``p_written`` when it has also picked), and :obj:`None` when the schedule records
+        none or the model has written nothing yet;
         ``complete`` is how many of the study's trials are complete (:obj:`None`: not
         counted, ``write_after`` is not applied).
         """

@@ -24,6 +24,7 @@ from optuna_llm_sampler import TrialRole
 from optuna_llm_sampler._adaptive import decisions
 from optuna_llm_sampler._adaptive import probability_better
 from optuna_llm_sampler._adaptive import rewards
+from optuna_llm_sampler._sampler import _writing_evidence
 
 
 def constant_replier(params: dict) -> ScriptedChatModel:
@@ -114,9 +115,8 @@ def test_by_default_a_model_ahead_keeps_writing_after_the_start_up_one_behind_ch
 
 
 def writing_evidence(trial: optuna.trial.FrozenTrial) -> float | None:
-    """What ``write_when_ahead`` judges: ``p_written`` when the model also picked, else ``p_better``."""
-    share = trial.user_attrs[ATTR_SHARE]
-    return share["p_written"] if "p_written" in share else share["p_better"]
+    """What ``write_when_ahead`` judges, read from the decision the trial records."""
+    return _writing_evidence(trial.user_attrs[ATTR_SHARE])
 
 
 def writes_or_picks_by(params: dict, rank: Callable[[dict], float]) -> ScriptedChatModel:
