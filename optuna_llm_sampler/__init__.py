@@ -30,6 +30,7 @@ from optuna_llm_sampler._attrs import ATTR_ROUND
 from optuna_llm_sampler._attrs import ATTR_SCREEN
 from optuna_llm_sampler._attrs import ATTR_SHARE
 from optuna_llm_sampler._attrs import ATTR_SOURCE
+from optuna_llm_sampler._attrs import ATTR_VET
 from optuna_llm_sampler._attrs import SOURCE_BASELINE
 from optuna_llm_sampler._attrs import SOURCE_ENQUEUED
 from optuna_llm_sampler._attrs import SOURCE_LLM
@@ -93,6 +94,7 @@ __all__ = [
     "ATTR_SCREEN",
     "ATTR_SHARE",
     "ATTR_SOURCE",
+    "ATTR_VET",
     "AdaptiveSchedule",
     "AlternatingSchedule",
     "BudgetConfigError",

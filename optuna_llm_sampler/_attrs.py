@@ -77,6 +77,13 @@ ATTR_CHOICE = "llm_choice"
 the candidate's number ``picked`` among ``of`` candidates, drawn by ``drawn_by`` (the base
 sampler's class name). The configuration itself is the base sampler's."""
 
+ATTR_VET = "llm_vet"
+"""How the configuration was vetted under ``Choose(vet_writes=True)``: the model's written
+configurations were listed among the base sampler's draws (``of`` in all, its ``own`` at those
+numbers) and it ``picked`` one; ``kept`` says whether the trial runs what it wrote
+(``written``) or a draw (``draw``, with ``llm_choice``). ``raw_reply`` and ``latency_s`` are
+the second call's; ``error`` says why the written configurations stand unvetted."""
+
 ATTR_WARM_START_FROM = "warm_start_from"
 """Set on a trial whose configuration came from another study (a warm start): where it came
 from, e.g. ``"nginx@sqlite:///old.db trial 7"``. The prompt's history marks such trials, so the

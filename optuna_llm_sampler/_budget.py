@@ -83,7 +83,7 @@ class ModelBudget:
             for k, v in records.items()
             if k.startswith(_attrs.ROUND_RECORD_PREFIX) and isinstance(v, dict)
         ]
-        calls = sum(r.get("status") in _CALLED for r in rounds)
+        calls = sum(int(r.get("calls", 1)) for r in rounds if r.get("status") in _CALLED)
         if self.max_calls is not None and calls >= self.max_calls:
             return f"model budget spent: {calls} call(s) made, max_calls={self.max_calls}"
         seconds = sum(float(r.get("seconds", 0.0)) for r in rounds)

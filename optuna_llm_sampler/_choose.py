@@ -11,7 +11,9 @@ knows the service can steer the search towards what it knows.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import random
 import re
 from typing import Any
 from typing import TYPE_CHECKING
@@ -89,12 +91,22 @@ class Choose:
             SmolLM2's first written configuration is worth well under TPE's random draws
             (``docs/ablation.md``), while picking among those draws costs nothing. Default 0:
             rounds before ``from_trial`` are written from the first trial on.
+        vet_writes:
+            A round that writes asks the model twice: it writes its configurations, which
+            then join the base sampler's draws (``candidates`` per trial in all, the model's
+            own at places drawn from the list's contents), and it picks among them. A
+            configuration it wrote and picked is a written trial; a draw it picked is a picked
+            one (``llm_choice``), and each records the vetting (``llm_vet``). A model that
+            writes worse than the base sampler draws can prefer the draws, and one whose
+            configurations are better keeps them. If the second call fails or picks nothing,
+            the written configurations stand. Default :obj:`False`.
     """
 
     candidates: int = 4
     from_trial: int = 0
     write_when_ahead: bool = False
     write_after: int = 0
+    vet_writes: bool = False
 
     def applies_to(
         self, round_start: int, p_better: float | None = None, complete: int | None = None
@@ -124,10 +136,11 @@ class Choose:
                 f"Choose(candidates={self.candidates}) must be between 2 and 20: one candidate "
                 "leaves nothing to choose, and a long list is more than a small model reads"
             )
-        if not isinstance(self.write_when_ahead, bool):
-            raise ChooseConfigError(
-                f"Choose(write_when_ahead=...) must be True or False, got {self.write_when_ahead!r}"
-            )
+        for flag in ("write_when_ahead", "vet_writes"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ChooseConfigError(
+                    f"Choose({flag}=...) must be True or False, got {getattr(self, flag)!r}"
+                )
         for field in ("from_trial", "write_after"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -171,12 +184,47 @@ def draw_candidates(
     return out
 
 
-def render_candidates(candidates: Sequence[Mapping[str, Any]], drawn_by: str) -> str:
-    """The prompt section: one numbered line per candidate, its parameters as JSON."""
-    lines = [f"The optimiser ({drawn_by}) drew these {len(candidates)} configurations:"]
+def render_candidates(
+    candidates: Sequence[Mapping[str, Any]], drawn_by: str, own: int = 0
+) -> str:
+    """The prompt section: one numbered line per candidate, its parameters as JSON.
+
+    ``own``: how many of them the model wrote (``Choose(vet_writes=True)``); which ones is
+    not said, so that the pick weighs the configurations, not who wrote them.
+    """
+    if own:
+        yours = "1 is" if own == 1 else f"{own} are"
+        lines = [
+            f"These {len(candidates)} configurations are candidates, in no particular order: "
+            f"the optimiser ({drawn_by}) drew {len(candidates) - own}, {yours} your own "
+            "proposal:"
+        ]
+    else:
+        lines = [f"The optimiser ({drawn_by}) drew these {len(candidates)} configurations:"]
     for number, params in enumerate(candidates, start=1):
         lines.append(f"{number}. {json.dumps(params, default=str)}")
     return "\n".join(lines)
+
+
+def place_own(
+    drawn: Sequence[Mapping[str, Any]], own: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """``drawn`` with the configurations of ``own`` inserted: the list, and where each of
+    ``own`` is in it (in ``own``'s order).
+
+    The places follow from the configurations themselves (a digest of them all), so every run
+    of the same study puts them in the same places, and different studies in different ones:
+    a model that favours a position in a list is not steered towards or away from its own.
+    """
+    digest = hashlib.sha256(
+        json.dumps([list(drawn), list(own)], sort_keys=True, default=str).encode()
+    ).digest()
+    rng = random.Random(digest)
+    tagged: list[tuple[int | None, dict[str, Any]]] = [(None, dict(p)) for p in drawn]
+    for index, params in enumerate(own):
+        tagged.insert(rng.randint(0, len(tagged)), (index, dict(params)))
+    places = {tag: place for place, (tag, _) in enumerate(tagged) if tag is not None}
+    return [params for _, params in tagged], [places[i] for i in range(len(own))]
 
 
 def choice_request(n: int, m: int) -> str:

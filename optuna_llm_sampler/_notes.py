@@ -85,6 +85,19 @@ def trial_note(number: int, attrs: Mapping[str, Any]) -> str | None:
             f"**Chosen, not written:** the model picked candidate {picked} of {of} drawn by "
             f"{markdown_text(choice.get('drawn_by'))}"
         )
+    vet = attrs.get(_attrs.ATTR_VET)
+    if isinstance(vet, dict):
+        if vet.get("error"):
+            lines.append(f"**Vetting failed:** {markdown_text(vet['error'])}; the trial runs "
+                         "what the model wrote")
+        else:
+            own = ", ".join(markdown_text(p) for p in vet.get("own") or [])
+            kept = "what it wrote" if vet.get("kept") == "written" else "a draw of the base sampler"
+            lines.append(
+                f"**Vetted:** the model's configuration was listed as candidate {own} of "
+                f"{markdown_text(vet.get('of'))}; it picked {markdown_text(vet.get('picked'))}, "
+                f"so the trial runs {kept}"
+            )
     screen = attrs.get(_attrs.ATTR_SCREEN)
     if isinstance(screen, dict):
         predicted = screen.get("predicted")

@@ -28,6 +28,7 @@ from optuna_llm_sampler._choose import DEFAULT_CHOOSE
 from optuna_llm_sampler._choose import choice_request
 from optuna_llm_sampler._choose import choice_schema
 from optuna_llm_sampler._choose import draw_candidates
+from optuna_llm_sampler._choose import place_own
 from optuna_llm_sampler._choose import read_choices
 from optuna_llm_sampler._choose import render_candidates
 from optuna_llm_sampler._errors import ModelCallError
@@ -549,6 +550,9 @@ class LLMSampler(BaseSampler):
             self._set_attrs(study, trial, attrs, (round_.key, failed))
             return
 
+        if not chooses and self._choose is not None and self._choose.vet_writes:
+            outcome = self._vet(study, trial, round_, trials, search_space, outcome, record)
+
         # The owner takes the first configuration and enqueues the rest for the round's
         # other trials, which pop them from the queue with their attributes.
         own, *rest = outcome.proposals
@@ -574,6 +578,64 @@ class LLMSampler(BaseSampler):
             len(rest),
             len(outcome.notes) + sum(len(p.repairs) for p in outcome.proposals),
         )
+
+    def _vet(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        round_: _Round,
+        trials: Sequence[FrozenTrial],
+        search_space: Mapping[str, BaseDistribution],
+        written: _Outcome,
+        record: dict[str, Any],
+    ) -> _Outcome:
+        """``Choose(vet_writes=True)``: the written configurations among the base sampler's
+        draws, and the model's picks of them all; ``written`` itself if that call fails."""
+        n = len(written.proposals)
+        own = [p.params for p in written.proposals]
+        call = self._call(study, round_, trials, search_space, trial.number, choose_on=trial,
+                          own=own)
+        record["seconds"] = round(record.get("seconds", 0.0) + call.seconds, 3)
+        if call.about:  # the model was asked (not when the base sampler drew too few)
+            record["calls"] = 2
+        # Numbered from 1, as the prompt shows them; a place cut off by the prompt is None.
+        places = [i + 1 if i < len(call.candidates) else None for i in call.own]
+        vet: dict[str, Any] = {"of": len(call.candidates), "own": places}
+        if call.raw is not None:
+            vet["raw_reply"] = truncate(call.raw, self._config.raw_reply_chars)
+            vet["latency_s"] = call.about.get(_attrs.ATTR_LATENCY)
+        if _attrs.ATTR_ARTIFACTS in call.about:
+            vet["artifacts"] = call.about[_attrs.ATTR_ARTIFACTS]
+        picks = None if call.error or call.raw is None else read_choices(
+            call.raw, call.candidates, n)
+        if picks is None or not picks.proposals:
+            if picks is None:
+                vet["error"] = call.error or "no reply"
+            else:
+                vet["error"] = "the reply chose no candidate: " + (
+                    "; ".join(r.detail for r in picks.notes[-3:]) or "no candidate number found")
+            _logger.warning("LLM round %s (trial %d): vetting failed, the written "
+                            "configuration(s) stand: %s", round_.label, trial.number,
+                            vet["error"])
+            return dataclasses.replace(written, vets=[{**vet, "kept": "written"}] * n)
+        mine = {place: p for place, p in zip(places, written.proposals) if place is not None}
+        proposals: list[Proposal] = []
+        choices: list[dict[str, Any] | None] = []
+        vets: list[dict[str, Any]] = []
+        for number, pick in zip(picks.numbers, picks.proposals):
+            drawn = number not in mine
+            proposals.append(pick if drawn else mine[number])
+            choices.append({"picked": number, "of": len(call.candidates),
+                            "drawn_by": self._base_name} if drawn else None)
+            vets.append({**vet, "picked": number, "kept": "draw" if drawn else "written"})
+        for place, proposal in zip(places, written.proposals):  # fewer picks: its own fill in
+            if len(proposals) < n and (place is None or place not in picks.numbers):
+                proposals.append(proposal)
+                choices.append(None)
+                vets.append({**vet, "picked": None, "kept": "written"})
+        return dataclasses.replace(
+            written, proposals=proposals, notes=[*written.notes, *picks.notes],
+            choices=choices, vets=vets, screens=None)
 
     def _prefetch_next(self, study: Study, trial: FrozenTrial) -> None:
         """Once the last trial of an LLM round starts, start the next round's model call."""
@@ -691,12 +753,15 @@ class LLMSampler(BaseSampler):
         number: int,
         *,
         choose_on: FrozenTrial | None = None,
+        own: Sequence[Mapping[str, Any]] = (),
     ) -> _Call:
         """Build the prompt and call the model: the reply or the error.
 
         ``choose_on`` is the trial of a round that chooses: the base sampler draws the
-        candidates on it and the model picks among them. Without it the model writes the
-        configurations (a round that writes, or a prefetched round, which has no trial yet).
+        candidates on it and the model picks among them; ``own``, the configurations the
+        model wrote for the round, join them (``Choose(vet_writes=True)``). Without
+        ``choose_on`` the model writes the configurations (a round that writes, or a
+        prefetched round, which has no trial yet).
         """
         c = self._config
         started = time.perf_counter()
@@ -711,28 +776,30 @@ class LLMSampler(BaseSampler):
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
         candidates: list[dict[str, Any]] = []
+        call_own: list[int] = []
         if self._choose is not None and choose_on is not None:
             candidates = draw_candidates(
                 self._base,
                 study,
                 choose_on,
                 search_space,
-                n * self._choose.candidates,
-                evaluated_params(trials),
+                n * self._choose.candidates - len(own),
+                [*evaluated_params(trials), *own],
             )
-            if len(candidates) <= n:
+            if len(candidates) + len(own) <= n:
                 call = _Call({}, dict(search_space), asked)
                 call.error = (
                     f"{self._base_name} drew {len(candidates)} new candidate(s) for {n} "
                     "trial(s): nothing to choose from"
                 )
                 return call
+            candidates, call_own = place_own(candidates, own)
             prompt = self._builder.build(
                 search_space,
                 history,
                 n,
                 evidence=evidence,
-                candidates=render_candidates(candidates, self._base_name),
+                candidates=render_candidates(candidates, self._base_name, len(own)),
                 request=choice_request(n, len(candidates)),
             )
             # Candidates cut off by the prompt's budget cannot be chosen.
@@ -763,6 +830,7 @@ class LLMSampler(BaseSampler):
             about[_attrs.ATTR_RAW_REPLY] = truncate(call.raw, c.raw_reply_chars)
             about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
         call.candidates = candidates
+        call.own = call_own
         call.seconds = round(time.perf_counter() - started, 3)
         return call
 
@@ -878,6 +946,9 @@ class _Call:
     error: str | None = None
     seconds: float = 0.0
     candidates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    own: list[int] = dataclasses.field(default_factory=list)
+    """Where in ``candidates`` each of the model's own configurations is (vetting); a place
+    past the list's end was cut off by the prompt's budget."""
 
 
 @dataclasses.dataclass
@@ -890,7 +961,8 @@ class _Outcome:
     error: str | None = None
     status: str = "done"
     screens: list[dict[str, Any]] | None = None
-    choices: list[dict[str, Any]] | None = None
+    choices: list[dict[str, Any] | None] | None = None
+    vets: list[dict[str, Any]] | None = None
 
     def attrs_for(self, index: int) -> dict[str, Any]:
         proposal = self.proposals[index]
@@ -902,8 +974,10 @@ class _Outcome:
         }
         if self.screens is not None:
             attrs[_attrs.ATTR_SCREEN] = self.screens[index]
-        if self.choices is not None:
+        if self.choices is not None and self.choices[index] is not None:
             attrs[_attrs.ATTR_CHOICE] = self.choices[index]
+        if self.vets is not None:
+            attrs[_attrs.ATTR_VET] = self.vets[index]
         return attrs
 
 

@@ -333,6 +333,18 @@ def _choose_first() -> dict[str, Any]:
     return {"choose": Choose(from_trial=10, write_when_ahead=True, write_after=2)}
 
 
+def _late_pick() -> dict[str, Any]:
+    from optuna_llm_sampler import Choose
+
+    return {"choose": Choose(from_trial=10, write_when_ahead=True, write_after=8)}
+
+
+def _vet() -> dict[str, Any]:
+    from optuna_llm_sampler import Choose
+
+    return {"choose": Choose(from_trial=10, write_when_ahead=True, vet_writes=True)}
+
+
 def _write() -> dict[str, Any]:
     return {"choose": None}
 
@@ -363,6 +375,8 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
     "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default since stop 17)"),
     "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
+    "late-pick": (_late_pick, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): the default choose, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written (measured in stop 23)"),
+    "vet": (_vet, "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): the default choose, but a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round; measured in stop 23)"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }

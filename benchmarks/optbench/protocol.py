@@ -105,9 +105,10 @@ def chosen_trials(trials: Sequence[FrozenTrial], limit: int) -> list[int]:
 def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list[str], float, int, int]:
     """Who proposed each trial, and the model's seconds, calls and failures, from the trials' attributes.
 
-    A round's latency is recorded on each of its trials: it is counted once per round.
+    A round's latency is recorded on each of its trials: it is counted once per round, and a
+    vetted round's second call (``llm_vet``) once more.
     """
-    from optuna_llm_sampler import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE
+    from optuna_llm_sampler import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE, ATTR_VET
 
     sources = []
     latencies: dict[Any, float] = {}
@@ -119,6 +120,9 @@ def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list
         sources.append(str(source))
         if ATTR_LATENCY in t.user_attrs:
             latencies[t.user_attrs.get(ATTR_ROUND, t.number)] = float(t.user_attrs[ATTR_LATENCY])
+        vet = t.user_attrs.get(ATTR_VET)
+        if isinstance(vet, dict) and vet.get("latency_s") is not None:
+            latencies[(t.user_attrs.get(ATTR_ROUND, t.number), "vet")] = float(vet["latency_s"])
         if ATTR_ERROR in t.user_attrs:
             failures += 1
     return sources, sum(latencies.values()), len(latencies), failures

@@ -22,7 +22,7 @@ def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
 @pytest.mark.parametrize(
     ("arm", "message"),
     [
-        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, screen, choose, hybrid, write-when-ahead, choose-first, write, evidence"),
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, screen, choose, hybrid, write-when-ahead, choose-first, late-pick, vet, write, evidence"),
         ("llm:random+screen+screen", "names an option twice"),
         ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
     ],
@@ -104,3 +104,17 @@ def test_choose_first_picks_trial_1_among_the_base_samplers_draws_and_writes_lat
 def test_late_shot_gives_the_model_trial_7_alone_of_the_start_up() -> None:
     record = run_once(make_problem("ackley-mixed"), "llm:random+late-shot", 0, 10)
     assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7]
+
+
+def test_late_pick_picks_trial_7_among_the_base_samplers_draws() -> None:
+    record = run_once(make_problem("ackley-mixed"), "llm:random+late-pick", 0, 10)
+    assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7] and record.chosen == [7]
+
+
+def test_vet_asks_twice_for_trial_7_and_runs_a_draw_as_a_picked_trial() -> None:
+    # Seeds where the random stand-in keeps its own configuration and where it prefers a draw.
+    kept = {seed: run_once(make_problem("ackley-mixed"), "llm:random+vet", seed, 10) for seed in range(6)}
+    for record in kept.values():
+        assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7]
+        assert record.model_calls == 2  # the written round and its vetting
+    assert {tuple(r.chosen) for r in kept.values()} == {(), (7,)}

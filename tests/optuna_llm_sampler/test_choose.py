@@ -275,3 +275,140 @@ def test_the_sampler_says_how_its_rounds_choose() -> None:
     assert LLMSampler(model, search_space=SPACE, choose=Choose(candidates=6)).choose == Choose(candidates=6)
     # The default gives way to a screen, which needs written rounds.
     assert LLMSampler(model, search_space=SPACE, screen=Screen()).choose is None
+
+
+# --- vet_writes: what the model wrote competes with the base sampler's draws --------------------
+
+_OWN_LINE = re.compile(r"the optimiser \((\w+)\) drew (\d+), (\d+|1) (?:is|are) your own proposal")
+
+
+def vetting(pick):
+    """Writes like ``write_or_pick``; asked to vet, answers ``pick(listed, own_numbers)``."""
+    written: list[dict] = []
+
+    def replier(prompt: str, index: int) -> str:
+        if "## Candidates" not in prompt:
+            reply = write_or_pick(prompt, index)
+            written.extend(c["params"] for c in json.loads(reply)["configurations"])
+            return reply
+        listed = candidates_in(prompt)
+        own = [k for k, params in listed.items() if params in written]
+        return pick(listed, own)
+
+    return replier
+
+
+def picks_own(listed: dict[int, dict], own: list[int]) -> str:
+    return json.dumps({"choices": [{"candidate": own[0], "rationale": "mine"}]})
+
+
+def picks_a_draw(listed: dict[int, dict], own: list[int]) -> str:
+    draw = next(k for k in listed if k not in own)
+    return json.dumps({"choices": [{"candidate": draw, "rationale": "theirs"}]})
+
+
+def vetted_run(pick, n_trials: int = 3, **kwargs):
+    return run(vetting(pick), n_trials, choose=Choose(from_trial=9, vet_writes=True),
+               schedule=lambda n: n == 1, **kwargs)
+
+
+def test_with_vet_writes_a_written_round_asks_again_with_its_own_among_the_draws() -> None:
+    study, model = vetted_run(picks_own)
+    write, vet = model.prompts
+    assert "## Candidates" not in write and "Propose 1 new" in write
+    listed = candidates_in(vet)
+    assert len(listed) == 4  # candidates=4 per trial: three draws and its own
+    assert _OWN_LINE.search(vet).groups() == ("RandomSampler", "3", "1")
+    # The prompt does not say which one is the model's.
+    record = study.trials[1].user_attrs["llm_vet"]
+    assert listed[record["own"][0]] == study.trials[1].params
+    assert "Choose the candidate" in vet
+
+
+def test_a_vetted_round_that_keeps_its_own_runs_what_the_model_wrote() -> None:
+    study, _ = vetted_run(picks_own)
+    trial = study.trials[1]
+    assert trial.user_attrs[ATTR_SOURCE] == "llm"
+    assert trial.params["workers"] == 10 and trial.user_attrs["llm_rationale"] == "written"
+    assert ATTR_CHOICE not in trial.user_attrs  # a written trial, as the adaptive share scores it
+    vet = trial.user_attrs["llm_vet"]
+    assert vet["kept"] == "written" and vet["picked"] == vet["own"][0] and vet["of"] == 4
+    assert "mine" in vet["raw_reply"]
+
+
+def test_a_vetted_round_that_prefers_a_draw_runs_the_draw_as_a_picked_trial() -> None:
+    from optuna_llm_sampler._adaptive import rewards
+
+    study, model = vetted_run(picks_a_draw)
+    trial = study.trials[1]
+    listed = candidates_in(model.prompts[1])
+    vet = trial.user_attrs["llm_vet"]
+    assert vet["kept"] == "draw" and vet["picked"] not in vet["own"]
+    assert trial.params == listed[vet["picked"]] and trial.params["workers"] != 10
+    assert trial.user_attrs[ATTR_CHOICE] == {"picked": vet["picked"], "of": 4,
+                                             "drawn_by": "RandomSampler"}
+    assert trial.user_attrs["llm_rationale"] == "theirs"
+    # The adaptive share counts it among the model's trials, not among those it wrote.
+    llm, _ = rewards(study.trials, study.directions, before=3, pooled=True)
+    written, _ = rewards(study.trials, study.directions, before=3, pooled=True, written_only=True)
+    assert len(llm) == 1 and written == []
+
+
+def test_when_vetting_fails_the_written_configuration_stands_and_the_failure_is_recorded() -> None:
+    study, model = vetted_run(lambda listed, own: "no idea, sorry")
+    trial = study.trials[1]
+    assert len(model.prompts) == 2
+    assert trial.user_attrs[ATTR_SOURCE] == "llm" and trial.params["workers"] == 10
+    assert "llm_error" not in trial.user_attrs
+    vet = trial.user_attrs["llm_vet"]
+    assert vet["kept"] == "written" and "chose no candidate" in vet["error"]
+
+
+def test_a_vetted_round_of_two_keeps_each_pick_in_the_reply_order() -> None:
+    def own_second_then_a_draw(listed: dict[int, dict], own: list[int]) -> str:
+        second = next(k for k in own if listed[k]["workers"] == 11)  # the second it wrote
+        draw = next(k for k in listed if k not in own)
+        return json.dumps({"choices": [{"candidate": second}, {"candidate": draw}]})
+
+    study, model = run(vetting(own_second_then_a_draw), 4,
+                       choose=Choose(from_trial=9, vet_writes=True),
+                       schedule=lambda n: n in (1, 2))
+    listed = candidates_in(model.prompts[1])
+    assert len(listed) == 8 and _OWN_LINE.search(model.prompts[1]).groups()[1:] == ("6", "2")
+    first, second = study.trials[1], study.trials[2]
+    assert first.params["workers"] == 11  # the second configuration it wrote
+    assert ATTR_CHOICE not in first.user_attrs and first.user_attrs["llm_vet"]["kept"] == "written"
+    assert ATTR_CHOICE in second.user_attrs and second.user_attrs["llm_vet"]["kept"] == "draw"
+
+
+def test_places_of_its_own_follow_the_configurations_and_are_returned_in_its_order() -> None:
+    from optuna_llm_sampler._choose import place_own
+
+    drawn = [{"x": k} for k in range(6)]
+    own = [{"x": 100}, {"x": 200}]
+    listed, places = place_own(drawn, own)
+    assert [listed[p] for p in places] == own
+    assert [c for c in listed if c not in own] == drawn  # the draws keep their order
+    assert place_own(drawn, own) == (listed, places)  # the same study, the same places
+    seen = {tuple(place_own([{"x": k + s} for k in range(6)], own)[1]) for s in range(10, 40)}
+    assert len(seen) > 3  # other draws, other places
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_choose_refuses_a_vet_writes_that_is_not_a_bool(bad) -> None:
+    with pytest.raises(ChooseConfigError, match="vet_writes"):
+        Choose(vet_writes=bad)
+
+
+def test_a_vetted_round_counts_two_calls_against_the_budget() -> None:
+    from optuna_llm_sampler import ModelBudget
+
+    model = ScriptedChatModel(replier=vetting(picks_own))
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=lambda n: n in (1, 3), structured_output=True,
+                         choose=Choose(from_trial=9, vet_writes=True),
+                         budget=ModelBudget(max_calls=2))
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=5)
+    assert len(model.prompts) == 2
+    assert "max_calls=2" in study.trials[3].user_attrs["llm_note"]

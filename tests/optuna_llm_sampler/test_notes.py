@@ -249,3 +249,34 @@ def test_a_picked_candidate_says_it_was_chosen_not_written() -> None:
     note = note_of(study, study.trials[1])
     assert "**Chosen, not written:** the model picked candidate 1 of 4 drawn by RandomSampler" in note
     assert "as the model wrote it" not in note
+
+
+@pytest.mark.parametrize(("vet_reply", "says"), [
+    ("own", "so the trial runs what it wrote"),
+    ("draw", "so the trial runs a draw of the base sampler"),
+    ("garbage", "**Vetting failed:** the reply chose no candidate"),
+])
+def test_a_vetted_trial_says_where_its_configuration_was_listed_and_what_it_runs(
+    vet_reply: str, says: str
+) -> None:
+    from optuna_llm_sampler import Choose
+
+    def write_then_vet(prompt: str, index: int) -> str:
+        if "## Candidates" not in prompt:
+            return json.dumps({"configurations": [{"params": CONFIG, "rationale": "r"}]})
+        numbered = [line for line in prompt.splitlines() if line[:1].isdigit() and ". {" in line]
+        mine = next(int(line.split(".")[0]) for line in numbered if '"ratio": 0.9' in line)
+        other = next(int(line.split(".")[0]) for line in numbered if '"ratio": 0.9' not in line)
+        pick = {"own": mine, "draw": other}.get(vet_reply)
+        return json.dumps({"choices": [{"candidate": pick}]}) if pick else "no idea"
+
+    model = ScriptedChatModel(replier=write_then_vet)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
+                         schedule=lambda n: n == 1, choose=Choose(from_trial=5, vet_writes=True))
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=2)
+    note = note_of(study, study.trials[1])
+    assert says in note
+    if vet_reply != "garbage":
+        vet = study.trials[1].user_attrs["llm_vet"]
+        assert f"listed as candidate {vet['own'][0]} of 4; it picked {vet['picked']}" in note
