@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, is_dataclass
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,53 @@ def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list
     return sources, sum(latencies.values()), len(latencies), failures
 
 
+_CALL = re.compile(r"(\w+)\(([^()]*)\)")
+
+
+def same_settings(kept: str, now: str) -> bool:
+    """Whether runs recorded with settings ``kept`` ran what ``now`` builds.
+
+    The same text, or the same once the fields ``now`` names and ``kept`` does not are left
+    out, when each of them is at its default: a field added to ``Choose`` or
+    ``AdaptiveSchedule`` after the runs, at the value that keeps what they did, changes nothing
+    they ran.
+    """
+    if kept == now:
+        return True
+    import optuna_llm_sampler
+
+    calls_kept, calls_now = _CALL.findall(kept), _CALL.findall(now)
+    if [name for name, _ in calls_kept] != [name for name, _ in calls_now]:
+        return False
+    for (name, args_kept), (_, args_now) in zip(calls_kept, calls_now):
+        fields_kept, fields_now = _fields(args_kept), _fields(args_now)
+        if fields_kept is None or fields_now is None:
+            return False
+        if fields_kept == fields_now:
+            continue
+        cls = getattr(optuna_llm_sampler, name, None)
+        if not is_dataclass(cls):
+            return False
+        defaults = {f.name: repr(f.default) for f in dataclass_fields(cls) if f.default is not MISSING}
+        for field, value in fields_now.items():
+            if fields_kept.get(field, defaults.get(field)) != value:
+                return False
+        if set(fields_kept) - set(fields_now):
+            return False
+    return _CALL.sub("", kept) == _CALL.sub("", now)
+
+
+def _fields(args: str) -> dict[str, str] | None:
+    """``"a=1, b='x'"`` -> ``{"a": "1", "b": "'x'"}``; None for anything else."""
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in args.split(","))):
+        field, sep, value = part.partition("=")
+        if not sep:
+            return None
+        out[field] = value
+    return out
+
+
 class RunStore:
     """Finished runs, one JSON line each, appended as they finish: a rerun skips them."""
 
@@ -161,7 +210,7 @@ class RunStore:
         (runs recorded before settings were kept say nothing and are not checked).
         """
         kept = {r.settings for r in self._runs.values() if r.arm == arm and r.settings}
-        other = sorted(kept - {settings})
+        other = sorted(k for k in kept if not same_settings(k, settings))
         if not other:
             return None
         return (f"{self.path} holds runs of {arm} built with {other[0]}, and this code builds it with "

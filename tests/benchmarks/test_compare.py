@@ -142,3 +142,22 @@ def test_a_folder_whose_llm_runs_were_built_otherwise_is_refused_not_mixed(tmp_p
     (tmp_path / "runs.jsonl").write_text(json.dumps(asdict(old)) + "\n")
     assert compare("--problem", str(toy_surface), "--arms", "llm:random", "--seeds", "1", "--trials", "4",
                    "--out", str(tmp_path)).returncode == 0
+
+
+def test_runs_recorded_before_a_field_was_added_at_its_default_are_the_same_arm(tmp_path: Path, toy_surface: Path) -> None:
+    from optbench.protocol import same_settings
+
+    problem = make_problem(str(toy_surface))
+    now = run_once(problem, "llm:random", 0, 4)
+    assert ", vet_writes=False)" in now.settings
+    before = now.settings.replace(", vet_writes=False)", ")")  # as recorded before stop 23
+    assert same_settings(before, now.settings)
+    assert not same_settings(before, now.settings.replace("vet_writes=False", "vet_writes=True"))
+    assert not same_settings(before.replace("from_trial=10", "from_trial=9"), now.settings)
+    # compare.py resumes such a folder.
+    old = run_once(problem, "llm:random", 0, 4)
+    old.settings = before
+    (tmp_path / "runs.jsonl").write_text(json.dumps(asdict(old)) + "\n")
+    assert compare("--problem", str(toy_surface), "--arms", "llm:random", "--seeds", "2", "--trials", "4",
+                   "--out", str(tmp_path)).returncode == 0
+    assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2
