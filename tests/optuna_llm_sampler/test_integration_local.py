@@ -105,3 +105,33 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
     owners = {t.user_attrs["llm_round"] for t in study.trials if "llm_round" in t.user_attrs}
     assert owners == decided and 1 in owners
     assert "LLM round 1-2" in caplog.text
+
+
+def test_real_local_model_vets_what_it_wrote_among_tpes_draws() -> None:
+    from optuna_llm_sampler import ATTR_CHOICE
+    from optuna_llm_sampler import ATTR_VET
+    from optuna_llm_sampler import Choose
+
+    sampler = LLMSampler(
+        make_chat_model("local"),
+        base_sampler=optuna.samplers.TPESampler(seed=0),
+        search_space=SPACE,
+        knowledge=KNOWLEDGE,
+        descriptions=DESCRIPTIONS,
+        baseline=BASELINE,
+        seed=0,
+        prompt=PromptConfig(max_chars=4_000),
+        timeout=600,
+        schedule=lambda n: n == 2,
+        choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True),
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(throughput, n_trials=3)
+    trial = study.trials[2]
+    assert trial.user_attrs[ATTR_SOURCE] == "llm" and ATTR_ERROR not in trial.user_attrs
+    vet = trial.user_attrs[ATTR_VET]
+    print("\nvetting:", vet)
+    # Schema-constrained, SmolLM2 names a listed candidate: its own or one of TPE's three.
+    assert "error" not in vet and vet["of"] == 4 and 1 <= vet["picked"] <= 4
+    assert vet["raw_reply"].strip() and vet["latency_s"] > 0
+    assert (vet["kept"] == "draw") == (ATTR_CHOICE in trial.user_attrs) == (vet["picked"] not in vet["own"])
