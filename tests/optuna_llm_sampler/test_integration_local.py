@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
+from typing import Any
 
 import optuna
 from optuna.distributions import CategoricalDistribution
@@ -60,11 +61,10 @@ def throughput(trial: optuna.Trial) -> float:
     return 10_000 - 40 * (w - 8) ** 2 + 0.05 * min(c, 8192) - 5 * abs(k - 15) + (500 if s == "on" else 0)
 
 
-def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
-    caplog.set_level(logging.INFO, logger="optuna_llm_sampler")
-    model = make_chat_model("local")
-    sampler = LLMSampler(
-        model,
+def local_sampler(**options: Any) -> LLMSampler:
+    """LLMSampler with SmolLM2 over TPE on the 4-knob nginx space above, and ``options``."""
+    return LLMSampler(
+        make_chat_model("local"),
         base_sampler=optuna.samplers.TPESampler(seed=0),
         search_space=SPACE,
         knowledge=KNOWLEDGE,
@@ -73,8 +73,14 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
         seed=0,
         prompt=PromptConfig(max_chars=4_000),
         timeout=600,
-        schedule=model_first(),  # the model proposes trial 1, whose round is checked below
+        **options,
     )
+
+
+def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
+    caplog.set_level(logging.INFO, logger="optuna_llm_sampler")
+    # The model proposes trial 1, whose round is checked below.
+    sampler = local_sampler(schedule=model_first())
     study = optuna.create_study(direction="maximize", sampler=sampler)
     start = time.perf_counter()
     study.optimize(throughput, n_trials=12)
@@ -112,16 +118,7 @@ def test_real_local_model_vets_what_it_wrote_among_tpes_draws() -> None:
     from optuna_llm_sampler import ATTR_VET
     from optuna_llm_sampler import Choose
 
-    sampler = LLMSampler(
-        make_chat_model("local"),
-        base_sampler=optuna.samplers.TPESampler(seed=0),
-        search_space=SPACE,
-        knowledge=KNOWLEDGE,
-        descriptions=DESCRIPTIONS,
-        baseline=BASELINE,
-        seed=0,
-        prompt=PromptConfig(max_chars=4_000),
-        timeout=600,
+    sampler = local_sampler(
         schedule=lambda n: n == 2,
         choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True),
     )
