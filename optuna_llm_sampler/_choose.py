@@ -263,7 +263,7 @@ def read_choices(text: str, candidates: Sequence[Mapping[str, Any]], n: int) -> 
     notes: list[Repair] = []
     value = find_json(text, notes)
     found: list[tuple[Any, str]] = _choices_in(value) if value is not None else []
-    if not found:
+    if value is None:  # prose only: JSON without a choice (e.g. a configuration) names none
         numbers = _INTEGER.findall(text)
         if numbers:
             notes.append(Repair("extracted", None, "candidate number read from prose"))

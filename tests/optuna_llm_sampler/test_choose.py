@@ -117,6 +117,9 @@ def test_draws_skip_configurations_already_evaluated() -> None:
         ("I would pick number 3 because it is balanced.", [3], ["extracted"]),
         ('```json\n{"choices": [{"candidate": "2"}]}\n```', [2], ["extracted"]),
         ("[1, 2, 3]", [1, 2], ["extra"]),
+        # JSON that names no candidate (a configuration written again) picks nothing: its
+        # values are not candidate numbers.
+        ('{"x": 3, "rationale": "more x"}', [], []),
     ],
 )
 def test_replies_are_read_into_valid_distinct_candidate_numbers(reply, numbers, kinds) -> None:
@@ -412,3 +415,14 @@ def test_a_vetted_round_counts_two_calls_against_the_budget() -> None:
     study.optimize(objective, n_trials=5)
     assert len(model.prompts) == 2
     assert "max_calls=2" in study.trials[3].user_attrs["llm_note"]
+
+
+def test_a_vetting_reply_that_writes_a_configuration_again_leaves_the_written_one_standing() -> None:
+    def writes_again(listed: dict[int, dict], own: list[int]) -> str:
+        return json.dumps({"configurations": [{"params": {"workers": 3}, "rationale": "again"}]})
+
+    study, _ = vetted_run(writes_again)
+    trial = study.trials[1]
+    assert trial.params["workers"] == 10 and ATTR_CHOICE not in trial.user_attrs
+    vet = trial.user_attrs["llm_vet"]
+    assert vet["kept"] == "written" and "chose no candidate" in vet["error"]
