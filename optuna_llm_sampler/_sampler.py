@@ -606,35 +606,30 @@ class LLMSampler(BaseSampler):
             vet["latency_s"] = call.about.get(_attrs.ATTR_LATENCY)
         if _attrs.ATTR_ARTIFACTS in call.about:
             vet["artifacts"] = call.about[_attrs.ATTR_ARTIFACTS]
-        picks = None if call.error or call.raw is None else read_choices(
-            call.raw, call.candidates, n)
-        if picks is None or not picks.proposals:
-            if picks is None:
-                vet["error"] = call.error or "no reply"
-            else:
-                vet["error"] = "the reply chose no candidate: " + (
-                    "; ".join(r.detail for r in picks.notes[-3:]) or "no candidate number found")
+        picked = self._judge(study, call, trials, n)  # as a round that chooses reads its reply
+        if picked.error is not None:
+            vet["error"] = picked.error
             _logger.warning("LLM round %s (trial %d): vetting failed, the written "
                             "configuration(s) stand: %s", round_.label, trial.number,
                             vet["error"])
             return dataclasses.replace(written, vets=[{**vet, "kept": "written"}] * n)
         mine = {place: p for place, p in zip(places, written.proposals) if place is not None}
+        numbers = [choice["picked"] for choice in picked.choices or []]
         proposals: list[Proposal] = []
         choices: list[dict[str, Any] | None] = []
         vets: list[dict[str, Any]] = []
-        for number, pick in zip(picks.numbers, picks.proposals):
+        for number, pick, choice in zip(numbers, picked.proposals, picked.choices or []):
             drawn = number not in mine
             proposals.append(pick if drawn else mine[number])
-            choices.append({"picked": number, "of": len(call.candidates),
-                            "drawn_by": self._base_name} if drawn else None)
+            choices.append(choice if drawn else None)
             vets.append({**vet, "picked": number, "kept": "draw" if drawn else "written"})
         for place, proposal in zip(places, written.proposals):  # fewer picks: its own fill in
-            if len(proposals) < n and (place is None or place not in picks.numbers):
+            if len(proposals) < n and (place is None or place not in numbers):
                 proposals.append(proposal)
                 choices.append(None)
                 vets.append({**vet, "picked": None, "kept": "written"})
         return dataclasses.replace(
-            written, proposals=proposals, notes=[*written.notes, *picks.notes],
+            written, proposals=proposals, notes=[*written.notes, *picked.notes],
             choices=choices, vets=vets, screens=None)
 
     def _prefetch_next(self, study: Study, trial: FrozenTrial) -> None:
