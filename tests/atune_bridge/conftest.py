@@ -42,14 +42,34 @@ def model_first(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@pytest.fixture
+def unvetted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLMSampler as the runner and the engine build it, with the model's written rounds not vetted.
+
+    For tests whose subject is not vetting (prompts, replies, artifacts, rounds): the default
+    choose asks the model a second time on each round it writes, to pick among its own
+    configurations and TPE's draws. This is the default of stops 17-22,
+    ``Choose(from_trial=10, write_when_ahead=True)``.
+    """
+    import optuna_llm_sampler
+
+    _default(monkeypatch, "choose",
+             lambda: optuna_llm_sampler.Choose(from_trial=10, write_when_ahead=True))
+
+
 def _default_schedule(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
     """Give every LLMSampler built without a ``schedule`` the one ``make()`` returns."""
+    _default(monkeypatch, "schedule", make)
+
+
+def _default(monkeypatch: pytest.MonkeyPatch, option: str, make: Any) -> None:
+    """Give every LLMSampler built without ``option`` the value ``make()`` returns."""
     import optuna_llm_sampler
 
     original = optuna_llm_sampler.LLMSampler
 
     def build(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("schedule", make())
+        kwargs.setdefault(option, make())
         return original(*args, **kwargs)
 
     monkeypatch.setattr(optuna_llm_sampler, "LLMSampler", build)

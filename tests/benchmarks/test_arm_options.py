@@ -95,7 +95,8 @@ def test_choose_first_picks_trial_1_among_the_base_samplers_draws_and_writes_lat
     record = run_once(make_problem("ackley-mixed"), "llm:random+one-shot+choose-first", 1, 12)
     model = [i for i, s in enumerate(record.sources) if s == "llm"]
     assert model[0] == 1 and record.chosen == [1]  # trial 1 saw the baseline alone
-    assert run_once(make_problem("ackley-mixed"), "llm:random+one-shot", 1, 12).chosen == []  # written
+    # Written (+unvetted: the default's vetting could run a draw instead, as a picked trial).
+    assert run_once(make_problem("ackley-mixed"), "llm:random+one-shot+unvetted", 1, 12).chosen == []
     # The default schedule's first model trial, 7, follows seven complete trials: it is written.
     late = run_once(make_problem("ackley-mixed"), "llm:random+choose-first", 1, 12)
     assert [i for i, s in enumerate(late.sources) if s == "llm"][:1] == [7] and late.chosen == []

@@ -148,16 +148,16 @@ def test_runs_recorded_before_a_field_was_added_at_its_default_are_the_same_arm(
     from optbench.protocol import same_settings
 
     problem = make_problem(str(toy_surface))
-    now = run_once(problem, "llm:random", 0, 4)
+    now = run_once(problem, "llm:random+unvetted", 0, 4)  # vet_writes at Choose's default, False
     assert ", vet_writes=False)" in now.settings
     before = now.settings.replace(", vet_writes=False)", ")")  # as recorded before stop 23
     assert same_settings(before, now.settings)
     assert not same_settings(before, now.settings.replace("vet_writes=False", "vet_writes=True"))
     assert not same_settings(before.replace("from_trial=10", "from_trial=9"), now.settings)
     # compare.py resumes such a folder.
-    old = run_once(problem, "llm:random", 0, 4)
+    old = run_once(problem, "llm:random+unvetted", 0, 4)
     old.settings = before
     (tmp_path / "runs.jsonl").write_text(json.dumps(asdict(old)) + "\n")
-    assert compare("--problem", str(toy_surface), "--arms", "llm:random", "--seeds", "2", "--trials", "4",
-                   "--out", str(tmp_path)).returncode == 0
+    assert compare("--problem", str(toy_surface), "--arms", "llm:random+unvetted", "--seeds", "2",
+                   "--trials", "4", "--out", str(tmp_path)).returncode == 0
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2

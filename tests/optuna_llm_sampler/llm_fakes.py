@@ -30,6 +30,7 @@ from pydantic import PrivateAttr
 
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import AlternatingSchedule
+from optuna_llm_sampler import Choose
 from optuna_llm_sampler import TrialRole
 from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
 
@@ -56,6 +57,16 @@ def model_first(**settings: Any) -> AdaptiveSchedule:
     :class:`AdaptiveSchedule` keeps its decisions per study.
     """
     return AdaptiveSchedule(**{"model_first": True, "early_share": 0.5, **settings})
+
+
+def unvetted() -> Choose:
+    """The default choose of stops 17-22: written rounds are not vetted (one call per round).
+
+    For tests whose subject is not vetting (prompts, rounds, attributes, schedules, budgets):
+    the default, ``Choose(vet_writes=True)``, asks the model a second time on every round it
+    writes, to pick among its own configurations and the base sampler's draws.
+    """
+    return Choose(from_trial=10, write_when_ahead=True)
 
 
 def suggest_all(trial: optuna.Trial, space: dict[str, BaseDistribution] = SPACE) -> dict[str, Any]:
@@ -244,6 +255,7 @@ def _worker(storage_url: str, study_name: str, n_trials: int, call_log: str, sle
         base_sampler=optuna.samplers.RandomSampler(seed=os.getpid()),
         search_space=SPACE,
         schedule=AlternatingSchedule(),
+        choose=unvetted(),  # one model call per round: the workers' tests count them
         baseline={"workers": 8, "backlog": 512, "buffer_kb": 64, "ratio": 0.5,
                   "timeout_s": 5.0, "learning_rate": 1e-3, "mode": "safe"},
     )

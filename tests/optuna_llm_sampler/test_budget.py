@@ -11,6 +11,7 @@ from llm_fakes import random_replier
 from llm_fakes import round_records
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from llm_fakes import unvetted
 from optuna_llm_sampler import ATTR_NOTE
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import BudgetConfigError
@@ -21,7 +22,7 @@ from optuna_llm_sampler import ModelBudget
 
 def run(model: ScriptedChatModel, budget: ModelBudget | None, n: int = 20) -> optuna.Study:
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=AlternatingSchedule(),
+                         schedule=AlternatingSchedule(), choose=unvetted(),  # a call per round
                          budget=budget)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=n)

@@ -21,6 +21,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import IntDistribution
 import pytest
 
+from llm_fakes import unvetted
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import ATTR_OUTPUT_MODE
 from optuna_llm_sampler import ATTR_SOURCE
@@ -121,6 +122,7 @@ def test_default_settings_get_configurations_from_llama_cpp_server(llama_server)
         # Rounds of two at trials 1-2, 5-6 and 9-10 whatever the model's trials deliver: the
         # default schedule gives a weak model as few slots as its results earn.
         schedule=AlternatingSchedule(),
+        choose=unvetted(),  # the model writes each round once
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(throughput, n_trials=11)

@@ -14,6 +14,7 @@ from optuna.distributions import IntDistribution
 import pytest
 
 from llm_fakes import model_first
+from llm_fakes import unvetted
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_MODEL
 from optuna_llm_sampler import ATTR_RAW_REPLY
@@ -80,7 +81,7 @@ def local_sampler(**options: Any) -> LLMSampler:
 def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
     caplog.set_level(logging.INFO, logger="optuna_llm_sampler")
     # The model proposes trial 1, whose round is checked below.
-    sampler = local_sampler(schedule=model_first())
+    sampler = local_sampler(schedule=model_first(), choose=unvetted())  # one call per round
     study = optuna.create_study(direction="maximize", sampler=sampler)
     start = time.perf_counter()
     study.optimize(throughput, n_trials=12)

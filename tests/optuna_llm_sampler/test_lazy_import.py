@@ -29,12 +29,13 @@ def test_import_does_not_load_langchain_or_llama_cpp() -> None:
 def test_building_a_sampler_with_a_plain_object_model_loads_nothing_heavy() -> None:
     run(
         "import sys, optuna\n"
-        "from optuna_llm_sampler import AdaptiveSchedule, LLMSampler\n"
+        "from optuna_llm_sampler import AdaptiveSchedule, Choose, LLMSampler\n"
         "class Echo:\n"
         "    def invoke(self, messages):\n"
         "        return '{\"x\": 3}'\n"
         "s = LLMSampler(Echo(), search_space={'x': optuna.distributions.IntDistribution(1, 9)}, baseline={'x': 5},\n"
-        "                schedule=AdaptiveSchedule(model_first=True, early_share=0.5))\n"  # the model's: trial 1
+        "                schedule=AdaptiveSchedule(model_first=True, early_share=0.5),\n"  # the model's: trial 1
+        "                choose=Choose(from_trial=10, write_when_ahead=True))\n"  # not vetted: one call
         "study = optuna.create_study(sampler=s)\n"
         "study.optimize(lambda t: t.suggest_int('x', 1, 9), n_trials=3)\n"
         "assert study.trials[1].params == {'x': 3}, study.trials[1].params\n"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from llm_fakes import unvetted
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import MissingCredentialError
 from optuna_llm_sampler import MissingDependencyError
@@ -166,6 +167,7 @@ def test_llm_sampler_runs_its_round_through_tongyi(monkeypatch, chat_server) -> 
         search_space={"x": optuna.distributions.IntDistribution(1, 16)},
         baseline={"x": 1},
         schedule=AlternatingSchedule(),  # one round of two: trials 1-2
+        choose=unvetted(),  # one request
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: t.suggest_int("x", 1, 16), n_trials=3)

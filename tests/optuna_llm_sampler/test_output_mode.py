@@ -23,6 +23,7 @@ from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from llm_fakes import unvetted
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_OUTPUT_MODE
 from optuna_llm_sampler import ATTR_SOURCE
@@ -112,6 +113,7 @@ class FakeOpenAIServer:
 def _study(url: str, n_trials: int, **kwargs: Any) -> optuna.Study:
     model = make_chat_model(f"openai:fake@{url}", max_retries=0)
     kwargs.setdefault("schedule", AlternatingSchedule())  # rounds 1-2 and 5-6 in 7 trials
+    kwargs.setdefault("choose", unvetted())  # one request per round: the tests count them
     sampler = LLMSampler(model, search_space=SPACE, seed=0, **kwargs)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=n_trials)

@@ -16,6 +16,7 @@ from llm_fakes import random_replier
 from llm_fakes import round_records
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from llm_fakes import unvetted
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_PREFETCH
@@ -81,7 +82,8 @@ def test_a_failed_prefetched_call_sends_the_round_to_the_base_sampler() -> None:
 
 def test_prefetch_is_off_by_default() -> None:
     model = ScriptedChatModel(replier=random_replier())
-    sampler = LLMSampler(model, search_space=SPACE, schedule=model_first())  # trials 1 and 5
+    sampler = LLMSampler(model, search_space=SPACE, schedule=model_first(),  # trials 1 and 5
+                         choose=unvetted())  # one call per round
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=7)
     assert len(model.prompts) == 2

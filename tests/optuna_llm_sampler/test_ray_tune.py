@@ -44,6 +44,7 @@ from ray import tune  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
 from llm_fakes import model_first  # noqa: E402
+from llm_fakes import unvetted  # noqa: E402
 
 
 pytestmark = pytest.mark.timeout(600)
@@ -157,6 +158,7 @@ def test_ray_tune_evaluates_the_models_configurations_with_one_call_per_round(
     sampler = LLMSampler(
         counted_random_stand_in(calls), search_space=SPACE, baseline=BASELINE, seed=0,
         schedule=AlternatingSchedule(),  # rounds 1-2 and 5-6, whatever they deliver
+        choose=unvetted(),  # one call per round
     )
     study, results = run_tune(sampler, space, tmp_path)
     assert_models_configurations_evaluated(study, sampler)
@@ -205,6 +207,7 @@ def test_ray_tune_with_the_local_smollm2_model_after_a_pickle_round_trip(
     sampler = LLMSampler(
         make_chat_model("local", max_tokens=160, callbacks=[CallCounter(calls)]),
         search_space=SPACE, seed=0, timeout=300, schedule=model_first(),
+        choose=unvetted(),  # one call for the round
     )
     # The copy Ray would restore: the llama.cpp model is not pickled; the copy loads its own.
     copy = pickle.loads(pickle.dumps(sampler))

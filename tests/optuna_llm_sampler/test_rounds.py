@@ -23,6 +23,7 @@ from llm_fakes import round_records
 from llm_fakes import rounds_with_an_owner
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from llm_fakes import unvetted
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import ATTR_ERROR
 from optuna_llm_sampler import ATTR_LATENCY
@@ -57,7 +58,7 @@ def test_a_round_member_that_is_not_the_owner_goes_to_the_base_sampler_and_says_
     # Two trials of round 1-2 are started before the owner has asked the model.
     model = ScriptedChatModel(replier=random_replier(seed=2))
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=AlternatingSchedule())
+                         schedule=AlternatingSchedule(), choose=unvetted())
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial({"workers": 8})  # trial 0
     t0 = study.ask()
@@ -168,7 +169,8 @@ def test_json_schema_is_passed_unless_turned_off(model_class, structured, expect
     # the step down when a server refuses it).
     model = model_class(replier=random_replier())
     sampler = LLMSampler(model, search_space=SPACE, structured_output=structured,
-                         schedule=AlternatingSchedule())  # one round of two: trials 1-2
+                         schedule=AlternatingSchedule(),  # one round of two: trials 1-2
+                         choose=unvetted())  # one call
     optuna.create_study(sampler=sampler).optimize(objective, n_trials=2)
     (kwargs,) = model.call_kwargs
     assert ("response_format" in kwargs) is expected

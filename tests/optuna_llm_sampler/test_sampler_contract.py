@@ -26,6 +26,7 @@ from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import suggest_all
+from llm_fakes import unvetted
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import ATTR_ERROR
@@ -115,7 +116,7 @@ def llm_rounds_with_an_owner(study: optuna.Study, sampler: LLMSampler) -> set[in
 )
 def test_contract(base: Any, schedule: str, reply: str, n_jobs: int) -> None:
     base_name = base if isinstance(base, str) else "gp"
-    sampler = make_sampler(base_name, schedule, reply)
+    sampler = make_sampler(base_name, schedule, reply, choose=unvetted())  # one call per round
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(objective, n_trials=12, n_jobs=n_jobs)
 
@@ -155,7 +156,7 @@ def test_the_default_schedule_is_the_adaptive_share() -> None:
 def test_serial_run_follows_the_schedule_exactly() -> None:
     model = ScriptedChatModel(replier=random_replier(seed=3))
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         baseline=BASELINE, schedule=AlternatingSchedule())
+                         baseline=BASELINE, schedule=AlternatingSchedule(), choose=unvetted())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=11)
     assert [t.user_attrs[ATTR_SOURCE] for t in study.trials] == [
@@ -173,7 +174,8 @@ def test_serial_run_follows_the_schedule_exactly() -> None:
 
 def test_a_round_asks_for_as_many_configurations_as_it_has_trials() -> None:
     model = ScriptedChatModel(replier=random_replier())
-    sampler = LLMSampler(model, schedule=AlternatingSchedule(llm=3, base=1), search_space=SPACE)
+    sampler = LLMSampler(model, schedule=AlternatingSchedule(llm=3, base=1), search_space=SPACE,
+                         choose=unvetted())
     optuna.create_study(sampler=sampler).optimize(objective, n_trials=9)
     assert ["Propose 3 new configurations" in p for p in model.prompts] == [True, True]
 
@@ -254,7 +256,8 @@ def test_reseed_rng_and_trial_hooks_are_delegated_to_the_base_sampler() -> None:
             return super().sample_independent(study, trial, name, dist)
 
     model = ScriptedChatModel(replier=random_replier(seed=6))
-    sampler = LLMSampler(model, base_sampler=Spy(seed=0), search_space=SPACE, schedule=model_first())
+    sampler = LLMSampler(model, base_sampler=Spy(seed=0), search_space=SPACE, schedule=model_first(),
+                         choose=unvetted())
     sampler.reseed_rng()
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=4)
@@ -307,7 +310,8 @@ def test_baseline_is_not_duplicated_when_trial_0_is_already_enqueued() -> None:
 
 def test_a_user_enqueued_trial_is_marked_enqueued_and_takes_no_model_call() -> None:
     model = ScriptedChatModel(replier=random_replier(seed=8))
-    sampler = LLMSampler(model, search_space=SPACE, schedule=EveryKthSchedule(1, baseline_first=False))
+    sampler = LLMSampler(model, search_space=SPACE, schedule=EveryKthSchedule(1, baseline_first=False),
+                         choose=unvetted())
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial(BASELINE)
     study.optimize(objective, n_trials=2)
@@ -326,7 +330,7 @@ def test_no_baseline_leaves_the_baseline_slot_to_the_base_sampler() -> None:
 
 def test_round_records_are_kept_in_the_study_system_attrs() -> None:
     sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE,
-                         schedule=AlternatingSchedule())  # rounds 1-2 and 5-6
+                         schedule=AlternatingSchedule(), choose=unvetted())  # rounds 1-2 and 5-6
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=7)
     records = {

@@ -189,6 +189,7 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
 
     from atune_bridge import Runner, load_client, load_server
     from optuna_llm_sampler import AlternatingSchedule
+    from optuna_llm_sampler import Choose
     from optuna_llm_sampler import LLMSampler
 
     best = {"workers": 6, "cache": 512, "mode": "very fast", "ratio": 0.3}
@@ -196,7 +197,8 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
     model = FakeListChatModel(responses=[repeated, "no idea, sorry"])
     toy = copy_toy(tmp_path)
     sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen",
-                         schedule=AlternatingSchedule())  # rounds 1-2 and 5-6
+                         schedule=AlternatingSchedule(),  # rounds 1-2 and 5-6
+                         choose=Choose(from_trial=10, write_when_ahead=True))  # unvetted: a call a round
     result = Runner(load_server(toy.server_path), load_client(toy.client_path()),
                     toy.config(n_trials=7), sampler=sampler).run()
     summary = summarize(result)

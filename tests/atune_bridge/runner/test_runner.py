@@ -326,7 +326,7 @@ class ScriptedModel:
 
 
 def test_llm_proposals_are_measured_and_the_model_sees_what_the_runner_knows(
-    toy: Toy, monkeypatch: pytest.MonkeyPatch, two_trial_rounds: None,
+    toy: Toy, monkeypatch: pytest.MonkeyPatch, two_trial_rounds: None, unvetted: None,
 ) -> None:
     import optuna_llm_sampler
 

@@ -28,7 +28,9 @@ def trial_note(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
     return optuna_dashboard.get_note(ref)  # type: ignore[arg-type]
 
 
-def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(toy: Toy, two_trial_rounds: None) -> None:
+def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(
+    toy: Toy, two_trial_rounds: None, unvetted: None,
+) -> None:
     # Trial 1 asks the model for round 1-2 and enqueues trial 2; the budget ends the run first.
     result = toy.runner(llm="random:0", n_trials=2).run()
     study = toy.study()
@@ -52,7 +54,9 @@ def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(toy: Toy, two_
     assert [t.state for t in ran] == [TrialState.COMPLETE] * 3
 
 
-def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(toy: Toy, model_first: None) -> None:
+def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(
+    toy: Toy, model_first: None, unvetted: None,
+) -> None:
     toy.runner(llm="random:0", n_trials=2).run()
     owner = toy.study().trials[1]
     ids = owner.user_attrs[optuna_llm_sampler.ATTR_ARTIFACTS]
