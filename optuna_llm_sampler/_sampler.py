@@ -197,13 +197,16 @@ class LLMSampler(BaseSampler):
             per trial of the round and the model picks among them (``llm_choice`` on each
             picked trial) instead of writing values; ``Choose(from_trial=10)`` lets the model
             write the rounds of TPE's random start-up and choose after. Not with ``screen``
-            or ``prefetch``. Default ``Choose(from_trial=10, write_when_ahead=True)``, the
+            or ``prefetch``. Default
+            ``Choose(from_trial=10, write_when_ahead=True, vet_writes=True)``, the
             benchmark's verdict (``docs/ablation.md``): the model writes its rounds in TPE's
             start-up, where good advice pays most; after them it picks among the base sampler's
             candidates, so a model that knows nothing costs TPE no trials, unless the
             adaptive share's evidence says its trials are ahead, in which case it goes on
-            writing. With ``screen`` or ``prefetch=True``, which need written rounds, the
-            default gives way. :obj:`None`: the model writes every round.
+            writing. Every round it writes is vetted (a second call: its configurations among
+            the base sampler's draws, and it picks; measured in stop 23). With ``screen`` or
+            ``prefetch=True``, which need written rounds, the default gives way. :obj:`None`:
+            the model writes every round.
         artifact_store:
             An Optuna artifact store (e.g. :class:`optuna.artifacts.FileSystemArtifactStore`)
             that keeps each model call's whole prompt and raw reply as two text files attached

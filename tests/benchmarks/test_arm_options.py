@@ -119,3 +119,13 @@ def test_vet_asks_twice_for_trial_7_and_runs_a_draw_as_a_picked_trial() -> None:
         assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7]
         assert record.model_calls == 2  # the written round and its vetting
     assert {tuple(r.chosen) for r in kept.values()} == {(), (7,)}
+
+
+def test_unvetted_pins_the_choose_of_stops_17_to_22_and_the_default_vets() -> None:
+    def choose(arm: str):
+        return make_arm(arm, make_problem("ackley-mixed"), 0).sampler.choose
+
+    assert choose("llm:random+unvetted").vet_writes is False
+    assert choose("llm:random").vet_writes is True
+    assert choose("llm:random+vet") == choose("llm:random")
+    assert choose("llm:random+unvetted") == choose("llm:random+write-when-ahead")

@@ -70,12 +70,18 @@ def test_a_model_whose_trials_keep_losing_falls_to_the_floor() -> None:
 
 
 def writes_or_picks_first(params: dict) -> ScriptedChatModel:
-    """Writes ``params`` (varied, as :func:`constant_replier`), or picks the first candidates."""
+    """Writes ``params`` (varied, as :func:`constant_replier`), or picks the first candidates;
+    asked to vet what it wrote (``Choose(vet_writes=True)``), it keeps its own."""
     write = constant_replier(params).replier
 
     def reply(prompt: str, index: int) -> str:
         if "## Candidates" not in prompt:
             return write(prompt, index)
+        if "your own proposal" in prompt:
+            listed = {int(m.group(1)): json.loads(m.group(2))
+                      for m in re.finditer(r"^(\d+)\. (\{.*\})$", prompt, re.MULTILINE)}
+            own = [k for k, p in listed.items() if all(p[n] == v for n, v in params.items())]
+            return json.dumps({"choices": [{"candidate": k} for k in own]})
         return json.dumps({"choices": [{"candidate": k} for k in (1, 2)]})
 
     return ScriptedChatModel(replier=reply)
@@ -112,6 +118,9 @@ def test_by_default_a_model_ahead_keeps_writing_after_the_start_up_one_behind_ch
     study.optimize(objective, n_trials=40)
     chosen, written = chosen_and_written_after(study, 10)
     assert (written > 0, chosen > 0) == (writes_late, not writes_late)
+    # The default vets every round the model writes; this model keeps what it wrote.
+    wrote = [t for t in model_trials_from(study, 0) if ATTR_CHOICE not in t.user_attrs]
+    assert wrote and all(t.user_attrs["llm_vet"]["kept"] == "written" for t in wrote)
 
 
 def writing_evidence(trial: optuna.trial.FrozenTrial) -> float | None:

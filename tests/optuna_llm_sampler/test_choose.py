@@ -231,14 +231,19 @@ def default_sampler(model: ScriptedChatModel, **options) -> LLMSampler:
 
 
 def test_by_default_rounds_of_the_random_start_up_are_written_and_later_rounds_chosen() -> None:
-    model = ScriptedChatModel(replier=write_or_pick)
+    model = ScriptedChatModel(replier=vetting(keeps_its_own))
     study = optuna.create_study(direction="maximize", sampler=default_sampler(model))
     study.optimize(objective, n_trials=15)
     llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
     # Rounds 1-2, 5-6 and 9-10 start before trial 10: written; round 13-14 is chosen.
     assert [t.number for t in llm] == [1, 2, 5, 6, 9, 10, 13, 14]
     assert [ATTR_CHOICE in t.user_attrs for t in llm] == [False] * 6 + [True] * 2
-    assert ["## Candidates" in p for p in model.prompts] == [False, False, False, True]
+    # The default vets each written round: a second call, its own among the draws, which this
+    # model keeps. So seven calls for four rounds: write and vet three times, then choose.
+    assert ["llm_vet" in t.user_attrs for t in llm] == [True] * 6 + [False] * 2
+    assert all(t.user_attrs["llm_vet"]["kept"] == "written" for t in llm[:6])
+    assert ["## Candidates" in p for p in model.prompts] == [False, True] * 3 + [True]
+    assert ["your own proposal" in p for p in model.prompts] == [False, True] * 3 + [False]
 
 
 def test_choose_none_has_the_model_write_every_round() -> None:
@@ -303,6 +308,11 @@ def vetting(pick):
 
 def picks_own(listed: dict[int, dict], own: list[int]) -> str:
     return json.dumps({"choices": [{"candidate": own[0], "rationale": "mine"}]})
+
+
+def keeps_its_own(listed: dict[int, dict], own: list[int]) -> str:
+    """Keeps every configuration it wrote; shown the base sampler's draws alone, the first two."""
+    return json.dumps({"choices": [{"candidate": k} for k in own or [1, 2]]})
 
 
 def picks_a_draw(listed: dict[int, dict], own: list[int]) -> str:
@@ -426,3 +436,32 @@ def test_a_vetting_reply_that_writes_a_configuration_again_leaves_the_written_on
     assert trial.params["workers"] == 10 and ATTR_CHOICE not in trial.user_attrs
     vet = trial.user_attrs["llm_vet"]
     assert vet["kept"] == "written" and "chose no candidate" in vet["error"]
+
+
+# --- the default choose vets what the model writes ----------------------------------------------
+
+
+@pytest.mark.parametrize(("pick", "kept"), [(picks_own, "written"), (picks_a_draw, "draw")])
+def test_by_default_the_models_written_start_up_trial_is_vetted_among_three_draws(pick, kept) -> None:
+    from optuna_llm_sampler import ATTR_VET
+    from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
+
+    model = ScriptedChatModel(replier=vetting(pick))
+    study = optuna.create_study(direction="maximize",
+                                sampler=LLMSampler(model, search_space=SPACE))
+    study.optimize(objective, n_trials=8)
+    # The default schedule's one start-up trial for the model (trial 0 is the baseline's slot,
+    # TPE's without a baseline).
+    (trial,) = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    assert trial.number == 7
+    write, vet = model.prompts  # asked twice: it writes, then picks
+    assert "Propose 1 new" in write and "## Candidates" not in write
+    assert len(candidates_in(vet)) == 4
+    assert _OWN_LINE.search(vet).groups() == ("TPESampler", "3", "1")
+    record = trial.user_attrs[ATTR_VET]
+    assert record["of"] == 4 and record["kept"] == kept and len(record["own"]) == 1
+    assert trial.params == candidates_in(vet)[record["picked"]]
+    # A kept draw is a picked trial; a kept configuration of its own is a written one.
+    assert (ATTR_CHOICE in trial.user_attrs) is (kept == "draw")
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    assert attrs[ROUND_RECORD_PREFIX + str(trial.number)]["calls"] == 2

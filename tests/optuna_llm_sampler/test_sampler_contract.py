@@ -34,7 +34,9 @@ from optuna_llm_sampler import ATTR_FAIL_REASON
 from optuna_llm_sampler import ATTR_NOTE
 from optuna_llm_sampler import ATTR_PROPOSED_BY
 from optuna_llm_sampler import ATTR_REPAIRS
+from optuna_llm_sampler import ATTR_ROUND
 from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler import ATTR_VET
 from optuna_llm_sampler import CallableSchedule
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import FirstNSchedule
@@ -139,6 +141,28 @@ def test_contract(base: Any, schedule: str, reply: str, n_jobs: int) -> None:
     calls = len(sampler._llm.prompts) if isinstance(sampler._llm, ScriptedChatModel) else None
     if calls is not None:
         assert calls == len(llm_rounds_with_an_owner(study, sampler))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("reply", list(REPLIES))
+def test_contract_with_the_default_choose_asks_once_more_on_each_vetted_round(
+    reply: str, n_jobs: int
+) -> None:
+    # Rounds 1-2, 5-6 and 9-10 start in TPE's start-up: written, so the default vets them.
+    sampler = make_sampler("random", "alternating", reply)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(objective, n_trials=12, n_jobs=n_jobs)
+
+    finished = [t.state for t in study.trials if t.state is not TrialState.WAITING]
+    assert finished == [TrialState.COMPLETE] * 12
+    assert_inside_distributions(study)
+    assert {t.user_attrs[ATTR_SOURCE] for t in study.trials} <= {"llm", "RandomSampler"}
+    vetted = {t.user_attrs[ATTR_ROUND] for t in study.trials if ATTR_VET in t.user_attrs}
+    # A round whose written call gave configurations asks a second time; a failed one does not.
+    assert bool(vetted) is (reply in USABLE)
+    calls = len(sampler._llm.prompts) if isinstance(sampler._llm, ScriptedChatModel) else None
+    if calls is not None:
+        assert calls == len(llm_rounds_with_an_owner(study, sampler)) + len(vetted)
 
 
 def test_the_default_schedule_is_the_adaptive_share() -> None:
