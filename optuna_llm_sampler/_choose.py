@@ -100,7 +100,7 @@ class Choose:
             writes worse than the base sampler draws can prefer the draws, and one whose
             configurations are better keeps them. If the second call fails or picks nothing,
             the written configurations stand. Default :obj:`False` here, :obj:`True` in
-            LLMSampler's default ``choose`` (since stop 23).
+            LLMSampler's default ``choose`` (since stop 24).
     """
 
     candidates: int = 4
@@ -330,7 +330,8 @@ unless the model's trials are ahead of the base sampler's.
 
 Every written round is vetted: the model's configuration joins the base sampler's draws and
 the model picks among them, so a model that writes worse than the base sampler draws can keep
-a draw instead (measured in stop 23, the tenth pass of ``docs/ablation.md``).
+a draw instead (measured in stop 23, the tenth pass of ``docs/ablation.md``; the default
+since stop 24).
 
 The fourth pass of the ablation (``docs/ablation.md``, 1,000 seeds per problem) found it
 within noise of TPE on the problems whose names mean nothing (where writing every round cost

@@ -204,9 +204,9 @@ class LLMSampler(BaseSampler):
             candidates, so a model that knows nothing costs TPE no trials, unless the
             adaptive share's evidence says its trials are ahead, in which case it goes on
             writing. Every round it writes is vetted (a second call: its configurations among
-            the base sampler's draws, and it picks; measured in stop 23). With ``screen`` or
-            ``prefetch=True``, which need written rounds, the default gives way. :obj:`None`:
-            the model writes every round.
+            the base sampler's draws, and it picks; measured in stop 23, the default since
+            stop 24). With ``screen`` or ``prefetch=True``, which need written rounds, the
+            default gives way. :obj:`None`: the model writes every round.
         artifact_store:
             An Optuna artifact store (e.g. :class:`optuna.artifacts.FileSystemArtifactStore`)
             that keeps each model call's whole prompt and raw reply as two text files attached

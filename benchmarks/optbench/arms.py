@@ -322,7 +322,7 @@ def _hybrid() -> dict[str, Any]:
 
 
 def _choose_of(**changes: Any) -> dict[str, Any]:
-    """The choose of stops 17-22, ``Choose(from_trial=10, write_when_ahead=True)``, with ``changes``."""
+    """The choose of stops 17-23, ``Choose(from_trial=10, write_when_ahead=True)``, with ``changes``."""
     from optuna_llm_sampler import Choose
 
     return {"choose": Choose(**{"from_trial": 10, "write_when_ahead": True, **changes})}
@@ -372,11 +372,11 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
-    "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default in stops 17-22, as +unvetted)"),
-    "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose of stops 17-22, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
-    "late-pick": (_late_pick, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): the default choose of stops 17-22, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written (measured in stop 23)"),
-    "vet": (_vet, "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round); LLMSampler's default choose since stop 23, where it was measured"),
-    "unvetted": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-22: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
+    "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default in stops 17-23, as +unvetted)"),
+    "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose of stops 17-23, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
+    "late-pick": (_late_pick, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): the default choose of stops 17-23, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written (measured in stop 23)"),
+    "vet": (_vet, "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round); LLMSampler's default choose since stop 24 (measured in stop 23)"),
+    "unvetted": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-23: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }

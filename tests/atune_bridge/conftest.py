@@ -48,7 +48,7 @@ def unvetted(monkeypatch: pytest.MonkeyPatch) -> None:
 
     For tests whose subject is not vetting (prompts, replies, artifacts, rounds): the default
     choose asks the model a second time on each round it writes, to pick among its own
-    configurations and TPE's draws. This is the default of stops 17-22,
+    configurations and TPE's draws. This is the default of stops 17-23,
     ``Choose(from_trial=10, write_when_ahead=True)``.
     """
     import optuna_llm_sampler

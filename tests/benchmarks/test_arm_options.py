@@ -121,7 +121,7 @@ def test_vet_asks_twice_for_trial_7_and_runs_a_draw_as_a_picked_trial() -> None:
     assert {tuple(r.chosen) for r in kept.values()} == {(), (7,)}
 
 
-def test_unvetted_pins_the_choose_of_stops_17_to_22_and_the_default_vets() -> None:
+def test_unvetted_pins_the_choose_of_stops_17_to_23_and_the_default_vets() -> None:
     def choose(arm: str):
         return make_arm(arm, make_problem("ackley-mixed"), 0).sampler.choose
 

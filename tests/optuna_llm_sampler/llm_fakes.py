@@ -60,7 +60,7 @@ def model_first(**settings: Any) -> AdaptiveSchedule:
 
 
 def unvetted() -> Choose:
-    """The default choose of stops 17-22: written rounds are not vetted (one call per round).
+    """The default choose of stops 17-23: written rounds are not vetted (one call per round).
 
     For tests whose subject is not vetting (prompts, rounds, attributes, schedules, budgets):
     the default, ``Choose(vet_writes=True)``, asks the model a second time on every round it
