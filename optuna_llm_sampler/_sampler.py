@@ -770,7 +770,9 @@ class LLMSampler(BaseSampler):
             failures=c.failed_trials,
             trials=trials,
         )
-        n = len(round_.slots)
+        # A vetting call asks for one pick per configuration the model wrote, which may be
+        # fewer than the round's slots.
+        n = len(own) or len(round_.slots)
         asked = n * self._screen.factor if self._screen is not None else n
         evidence = self._evidence.render(study, trials, search_space) if self._evidence else ""
         candidates: list[dict[str, Any]] = []

@@ -394,6 +394,33 @@ def test_a_vetted_round_of_two_keeps_each_pick_in_the_reply_order() -> None:
     assert ATTR_CHOICE in second.user_attrs and second.user_attrs["llm_vet"]["kept"] == "draw"
 
 
+def test_a_round_of_two_that_wrote_one_configuration_is_vetted_as_a_round_of_one() -> None:
+    def writes_one(prompt: str, index: int) -> str:
+        reply = json.loads(write_or_pick(prompt, index))
+        if "## Candidates" not in prompt:
+            reply["configurations"] = reply["configurations"][:1]
+        return json.dumps(reply)
+
+    written: list[dict] = []
+
+    def replier(prompt: str, index: int) -> str:
+        if "## Candidates" not in prompt:
+            reply = writes_one(prompt, index)
+            written.extend(c["params"] for c in json.loads(reply)["configurations"])
+            return reply
+        return picks_own(candidates_in(prompt), [k for k, p in candidates_in(prompt).items()
+                                                 if p in written])
+
+    study, model = run(replier, 4, choose=Choose(from_trial=9, vet_writes=True),
+                       schedule=lambda n: n in (1, 2))
+    write, vet = model.prompts
+    assert "Propose 2 new" in write
+    # One configuration to vet: four candidates (three draws and it), one pick asked for.
+    assert len(candidates_in(vet)) == 4 and "Choose the candidate" in vet
+    assert study.trials[1].user_attrs["llm_vet"]["kept"] == "written"
+    assert study.trials[2].user_attrs[ATTR_SOURCE] == "RandomSampler"  # the slot it left
+
+
 def test_places_of_its_own_follow_the_configurations_and_are_returned_in_its_order() -> None:
     from optuna_llm_sampler._choose import place_own
 
