@@ -290,13 +290,13 @@ def test_the_sampler_says_how_its_rounds_choose() -> None:
 _OWN_LINE = re.compile(r"the optimiser \((\w+)\) drew (\d+), (\d+|1) (?:is|are) your own proposal")
 
 
-def vetting(pick):
-    """Writes like ``write_or_pick``; asked to vet, answers ``pick(listed, own_numbers)``."""
+def vetting(pick, write=write_or_pick):
+    """Writes like ``write``; asked to vet, answers ``pick(listed, own_numbers)``."""
     written: list[dict] = []
 
     def replier(prompt: str, index: int) -> str:
         if "## Candidates" not in prompt:
-            reply = write_or_pick(prompt, index)
+            reply = write(prompt, index)
             written.extend(c["params"] for c in json.loads(reply)["configurations"])
             return reply
         listed = candidates_in(prompt)
@@ -401,17 +401,7 @@ def test_a_round_of_two_that_wrote_one_configuration_is_vetted_as_a_round_of_one
             reply["configurations"] = reply["configurations"][:1]
         return json.dumps(reply)
 
-    written: list[dict] = []
-
-    def replier(prompt: str, index: int) -> str:
-        if "## Candidates" not in prompt:
-            reply = writes_one(prompt, index)
-            written.extend(c["params"] for c in json.loads(reply)["configurations"])
-            return reply
-        return picks_own(candidates_in(prompt), [k for k, p in candidates_in(prompt).items()
-                                                 if p in written])
-
-    study, model = run(replier, 4, choose=Choose(from_trial=9, vet_writes=True),
+    study, model = run(vetting(picks_own, write=writes_one), 4, choose=Choose(from_trial=9, vet_writes=True),
                        schedule=lambda n: n in (1, 2))
     write, vet = model.prompts
     assert "Propose 2 new" in write
