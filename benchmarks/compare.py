@@ -51,6 +51,7 @@ from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # n
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
 from optbench.summary import (  # noqa: E402
     STAND_IN, against_reference, by_source_table, chosen_and_written, label, markdown_table, plot, plot_against, summarize, to_json,
+    trials_to_levels,
 )
 
 _PROBLEM: dict[str, Problem] = {}
@@ -223,6 +224,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     versus = against_reference(runs, summaries, "tpe", problem.maximize)
     if versus:
         table += "\n\n" + versus
+    levels = trials_to_levels(runs, args.trials, best_known, baseline, problem.maximize)
+    if levels:
+        table += "\n\n" + levels
     sources = by_source_table(runs)
     if sources:
         table += "\n\n" + sources

@@ -70,12 +70,18 @@ def reached(value: float | None, target: float, baseline: float, maximize: bool)
     return value >= target if maximize else value <= target
 
 
-def target_of(best_known: float, baseline: float, maximize: bool) -> float:
-    """95% of the best known value: literally for positive maximised metrics (requests/s),
-    else 95% of the way from the baseline to the best known value."""
+def target_of(best_known: float, baseline: float, maximize: bool, share: float = 0.95) -> float:
+    """``share`` (95%) of the best known value: literally for positive maximised metrics
+    (requests/s), else that share of the way from the baseline to the best known value."""
     if maximize and best_known > 0 and baseline >= 0:
-        return 0.95 * best_known
-    return baseline + 0.95 * (best_known - baseline)
+        return share * best_known
+    return baseline + share * (best_known - baseline)
+
+
+def first_reaching(curve: Sequence[float | None], target: float, baseline: float,
+                   maximize: bool) -> int | None:
+    """How many trials (the baseline included) a run's incumbent curve took to reach ``target``."""
+    return next((i + 1 for i, v in enumerate(curve) if reached(v, target, baseline, maximize)), None)
 
 
 @dataclass
@@ -122,10 +128,7 @@ def summarize(runs: Sequence[RunRecord], maximize: bool, best_known: float, base
                 gains.append(100.0 * (final - base) / (best_known - base))
             elif not gap and abs(base) > 1e-12:
                 gains.append(100.0 * (final - base) / abs(base) * (1 if maximize else -1))
-        hits = []
-        for c in curves:
-            n = next((i + 1 for i, v in enumerate(c) if reached(v, target, baseline, maximize)), None)
-            hits.append(n)
+        hits = [first_reaching(c, target, baseline, maximize) for c in curves]
         counted = [h if h is not None else trials + 1 for h in hits]
         curve = []
         for i in range(trials):
@@ -278,6 +281,61 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
             mark = " ✗" if units < -1 else ""
             cells.append(f"{units:+.1f}{mark} ({_num(pm, 3)} ± {_num(pse, 2)})")
         lines.append("| " + " | ".join([label(s.arm), *cells]) + " |")
+    return "\n".join(lines)
+
+
+LEVELS = (0.7, 0.8, 0.9, 0.95)
+"""Shares of the best known value :func:`trials_to_levels` reports (issue #9's criterion 2
+names 95%)."""
+
+
+def trials_to_levels(runs: Sequence[RunRecord], trials: int, best_known: float, baseline: float,
+                     maximize: bool, reference: str = "tpe",
+                     levels: Sequence[float] = LEVELS) -> str:
+    """Trials each arm took to reach several shares of the best known value, against ``reference``.
+
+    Issue #9's criterion 2 asks good advice to reach 95% of the best known value in at most
+    half of TPE's trials. Where almost no run reaches 95%, that one share says nothing; the
+    lower ones say how far ahead, and for how long, an arm's start keeps it. Per arm and
+    share: the mean number of trials (the baseline included; a run that never reached it
+    counts as ``trials + 1``, so a mean over runs that mostly did not is a lower bound),
+    its standard error, the median, how many runs reached it, and the ratio of the mean to
+    the reference's. Empty without the reference arm.
+    """
+    by_arm: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        by_arm.setdefault(r.arm, []).append(r)
+    if reference not in by_arm:
+        return ""
+    counts: dict[str, dict[float, list[int | None]]] = {}
+    for arm, rs in by_arm.items():
+        curves = [incumbent_curve(r, maximize) for r in rs]
+        counts[arm] = {
+            share: [first_reaching(c, target_of(best_known, baseline, maximize, share), baseline, maximize)
+                    for c in curves]
+            for share in levels
+        }
+
+    def censored(hits: Sequence[int | None]) -> list[int]:
+        return [h if h is not None else trials + 1 for h in hits]
+
+    head = ["arm", *[f"{share:.0%} ({_num(target_of(best_known, baseline, maximize, share))})"
+                     for share in levels]]
+    lines = _table_start(
+        f"Trials to reach a share of the best known value: mean ± standard error, median, runs that "
+        f"reached it, and the mean as a multiple of `{reference}`'s (runs that never reached it count "
+        f"as {trials + 1}: where few did, the mean is a lower bound).", head)
+    for arm, by_share in counts.items():
+        cells = []
+        for share in levels:
+            hits = by_share[share]
+            xs = censored(hits)
+            mean, se = mean_se(xs)
+            ref_mean, _ = mean_se(censored(counts[reference][share]))
+            ratio = "" if arm == reference else f", ×{mean / ref_mean:.2f}"
+            cells.append(f"{_num(mean, 3)} ± {_num(se, 2)}, median {_num(statistics.median(xs), 3)}, "
+                         f"{sum(h is not None for h in hits)}/{len(hits)}{ratio}")
+        lines.append("| " + " | ".join([label(arm), *cells]) + " |")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from optbench.protocol import RunRecord
-from optbench.summary import against_reference, by_source_table, chosen_and_written, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source
+from optbench.summary import against_reference, by_source_table, chosen_and_written, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source, trials_to_levels
 
 
 def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
@@ -132,3 +132,18 @@ def test_an_arm_run_on_fewer_seeds_is_set_against_the_reference_on_those_seeds()
     summaries = summarize(runs, False, best_known=10.0, baseline=50.0)
     row = against_reference(runs, summaries, "tpe", maximize=False).splitlines()[-1]
     assert row.startswith("| arm | +0.0 (0 ± 0)") and "✗" not in row
+
+
+def test_trials_to_each_share_of_the_best_known_value_are_counted_against_tpe() -> None:
+    # best known 100, baseline 10: the 70% level is 70, the 95% level 95.
+    runs = [run("tpe", 0, [10, 20, 72, 80]), run("tpe", 1, [10, 30, 40, 75]),
+            run("llm:x", 0, [10, 75, 80, 100]), run("llm:x", 1, [10, 71, 96, 97])]
+    table = trials_to_levels(runs, 4, 100.0, 10.0, True, levels=(0.7, 0.95))
+    header, _, tpe, model = table.splitlines()[2:]
+    assert "70% (70)" in header and "95% (95)" in header
+    # tpe: 70 at trials 3 and 4 (mean 3.5); 95 never (counted as 5, a lower bound).
+    assert "| 3.5 ± 0.5, median 3.5, 2/2 | 5 ± 0, median 5, 0/2 |" in tpe
+    # llm:x: 70 at trial 2 twice, half of tpe's 3.5 trials; 95 at trials 4 and 3.
+    assert "2 ± 0, median 2, 2/2, ×0.57" in model
+    assert "3.5 ± 0.5, median 3.5, 2/2, ×0.70" in model
+    assert trials_to_levels([r for r in runs if r.arm != "tpe"], 4, 100.0, 10.0, True) == ""
