@@ -126,6 +126,14 @@ class AdaptiveSchedule(Schedule):
             trial, so the model's first trials are not judged against the baseline alone.
             ``"earlier"``: the fraction of the complete trials *before it* that it beats, so
             a score never changes.
+        window:
+            How many of the most recent trials before a block its evidence scores.
+            :obj:`None` (default): every trial since the study began. With ``window=20`` a
+            late block is decided on the model's and the base sampler's trials of the last
+            20, still scored against the whole field: a model whose first trials were good
+            and whose recent ones are not loses its share and, with ``Choose``'s
+            ``write_when_ahead``, its written rounds (with no written trial in the window it
+            chooses). Measured in stop 24 (``docs/ablation.md``, eleventh pass).
         round_size:
             Trials per block; an LLM block is one model call. Default 2.
         prior:
@@ -146,6 +154,7 @@ class AdaptiveSchedule(Schedule):
         model_first: bool = False,
         early_round_trials: int | None = 1,
         score: str = "pooled",
+        window: int | None = None,
         round_size: int = 2,
         prior: float = 1.0,
         baseline_first: bool = True,
@@ -182,6 +191,10 @@ class AdaptiveSchedule(Schedule):
                 f"score must be one of {', '.join(map(repr, SCORES))}, got {score!r}"
             )
         self.score = score
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int)
+                                   or window < 1):
+            raise InvalidScheduleError(f"window must be an int >= 1 or None, got {window!r}")
+        self.window = window
         if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
             raise InvalidScheduleError(f"round_size must be an int >= 1, got {round_size!r}")
         self.max_round_size = round_size
@@ -208,7 +221,8 @@ class AdaptiveSchedule(Schedule):
             f"early_trials={self.early_trials}, early_share={self.early_share}, "
             f"early_on_evidence={self.early_on_evidence}, model_first={self.model_first}, "
             f"early_round_trials={self.early_round_trials}, score={self.score!r}, "
-            f"round_size={self.max_round_size}, prior={self.prior}, "
+            + (f"window={self.window}, " if self.window is not None else "")
+            + f"round_size={self.max_round_size}, prior={self.prior}, "
             f"baseline_first={self.baseline_first})"
         )
 
@@ -432,7 +446,9 @@ class _BoundAdaptive(Schedule):
         )
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
-            llm, written, base = _scores(trials, directions, before=block, pooled=s.pooled)
+            since = 0 if s.window is None else block - s.window
+            llm, written, base = _scores(trials, directions, before=block, pooled=s.pooled,
+                                         since=since)
             record = s.decide(block, credit, llm, base, written)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
@@ -481,8 +497,13 @@ def _scores(
     *,
     before: int,
     pooled: bool,
+    since: int = 0,
 ) -> tuple[list[float], list[float], list[float]]:
-    """:func:`rewards` in one pass: the model's scores, those of its written trials, the base's."""
+    """:func:`rewards` in one pass: the model's scores, those of its written trials, the base's.
+
+    Trials numbered below ``since`` (``AdaptiveSchedule(window=...)``) are not scored; they
+    still count in the field the others are scored against.
+    """
     if len(directions) != 1:
         return [], [], []
     sign = -1.0 if directions[0] is StudyDirection.MAXIMIZE else 1.0
@@ -497,7 +518,7 @@ def _scores(
         if trial.number >= before:
             break
         source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
-        if source is None or source in _UNSCORED:
+        if source is None or source in _UNSCORED or trial.number < since:
             targets: list[list[float]] = []
         elif source != _attrs.SOURCE_LLM:
             targets = [base]

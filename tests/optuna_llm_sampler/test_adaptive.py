@@ -525,3 +525,30 @@ def test_on_sqlite_another_process_reads_the_decisions_the_first_one_recorded(tm
     again = optuna.load_study(study_name="s", storage=url, sampler=other)
     assert {n: other.role(n, again) for n in range(1, 30)} == {
         n: AdaptiveSchedule().trial_role(n, made[n - (n - 1) % 2]) for n in range(1, 30)}
+
+
+def good_then_bad(good_rounds: int = 3) -> ScriptedChatModel:
+    """Writes GOOD (varied) in its first ``good_rounds`` rounds, then BAD."""
+    good, bad = constant_replier(GOOD).replier, constant_replier(BAD).replier
+    return ScriptedChatModel(
+        replier=lambda prompt, index: (good if index < good_rounds else bad)(prompt, index))
+
+
+def test_with_a_window_a_block_is_decided_on_the_recent_trials_alone() -> None:
+    schedule = AdaptiveSchedule(floor=0.1, ceiling=0.6, window=10)
+    study = run(good_then_bad(), schedule, n=60)
+    for block, record in decisions(study).items():
+        assert record["llm"][0] + record["base"][0] <= 10  # scored: the ten trials before it
+    # Its good start no longer vouches for it: once it writes badly the window's evidence
+    # says so blocks before the whole history's does.
+    whole = AdaptiveSchedule(floor=0.1, ceiling=0.6)
+    turned = {name: min(b for b, r in decisions(s).items() if b > 9 and r["p_better"] < 0.5)
+              for name, s in (("window", study), ("whole", run(good_then_bad(), whole, n=60)))}
+    assert turned["window"] + 4 <= turned["whole"]
+    assert "window=10" in repr(schedule) and "window" not in repr(AdaptiveSchedule())
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "20"])
+def test_a_window_must_be_a_positive_int(bad) -> None:
+    with pytest.raises(InvalidScheduleError, match="window must be an int >= 1 or None"):
+        AdaptiveSchedule(window=bad)
