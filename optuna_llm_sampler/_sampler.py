@@ -571,7 +571,7 @@ class LLMSampler(BaseSampler):
         self._set_attrs(study, trial, outcome.attrs_for(0), (round_.key, done))
         _logger.info(
             "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
-            "%d enqueued, %d repair(s).",
+            "%d enqueued, %d repair(s)%s.",
             round_.label,
             trial.number,
             len(outcome.proposals),
@@ -580,6 +580,7 @@ class LLMSampler(BaseSampler):
             outcome.about[_attrs.ATTR_LATENCY],
             len(rest),
             len(outcome.notes) + sum(len(p.repairs) for p in outcome.proposals),
+            _vetting_summary(outcome.vets, self._base_name),
         )
 
     def _vet(
@@ -983,6 +984,17 @@ class _Outcome:
 
 _PREFETCH_HORIZON = 1000
 """How many trial numbers past a round the next LLM round is looked for."""
+
+
+def _vetting_summary(vets: Sequence[Mapping[str, Any]] | None, base_name: str) -> str:
+    """The log line's account of a vetted round: what the model kept, or that vetting failed."""
+    if not vets:
+        return ""
+    if any(v.get("error") for v in vets):
+        return "; vetting failed, its own configuration(s) stand"
+    kept = sum(v.get("kept") == "written" for v in vets)
+    return (f"; vetted: kept {kept} of its own, preferred {len(vets) - kept} of "
+            f"{base_name}'s draws")
 
 
 def _prefetch_key(study: Study, round_: _Round) -> tuple[int, int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import optuna
@@ -392,6 +393,19 @@ def test_a_vetted_round_of_two_keeps_each_pick_in_the_reply_order() -> None:
     assert first.params["workers"] == 11  # the second configuration it wrote
     assert ATTR_CHOICE not in first.user_attrs and first.user_attrs["llm_vet"]["kept"] == "written"
     assert ATTR_CHOICE in second.user_attrs and second.user_attrs["llm_vet"]["kept"] == "draw"
+
+
+@pytest.mark.parametrize(("pick", "says"), [
+    (picks_own, "vetted: kept 1 of its own, preferred 0 of RandomSampler's draws."),
+    (picks_a_draw, "vetted: kept 0 of its own, preferred 1 of RandomSampler's draws."),
+    (lambda listed, own: "no idea", "vetting failed, its own configuration(s) stand."),
+])
+def test_the_rounds_log_line_says_what_vetting_kept(pick, says, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="optuna_llm_sampler")
+    vetted_run(pick)
+    (line,) = [r.getMessage() for r in caplog.records
+               if r.levelno == logging.INFO and r.getMessage().startswith("LLM round 1")]
+    assert line.endswith(says)
 
 
 def test_a_round_of_two_that_wrote_one_configuration_is_vetted_as_a_round_of_one() -> None:
