@@ -303,6 +303,10 @@ def _late_shot() -> dict[str, Any]:
     return _adaptive_schedule(**_ONE_SHOT, model_first=False, early_share=0.25)
 
 
+def _start_only() -> dict[str, Any]:
+    return _adaptive_schedule(**_ONE_SHOT, model_first=False, early_share=0.25, floor=0.0, ceiling=0.0)
+
+
 def _window() -> dict[str, Any]:
     return _adaptive_schedule(**_ONE_SHOT, model_first=False, early_share=0.25, window=20)
 
@@ -373,6 +377,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True, early_share=0.5): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default in stops 20-21)"),
     "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
     "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default since stop 22)"),
+    "start-only": (_start_only, "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study (measured in stop 24)"),
     "window": (_window, "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field (measured in stop 24)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),

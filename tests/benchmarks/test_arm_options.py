@@ -22,7 +22,7 @@ def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
 @pytest.mark.parametrize(
     ("arm", "message"),
     [
-        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, window, screen, choose, hybrid, write-when-ahead, choose-first, late-pick, vet, unvetted, write, evidence"),
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, start-only, window, screen, choose, hybrid, write-when-ahead, choose-first, late-pick, vet, unvetted, write, evidence"),
         ("llm:random+screen+screen", "names an option twice"),
         ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
     ],
@@ -129,3 +129,8 @@ def test_unvetted_pins_the_choose_of_stops_17_to_23_and_the_default_vets() -> No
     assert choose("llm:random").vet_writes is True
     assert choose("llm:random+vet") == choose("llm:random")
     assert choose("llm:random+unvetted") == choose("llm:random+write-when-ahead")
+
+
+def test_start_only_gives_the_model_trial_7_and_nothing_after() -> None:
+    record = run_once(make_problem("ackley-mixed"), "llm:random+start-only", 0, 40)
+    assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7]
