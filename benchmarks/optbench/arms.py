@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import optuna
@@ -299,16 +300,9 @@ def _one_shot_base_first() -> dict[str, Any]:
     return _adaptive_schedule(**{**_STOP21, "model_first": False})
 
 
-def _late_shot() -> dict[str, Any]:
-    return _adaptive_schedule(**_ONE_SHOT, model_first=False, early_share=0.25)
-
-
-def _start_only() -> dict[str, Any]:
-    return _adaptive_schedule(**_ONE_SHOT, model_first=False, early_share=0.25, floor=0.0, ceiling=0.0)
-
-
-def _window() -> dict[str, Any]:
-    return _adaptive_schedule(**_ONE_SHOT, model_first=False, early_share=0.25, window=20)
+def _late_shot(**changes: Any) -> dict[str, Any]:
+    """The eighth pass's ``+late-shot`` schedule (LLMSampler's default since stop 22), with ``changes``."""
+    return _adaptive_schedule(**{**_ONE_SHOT, "model_first": False, "early_share": 0.25, **changes})
 
 
 def _screen() -> dict[str, Any]:
@@ -336,22 +330,6 @@ def _choose_of(**changes: Any) -> dict[str, Any]:
     return {"choose": Choose(**{"from_trial": 10, "write_when_ahead": True, **changes})}
 
 
-def _write_when_ahead() -> dict[str, Any]:
-    return _choose_of()
-
-
-def _choose_first() -> dict[str, Any]:
-    return _choose_of(write_after=2)
-
-
-def _late_pick() -> dict[str, Any]:
-    return _choose_of(write_after=8)
-
-
-def _vet() -> dict[str, Any]:
-    return _choose_of(vet_writes=True)
-
-
 def _write() -> dict[str, Any]:
     return {"choose": None}
 
@@ -377,16 +355,16 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True, early_share=0.5): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default in stops 20-21)"),
     "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
     "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default since stop 22)"),
-    "start-only": (_start_only, "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study (measured in stop 24)"),
-    "window": (_window, "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field (measured in stop 24)"),
+    "start-only": (partial(_late_shot, floor=0.0, ceiling=0.0), "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study (measured in stop 24)"),
+    "window": (partial(_late_shot, window=20), "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field (measured in stop 24)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
-    "write-when-ahead": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default in stops 17-23, as +unvetted)"),
-    "choose-first": (_choose_first, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose of stops 17-23, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
-    "late-pick": (_late_pick, "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): the default choose of stops 17-23, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written (measured in stop 23)"),
-    "vet": (_vet, "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round); LLMSampler's default choose since stop 24 (measured in stop 23)"),
-    "unvetted": (_write_when_ahead, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-23: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
+    "write-when-ahead": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default in stops 17-23, as +unvetted)"),
+    "choose-first": (partial(_choose_of, write_after=2), "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose of stops 17-23, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
+    "late-pick": (partial(_choose_of, write_after=8), "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): the default choose of stops 17-23, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written (measured in stop 23)"),
+    "vet": (partial(_choose_of, vet_writes=True), "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round); LLMSampler's default choose since stop 24 (measured in stop 23)"),
+    "unvetted": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-23: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
 }
