@@ -993,7 +993,9 @@ def _vetting_summary(vets: Sequence[Mapping[str, Any]] | None, base_name: str) -
     if any(v.get("error") for v in vets):
         return "; vetting failed, its own configuration(s) stand"
     kept = sum(v.get("kept") == "written" for v in vets)
-    return (f"; vetted: kept {kept} of its own, preferred {len(vets) - kept} of "
+    latency = vets[0].get("latency_s")
+    took = f" in {latency:.1f} s" if isinstance(latency, (int, float)) else ""
+    return (f"; vetted{took}: kept {kept} of its own, preferred {len(vets) - kept} of "
             f"{base_name}'s draws")
 
 

@@ -396,8 +396,8 @@ def test_a_vetted_round_of_two_keeps_each_pick_in_the_reply_order() -> None:
 
 
 @pytest.mark.parametrize(("pick", "says"), [
-    (picks_own, "vetted: kept 1 of its own, preferred 0 of RandomSampler's draws."),
-    (picks_a_draw, "vetted: kept 0 of its own, preferred 1 of RandomSampler's draws."),
+    (picks_own, "s: kept 1 of its own, preferred 0 of RandomSampler's draws."),
+    (picks_a_draw, "s: kept 0 of its own, preferred 1 of RandomSampler's draws."),
     (lambda listed, own: "no idea", "vetting failed, its own configuration(s) stand."),
 ])
 def test_the_rounds_log_line_says_what_vetting_kept(pick, says, caplog) -> None:
@@ -406,6 +406,7 @@ def test_the_rounds_log_line_says_what_vetting_kept(pick, says, caplog) -> None:
     (line,) = [r.getMessage() for r in caplog.records
                if r.levelno == logging.INFO and r.getMessage().startswith("LLM round 1")]
     assert line.endswith(says)
+    assert ("; vetted in 0.0 s: kept" in line) is ("failed" not in says)  # the second call's time
 
 
 def test_a_round_of_two_that_wrote_one_configuration_is_vetted_as_a_round_of_one() -> None:
