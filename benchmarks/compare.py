@@ -115,6 +115,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds-for", default="", metavar="ARM=N,...",
                    help="seeds for particular arms, e.g. gp=10 for a slow sampler (default none)")
     p.add_argument("--trials", type=int, default=30, help="trials per run, baseline included (default 30)")
+    p.add_argument("--reference", default=None,
+                   help="the arm every other is set against, paired by seed (default tpe; e.g. "
+                        "tpe-starts20 for A-Tune's random_starts)")
     p.add_argument("--out", type=Path, default=ROOT / "out" / "compare", help="results folder (default out/compare)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once in separate processes (default 1)")
     p.add_argument("--llm-timeout", type=float, default=300.0, help="seconds a model call may take (default 300)")
@@ -140,6 +143,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             p.error(f"--seeds-for {item!r}: expected ARM=N with an arm of --arms and N >= 1")
         overrides[arm.strip()] = int(n)
     args.seeds_for = overrides
+    if args.reference is None:
+        args.reference = "tpe"  # no table against it when --arms has no tpe
+    elif args.reference not in args.arms:
+        p.error(f"--reference {args.reference!r} is not one of --arms ({', '.join(args.arms)}); "
+                "add it to --arms or name one of them")
     return args
 
 
@@ -221,10 +229,10 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     table = markdown_table(problem.name, summaries, args.trials, best_known, baseline, problem.maximize, gap=gap)
     if problem.optimum is not None:
         table += f"\n\nThe function's true optimum is {problem.optimum:.6g}."
-    versus = against_reference(runs, summaries, "tpe", problem.maximize)
+    versus = against_reference(runs, summaries, args.reference, problem.maximize)
     if versus:
         table += "\n\n" + versus
-    levels = trials_to_levels(runs, args.trials, best_known, baseline, problem.maximize)
+    levels = trials_to_levels(runs, args.trials, best_known, baseline, problem.maximize, args.reference)
     if levels:
         table += "\n\n" + levels
     sources = by_source_table(runs)
@@ -245,7 +253,8 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     command = "python benchmarks/compare.py " + " ".join(
         [f"--problem {args.problem}", f"--arms {','.join(args.arms)}", f"--seeds {args.seeds}",
          f"--llm-seeds {args.llm_seeds}", f"--trials {args.trials}", f"--out {args.out}"]
-        + ([f"--seeds-for {','.join(f'{a}={n}' for a, n in args.seeds_for.items())}"] if args.seeds_for else []))
+        + ([f"--seeds-for {','.join(f'{a}={n}' for a, n in args.seeds_for.items())}"] if args.seeds_for else [])
+        + ([f"--reference {args.reference}"] if args.reference != "tpe" else []))
     result: dict[str, Any] = {
         "direction": problem.direction,
         "problem": problem.name,
@@ -273,8 +282,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
         plot(args.out / "convergence.png", [(problem.name, summaries, problem.maximize, best_known)])
         plotted = f", {args.out / 'convergence.png'}"
         if versus:
-            plot_against(args.out / "against-tpe.png", problem.name, runs, "tpe", problem.maximize)
-            plotted += f", {args.out / 'against-tpe.png'}"
+            against = args.out / f"against-{args.reference.replace(':', '-')}.png"
+            plot_against(against, problem.name, runs, args.reference, problem.maximize)
+            plotted += f", {against}"
     except ImportError:
         plotted = " (no plot: matplotlib is not installed; it comes with the bench extra)"
     print()

@@ -190,6 +190,15 @@ def _tpe(problem: Problem, seed: int) -> BaseSampler:
     return TPESampler(seed=seed)
 
 
+ATUNE_RANDOM_STARTS = 20
+"""A-Tune's default ``random_starts``: random evaluations before the model-based ones. The
+runner (``atune-bridge tune``) and the engine give TPE that many start-up trials."""
+
+
+def _tpe_starts20(problem: Problem, seed: int) -> BaseSampler:
+    return TPESampler(seed=seed, n_startup_trials=ATUNE_RANDOM_STARTS)
+
+
 def _tpe_indep(problem: Problem, seed: int) -> BaseSampler:
     return TPESampler(seed=seed, multivariate=False)
 
@@ -214,6 +223,7 @@ def _gbrt(problem: Problem, seed: int) -> BaseSampler:
 MODEL_FREE: dict[str, tuple[Callable[[Problem, int], BaseSampler], str]] = {
     "random": (lambda p, s: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
     "tpe": (_tpe, "Optuna's default TPESampler (Optuna 5: multivariate; 10 random start trials)"),
+    "tpe-starts20": (_tpe_starts20, "TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune gives TPE"),
     "tpe-indep": (_tpe_indep, "TPESampler(multivariate=False): one density per knob, Optuna 4's default"),
     "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True); on a fixed space the same as 'tpe' in Optuna 5"),
     "gp": (_gp, "Optuna's GPSampler (needs torch)"),
@@ -305,6 +315,15 @@ def _late_shot(**changes: Any) -> dict[str, Any]:
     return _adaptive_schedule(**{**_ONE_SHOT, "model_first": False, "early_share": 0.25, **changes})
 
 
+def _starts20() -> dict[str, Any]:
+    return {_BASE_STARTUP: ATUNE_RANDOM_STARTS}
+
+
+_BASE_STARTUP = "base_n_startup_trials"
+"""The key an option sets to change the base TPE's start-up trials (:func:`make_arm` builds
+the base sampler with the run's seed, so an option cannot build it)."""
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -356,6 +375,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
     "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default since stop 22)"),
     "start-only": (partial(_late_shot, floor=0.0, ceiling=0.0), "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study (measured in stop 24)"),
+    "starts20": (_starts20, "base_sampler=TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune builds it, under LLMSampler's defaults (whose schedule assumes TPE's 10; measured in stop 24)"),
     "window": (partial(_late_shot, window=20), "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field (measured in stop 24)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
@@ -435,15 +455,17 @@ def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | Non
         model = make_chat_model(spec, seed=seed)
     else:
         model = make_chat_model(spec)
+    settings = {k: v for option in options for k, v in LLM_OPTIONS[option][0]().items()}
+    startup = settings.pop(_BASE_STARTUP, None)
     sampler = LLMSampler(
         model,
-        base_sampler=TPESampler(seed=seed),
+        base_sampler=TPESampler(seed=seed) if startup is None else TPESampler(seed=seed, n_startup_trials=startup),
         search_space=problem.space,
         knowledge=problem.knowledge or None,
         descriptions=problem.descriptions or None,
         baseline=problem.baseline,
         seed=seed,
         timeout=llm_timeout,
-        **{k: v for option in options for k, v in LLM_OPTIONS[option][0]().items()},
+        **settings,
     )
     return Arm(name, sampler, model, uses_model=True)

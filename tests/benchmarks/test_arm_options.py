@@ -22,7 +22,7 @@ def test_options_are_split_from_the_spec_and_labelled_after_it() -> None:
 @pytest.mark.parametrize(
     ("arm", "message"),
     [
-        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, start-only, window, screen, choose, hybrid, write-when-ahead, choose-first, late-pick, vet, unvetted, write, evidence"),
+        ("llm:random+adaptve", "unknown option 'adaptve'; choose from alternating, adaptive, adaptive-early, no-floor, early-evidence, base-first, one-early-block, pooled-evidence, early-singles, one-shot, one-shot-base-first, late-shot, start-only, starts20, window, screen, choose, hybrid, write-when-ahead, choose-first, late-pick, vet, unvetted, write, evidence"),
         ("llm:random+screen+screen", "names an option twice"),
         ("llm:expert+screen", "'llm:expert' is unavailable on ackley-mixed"),
     ],
@@ -134,3 +134,10 @@ def test_unvetted_pins_the_choose_of_stops_17_to_23_and_the_default_vets() -> No
 def test_start_only_gives_the_model_trial_7_and_nothing_after() -> None:
     record = run_once(make_problem("ackley-mixed"), "llm:random+start-only", 0, 40)
     assert [i for i, s in enumerate(record.sources) if s == "llm"] == [7]
+
+
+def test_starts20_gives_the_base_tpe_a_start_up_of_20_as_atune_bridge_tune_does() -> None:
+    problem = make_problem("ackley-mixed")
+    assert make_arm("llm:random+starts20", problem, 0).sampler.base_sampler._n_startup_trials == 20
+    assert make_arm("llm:random", problem, 0).sampler.base_sampler._n_startup_trials == 10
+    assert make_arm("tpe-starts20", problem, 0).sampler._n_startup_trials == 20

@@ -88,6 +88,8 @@ def test_a_synthetic_problem_minimises_and_reports_the_gap_closed(tmp_path: Path
         (["--problem", "ackley-mixed", "--arms", "tpe,hyperband"], "unknown arm 'hyperband'"),
         (["--problem", "ackley-mixed", "--arms", "llm:expert"], "'llm:expert' is unavailable on ackley-mixed"),
         (["--problem", "ackley-mixed", "--arms", "llm:nosuch:x"], "unknown model provider 'nosuch'"),
+        (["--problem", "ackley-mixed", "--arms", "tpe", "--reference", "tpe-starts20"],
+         "--reference 'tpe-starts20' is not one of --arms (tpe)"),
     ],
 )
 def test_bad_problems_and_arms_are_refused_before_anything_runs(tmp_path: Path, args: list[str], message: str) -> None:
@@ -95,6 +97,17 @@ def test_bad_problems_and_arms_are_refused_before_anything_runs(tmp_path: Path, 
     assert out.returncode == 2
     assert message in out.stderr
     assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_every_arm_is_set_against_the_reference_arm(tmp_path: Path) -> None:
+    out = compare("--problem", "ackley-mixed", "--arms", "tpe-starts20,tpe", "--reference", "tpe-starts20",
+                  "--seeds", "2", "--trials", "6", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    report = (tmp_path / "results.md").read_text()
+    assert "Against `tpe-starts20` at each checkpoint" in report
+    assert "the mean as a multiple of `tpe-starts20`'s" in report
+    assert "--reference tpe-starts20" in report  # in the command that reproduces it
+    assert (tmp_path / "against-tpe-starts20.png").exists()
 
 
 def test_a_run_store_line_cut_by_a_kill_is_measured_again(tmp_path: Path, toy_surface: Path) -> None:
