@@ -84,6 +84,11 @@ def first_reaching(curve: Sequence[float | None], target: float, baseline: float
     return next((i + 1 for i, v in enumerate(curve) if reached(v, target, baseline, maximize)), None)
 
 
+def censored(hits: Sequence[int | None], trials: int) -> list[int]:
+    """:func:`first_reaching` counts with a run that never reached the target as ``trials + 1``."""
+    return [h if h is not None else trials + 1 for h in hits]
+
+
 @dataclass
 class ArmSummary:
     arm: str
@@ -129,7 +134,7 @@ def summarize(runs: Sequence[RunRecord], maximize: bool, best_known: float, base
             elif not gap and abs(base) > 1e-12:
                 gains.append(100.0 * (final - base) / abs(base) * (1 if maximize else -1))
         hits = [first_reaching(c, target, baseline, maximize) for c in curves]
-        counted = [h if h is not None else trials + 1 for h in hits]
+        counted = censored(hits, trials)
         curve = []
         for i in range(trials):
             curve.append(mean_se([c[i] for c in curves if c[i] is not None]))
@@ -316,22 +321,20 @@ def trials_to_levels(runs: Sequence[RunRecord], trials: int, best_known: float, 
             for share in levels
         }
 
-    def censored(hits: Sequence[int | None]) -> list[int]:
-        return [h if h is not None else trials + 1 for h in hits]
-
     head = ["arm", *[f"{share:.0%} ({_num(target_of(best_known, baseline, maximize, share))})"
                      for share in levels]]
     lines = _table_start(
         f"Trials to reach a share of the best known value: mean ± standard error, median, runs that "
         f"reached it, and the mean as a multiple of `{reference}`'s (runs that never reached it count "
         f"as {trials + 1}: where few did, the mean is a lower bound).", head)
+    ref_means = {share: mean_se(censored(counts[reference][share], trials))[0] for share in levels}
     for arm, by_share in counts.items():
         cells = []
         for share in levels:
             hits = by_share[share]
-            xs = censored(hits)
+            xs = censored(hits, trials)
             mean, se = mean_se(xs)
-            ref_mean, _ = mean_se(censored(counts[reference][share]))
+            ref_mean = ref_means[share]
             ratio = "" if arm == reference else f", ×{mean / ref_mean:.2f}"
             cells.append(f"{_num(mean, 3)} ± {_num(se, 2)}, median {_num(statistics.median(xs), 3)}, "
                          f"{sum(h is not None for h in hits)}/{len(hits)}{ratio}")
