@@ -134,6 +134,20 @@ class AdaptiveSchedule(Schedule):
             and whose recent ones are not loses its share and, with ``Choose``'s
             ``write_when_ahead``, its written rounds (with no written trial in the window it
             chooses). Measured in stop 24 (``docs/ablation.md``, eleventh pass).
+        base_startup:
+            The base sampler's random start-up trials (``n_startup_trials`` of TPE and of
+            GPSampler). Its trials numbered below are random draws, which any good advice
+            beats; with ``base_startup`` set, the model's later blocks (and with ``Choose``'s
+            ``write_when_ahead`` its written rounds) are earned only against the base
+            sampler's trials from this number on, its model's proposals: until one of those
+            is scored the model gets ``floor`` and picks. The early blocks are still judged
+            against every trial of the base sampler: there the model's trial replaces a
+            random draw. The model's own trials are scored
+            as before, against the whole field. :obj:`None`: every trial of the base sampler
+            is the bar. :class:`~optuna_llm_sampler.LLMSampler`'s default schedule sets it to
+            its base sampler's start-up: judged against A-Tune's 20 random start-up draws,
+            good advice looked far ahead, took half of trials 11 to 29 and left TPE's model
+            a narrow start (``docs/ablation.md``, twelfth pass).
         round_size:
             Trials per block; an LLM block is one model call. Default 2.
         prior:
@@ -155,6 +169,7 @@ class AdaptiveSchedule(Schedule):
         early_round_trials: int | None = 1,
         score: str = "pooled",
         window: int | None = None,
+        base_startup: int | None = None,
         round_size: int = 2,
         prior: float = 1.0,
         baseline_first: bool = True,
@@ -195,6 +210,13 @@ class AdaptiveSchedule(Schedule):
                                    or window < 1):
             raise InvalidScheduleError(f"window must be an int >= 1 or None, got {window!r}")
         self.window = window
+        if base_startup is not None and (
+            isinstance(base_startup, bool) or not isinstance(base_startup, int) or base_startup < 0
+        ):
+            raise InvalidScheduleError(
+                f"base_startup must be an int >= 0 or None, got {base_startup!r}"
+            )
+        self.base_startup = base_startup
         if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
             raise InvalidScheduleError(f"round_size must be an int >= 1, got {round_size!r}")
         self.max_round_size = round_size
@@ -222,6 +244,7 @@ class AdaptiveSchedule(Schedule):
             f"early_on_evidence={self.early_on_evidence}, model_first={self.model_first}, "
             f"early_round_trials={self.early_round_trials}, score={self.score!r}, "
             + (f"window={self.window}, " if self.window is not None else "")
+            + (f"base_startup={self.base_startup}, " if self.base_startup is not None else "")
             + f"round_size={self.max_round_size}, prior={self.prior}, "
             f"baseline_first={self.baseline_first})"
         )
@@ -289,6 +312,14 @@ class AdaptiveSchedule(Schedule):
             return TrialRole.BASE
         return role
 
+    def base_since(self, start: int) -> int:
+        """The first of the base sampler's trial numbers that the block at ``start`` is judged
+        against: 0 for an early block (the model's start-up trial replaces a random draw, so
+        random draws are its bar), ``base_startup`` after them."""
+        if self.base_startup is None or self._is_early(start):
+            return 0
+        return self.base_startup
+
     def _is_early(self, start: int) -> bool:
         return start + self.max_round_size <= self.early_trials
 
@@ -323,7 +354,10 @@ class AdaptiveSchedule(Schedule):
         ``write_when_ahead`` judges, so that the trials the model picked among the base
         sampler's candidates do not earn it rounds to write.
         """
-        p_better = probability_better(llm_rewards, base_rewards, self.prior)
+        # Without a bar (no base trial scored since the base sampler's start-up) there is no
+        # evidence: the share stays at the floor and the rounds choose.
+        no_bar = self.base_startup is not None and not self._is_early(start) and not base_rewards
+        p_better = 0.5 if no_bar else probability_better(llm_rewards, base_rewards, self.prior)
         # The model has to be ahead to earn more than the floor: a model as good as the base
         # sampler only costs model calls, and at one half the evidence is usually none.
         share = self.floor + (self.ceiling - self.floor) * max(0.0, 2.0 * p_better - 1.0)
@@ -331,7 +365,9 @@ class AdaptiveSchedule(Schedule):
         # A model with no scored trial keeps the early share: the base sampler's random draws
         # beat the baseline, and against them a model that has not proposed yet would look behind.
         written = llm_rewards if written_rewards is None else written_rewards
-        p_written = probability_better(written, base_rewards, self.prior) if written else None
+        p_written = (
+            probability_better(written, base_rewards, self.prior) if written and not no_bar else None
+        )
         behind = self.early_on_evidence and p_written is not None and p_written < 0.5
         if self._is_early(start) and not behind:
             share = max(share, self.early_share)
@@ -355,6 +391,7 @@ class AdaptiveSchedule(Schedule):
                 if len(written) != len(llm_rewards)
                 else {}
             ),
+            **({"bar_from": self.base_since(start)} if self.base_startup is not None else {}),
             "credit": credit,
         }
 
@@ -448,7 +485,7 @@ class _BoundAdaptive(Schedule):
         for block in range(first, start + 1, s.max_round_size):
             since = 0 if s.window is None else block - s.window
             llm, written, base = _scores(trials, directions, before=block, pooled=s.pooled,
-                                         since=since)
+                                         since=since, base_since=s.base_since(block))
             record = s.decide(block, credit, llm, base, written)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
@@ -498,10 +535,12 @@ def _scores(
     before: int,
     pooled: bool,
     since: int = 0,
+    base_since: int = 0,
 ) -> tuple[list[float], list[float], list[float]]:
     """:func:`rewards` in one pass: the model's scores, those of its written trials, the base's.
 
-    Trials numbered below ``since`` (``AdaptiveSchedule(window=...)``) are not scored; they
+    Trials numbered below ``since`` (``AdaptiveSchedule(window=...)``), and the base sampler's
+    numbered below ``base_since`` (its start-up, ``base_startup``), are not scored; they
     still count in the field the others are scored against.
     """
     if len(directions) != 1:
@@ -521,7 +560,7 @@ def _scores(
         if source is None or source in _UNSCORED or trial.number < since:
             targets: list[list[float]] = []
         elif source != _attrs.SOURCE_LLM:
-            targets = [base]
+            targets = [base] if trial.number >= base_since else []
         elif _attrs.ATTR_CHOICE in trial.user_attrs:
             targets = [llm]  # A picked trial: not one the model wrote.
         else:
@@ -578,6 +617,18 @@ def _beta(scores: Sequence[float], prior: float) -> tuple[float, float]:
     b = prior + len(scores) - sum(scores)
     n = a + b
     return a / n, a * b / (n * n * (n + 1.0))
+
+
+def startup_trials(sampler: object) -> int | None:
+    """The random start-up trials of ``sampler``: ``n_startup_trials`` of Optuna's TPE, GP and
+    CMA-ES samplers; :obj:`None` for a sampler that declares none.
+
+    LLMSampler's default :class:`AdaptiveSchedule` takes it as ``base_startup``.
+    """
+    value = getattr(sampler, "_n_startup_trials", None)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def _check_share(name: str, value: object) -> float:

@@ -61,7 +61,10 @@ ATTR_SHARE = "llm_share"
 probability that the model's trials beat the base sampler's) and the evidence, ``llm`` and
 ``base`` as ``[trials scored, sum of scores]``. When some of the model's trials were picked
 among the base sampler's candidates, also ``written`` (the scores of those it wrote) and
-``p_written`` (their ``p_better``; :obj:`None` before it wrote any)."""
+``p_written`` (their ``p_better``; :obj:`None` before it wrote any). With the schedule's
+``base_startup``, ``bar_from``: the first trial number of the base sampler's that ``base``
+counts (its start-up trials are random draws, not the bar); ``base`` is ``[0, 0]`` and
+``p_better`` one half until one of those is scored."""
 
 ATTR_EVIDENCE_CHARS = "llm_evidence_chars"
 """Length of the evidence part of the prompt (``LLMSampler(evidence=...)``), in characters;

@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from optuna_llm_sampler import _attrs
 from optuna_llm_sampler._adaptive import _BoundAdaptive
 from optuna_llm_sampler._adaptive import AdaptiveSchedule
+from optuna_llm_sampler._adaptive import startup_trials
 from optuna_llm_sampler._artifacts import keep_exchange
 from optuna_llm_sampler._artifacts import prompt_text
 from optuna_llm_sampler._attr_io import write_attrs
@@ -143,8 +144,10 @@ class LLMSampler(BaseSampler):
             :class:`~optuna_llm_sampler.AdaptiveSchedule` ``()``: blocks of 2 trials, the
             model's share between 10% and 50% following how its trials fare against the base
             sampler's; before trial 10 the model writes one configuration, trial 7, after six
-            of the base sampler's. ``AlternatingSchedule()`` gives the seed experiment's fixed
-            two-and-two.
+            of the base sampler's. Its ``base_startup`` is the base sampler's start-up
+            (``n_startup_trials``, 10 for TPE's default, 20 as A-Tune's runner builds it): after trial 10 the model earns its share against the
+            base sampler's own proposals, not its random draws. ``AlternatingSchedule()``
+            gives the seed experiment's fixed two-and-two.
         search_space:
             Parameter name to distribution, shown to the model and used to repair its reply.
             Default: the distributions of the study's finished trials; until one exists, LLM
@@ -262,7 +265,11 @@ class LLMSampler(BaseSampler):
         # when it does, with fewer model calls.
         # With prefetch, a fixed schedule: an adaptive one decides a round only when it starts.
         if schedule is None:
-            self._schedule: Schedule = AlternatingSchedule() if prefetch else AdaptiveSchedule()
+            self._schedule: Schedule = (
+                AlternatingSchedule()
+                if prefetch
+                else AdaptiveSchedule(base_startup=startup_trials(self._base))
+            )
         else:
             self._schedule = as_schedule(schedule)
         self._search_space = _check_search_space(search_space)

@@ -311,7 +311,8 @@ def _one_shot_base_first() -> dict[str, Any]:
 
 
 def _late_shot(**changes: Any) -> dict[str, Any]:
-    """The eighth pass's ``+late-shot`` schedule (LLMSampler's default since stop 22), with ``changes``."""
+    """The eighth pass's ``+late-shot`` schedule (LLMSampler's default in stops 22-24, which judged
+    later blocks against every trial of TPE's, its random start-up too), with ``changes``."""
     return _adaptive_schedule(**{**_ONE_SHOT, "model_first": False, "early_share": 0.25, **changes})
 
 
@@ -373,9 +374,9 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "early-singles": (_early_singles, "+adaptive with early_round_trials=1: the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
     "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True, early_share=0.5): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default in stops 20-21)"),
     "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
-    "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default since stop 22)"),
+    "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default in stops 22-24: since stop 25 the default also sets base_startup, and +late-shot is the way to run the old one)"),
     "start-only": (partial(_late_shot, floor=0.0, ceiling=0.0), "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study (measured in stop 24)"),
-    "starts20": (_starts20, "base_sampler=TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune builds it, under LLMSampler's defaults (whose schedule assumes TPE's 10; measured in stop 24)"),
+    "starts20": (_starts20, "base_sampler=TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune builds it, under LLMSampler's defaults (since stop 25 the default schedule's base_startup follows it: 20; +starts20+late-shot runs stop 24's default; measured in stops 24-25)"),
     "window": (partial(_late_shot, window=20), "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field (measured in stop 24)"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),

@@ -552,3 +552,55 @@ def test_with_a_window_a_block_is_decided_on_the_recent_trials_alone() -> None:
 def test_a_window_must_be_a_positive_int(bad) -> None:
     with pytest.raises(InvalidScheduleError, match="window must be an int >= 1 or None"):
         AdaptiveSchedule(window=bad)
+
+
+def test_with_base_startup_later_blocks_are_earned_against_the_base_samplers_own_proposals() -> None:
+    # The base sampler's first 20 trials are its random start-up: good advice beats those
+    # whatever the base sampler's model would do, so they are not the bar.
+    def blocks(base_startup: int | None) -> dict[int, dict]:
+        study = run(writes_or_picks_first(GOOD), n=40, choose=Choose(from_trial=10, write_when_ahead=True),
+                    schedule=AdaptiveSchedule(floor=0.1, ceiling=0.6, base_startup=base_startup))
+        by_base = {t.number for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "RandomSampler"}
+        for block, record in decisions(study).items():
+            if base_startup and block >= 11:  # after the early blocks: the base's trials from 20 on
+                assert record["base"][0] == len(by_base & set(range(20, block)))
+        return decisions(study)
+
+    judged = blocks(20)
+    for block in range(11, 21, 2):  # no proposal of the base's model yet: the floor, and picks
+        assert judged[block]["base"] == [0, 0] and judged[block]["bar_from"] == 20
+        assert judged[block]["share"] == pytest.approx(0.1) and judged[block]["p_better"] == 0.5
+    assert judged[21]["base"][0] >= 1 and judged[21]["bar_from"] == 20
+    assert judged[7]["bar_from"] == 0  # the early block: the model's trial replaces a random draw
+    # Against every trial of the base sampler, the good model looks far ahead from trial 11.
+    whole = blocks(None)
+    assert all(whole[block]["share"] > 0.3 for block in range(11, 21, 2))
+    assert "bar_from" not in whole[11]
+
+
+def test_with_base_startup_the_early_blocks_are_still_judged_against_the_random_draws() -> None:
+    # model_first: the model writes trial 1, and trial 5 only if trial 1 is level or ahead of
+    # the base sampler's draws, all of which are start-up draws here.
+    schedule = AdaptiveSchedule(model_first=True, early_share=0.5, base_startup=20)
+    study = run(constant_replier(BAD), schedule, n=12)
+    assert study.trials[1].user_attrs[ATTR_SOURCE] == "llm"
+    assert decisions(study)[5]["role"] == "base" and decisions(study)[5]["p_better"] < 0.5
+
+
+def test_by_default_the_schedule_takes_the_base_samplers_start_up() -> None:
+    def default_schedule(**base) -> AdaptiveSchedule:
+        kind = base.pop("kind", optuna.samplers.TPESampler)
+        return LLMSampler(constant_replier(GOOD), base_sampler=kind(seed=0, **base),
+                          search_space=SPACE).schedule
+
+    assert default_schedule().base_startup == 10  # TPE's default
+    assert default_schedule(n_startup_trials=20).base_startup == 20  # A-Tune's random_starts
+    assert default_schedule(kind=RandomSampler).base_startup is None  # all its trials are draws
+    assert "base_startup=20" in repr(default_schedule(n_startup_trials=20))
+    assert "base_startup" not in repr(AdaptiveSchedule())
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "20"])
+def test_base_startup_must_be_an_int_of_zero_or_more(bad) -> None:
+    with pytest.raises(InvalidScheduleError, match="base_startup must be an int >= 0 or None"):
+        AdaptiveSchedule(base_startup=bad)
