@@ -51,7 +51,8 @@ class RunnerConfig:
             what the confirmation verifies.
         rerank_repeats: Re-measurements of each re-ranked configuration. Default 1: the
             cheapest that pays on the recorded nginx surface; two each crowned better
-            configurations, but no better than spending their extra measurements on trials.
+            configurations, but gained no more than one each over spending the same
+            measurements on more trials (docs/benchmarks.md).
         target_gain: Stop once the best trial's gain over the baseline reaches this many
             percent (see :mod:`atune_bridge._runner._stop`). None: never.
         patience: Stop after this many finished trials since the best one without a better

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from atune_bridge import RunnerConfig, format_summary, summarize, write_report
+from atune_bridge import Evaluation, RunnerConfig, format_summary, summarize, write_report
+from atune_bridge._format import Scoring
 from atune_bridge._runner import STUDY_CONFIRM, confirm_text
-from atune_bridge._runner._rerank import Candidate, crown_sentence, rerank
+from atune_bridge._runner._rerank import Candidate, crown_sentence, rank_value, ranking, rerank
 from atune_bridge._runner._study_note import study_note
 
 from toy_project import ORIGINAL, Toy, copy_toy, noisy_client, rps
@@ -77,6 +78,22 @@ def test_a_stop_request_ends_the_re_ranking_and_the_best_single_keeps_the_crown(
                     best_single=3, ranked_by="rps as measured", higher_is_better=True, cancel=cancel)
     assert calls == [3] and record["interrupted"] is True and record["crowned"] == 3
     assert crown_sentence(record).endswith("was interrupted: trial 3 (the best single measurement) kept the crown")
+
+
+@pytest.mark.parametrize(("multi_objective", "mode", "expected"), [(False, "weighted", 12.5), (True, "pareto", 7.25)])
+def test_several_evaluations_are_ranked_by_the_weighted_improvement_rate(multi_objective: bool, mode: str,
+                                                                         expected: float) -> None:
+    evaluations = (Evaluation("rps", "echo 1", "negative", weight=70),
+                   Evaluation("latency", "echo 1", "positive", weight=30))
+    scoring = Scoring(evaluations, multi_objective)
+    assert scoring.mode == mode
+    # weighted: the study's value is the rate; --multi-objective: the values are the metrics and
+    # the rate is minus A-Tune's objective
+    values = (12.5,) if mode == "weighted" else (900.0, 20.0)
+    assert rank_value(scoring, values, -7.25) == expected
+    assert ranking(scoring) == ("weighted improvement over the baseline in % (A-Tune's rate)", True)
+    single = Scoring(evaluations[1:])
+    assert rank_value(single, (20.0,), 20.0) == 20.0 and ranking(single) == ("latency as measured", False)
 
 
 # --------------------------------------------------------------------------- the runner
@@ -208,7 +225,8 @@ def test_a_stop_during_the_re_ranking_ends_it_and_a_resumed_run_measures_it_agai
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"confirm": 3, "rerank": 1}, r"RunnerConfig.rerank must be 0 \(off\) or at least 2 configurations to compare, got 1"),
+    ({"confirm": 3, "rerank": 1},
+     r"RunnerConfig.rerank must be 0 \(off\) or at least 2 configurations to compare, got 1"),
     ({"confirm": 3, "rerank": -2}, r"RunnerConfig.rerank must be 0 \(off\) or at least 2"),
     ({"rerank": 3}, r"RunnerConfig.rerank needs the confirmation.*set confirm to at least 2 \(e.g. 3\) or rerank "
                     r"to 0, got rerank=3 with confirm=0"),
