@@ -75,6 +75,13 @@ def add_parser(subparsers: Any) -> None:
                         help="at the end, measure the best configuration and the baseline N times each, "
                              "alternately, and report the gain with its 95%% interval; 0 turns it off "
                              "(default: %(default)s, the fewest that give each an interval)")
+    parser.add_argument("--rerank", type=int, metavar="K",
+                        help="before confirming, measure the top K configurations again and confirm the "
+                             "one with the best mean rather than the best single measurement, often a "
+                             "lucky draw on a noisy benchmark; 0 turns it off (default: 3 when --confirm "
+                             "is on, else off)")
+    parser.add_argument("--rerank-repeats", type=int, default=1, metavar="R",
+                        help="re-measurements of each of the --rerank configurations (default: %(default)s)")
     parser.add_argument("--target-gain", type=float, metavar="PCT",
                         help="stop once the best trial's gain over the baseline reaches PCT percent "
                              "(A-Tune's LLM tuner uses 10; default: off)")
@@ -125,6 +132,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         summarize,
         write_report,
     )
+    from atune_bridge._runner._rerank import DEFAULT_RERANK
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -142,6 +150,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return error(str(exc))
     if args.confirm < 0 or args.confirm == 1:
         return error(f"--confirm must be 0 (off) or at least 2, got {args.confirm}")
+    rerank = args.rerank if args.rerank is not None else (DEFAULT_RERANK if args.confirm else 0)
+    if rerank < 0 or rerank == 1:
+        return error(f"--rerank must be 0 (off) or at least 2, got {rerank}")
+    if rerank and not args.confirm:
+        return error(f"--rerank {rerank} needs --confirm: the crowned configuration's gain is what it "
+                     "verifies; give --confirm 3 or --rerank 0")
+    if args.rerank_repeats < 1:
+        return error(f"--rerank-repeats must be at least 1, got {args.rerank_repeats}")
     if args.patience is not None and args.patience < 1:
         return error(f"--patience must be at least 1, got {args.patience}")
     if args.target_gain is not None and not args.target_gain > 0:
@@ -162,6 +178,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         apply_best=args.apply_best,
         workdir=args.workdir,
         confirm=args.confirm,
+        rerank=rerank,
+        rerank_repeats=args.rerank_repeats,
         target_gain=args.target_gain,
         patience=args.patience,
         warm_start=tuple(args.warm_start),

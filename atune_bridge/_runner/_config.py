@@ -41,6 +41,18 @@ class RunnerConfig:
             :mod:`atune_bridge._runner._confirm`). 0 (the library's default, so that a
             program driving the runner pays for it only when asked) turns it off; the
             ``tune`` command's default is 3. 1 is refused: one value has no interval.
+        rerank: Before the confirmation, measure the top this-many configurations again
+            (``rerank_repeats`` times each) and confirm the one with the best mean instead of
+            the best single measurement, which on a noisy benchmark is often a lucky draw
+            (see :mod:`atune_bridge._runner._rerank`). 0 (the library's default, as for
+            ``confirm``) turns it off; the ``tune`` command's default is 3 whenever it
+            confirms. 1 is refused (one candidate has nothing to be ranked against), and so is
+            any other value with ``confirm`` off, since the crowned configuration's gain is
+            what the confirmation verifies.
+        rerank_repeats: Re-measurements of each re-ranked configuration. Default 1: the
+            cheapest that pays on the recorded nginx surface; two each crowned better
+            configurations, but gained no more than one each over spending the same
+            measurements on more trials (docs/benchmarks.md).
         target_gain: Stop once the best trial's gain over the baseline reaches this many
             percent (see :mod:`atune_bridge._runner._stop`). None: never.
         patience: Stop after this many finished trials since the best one without a better
@@ -68,6 +80,8 @@ class RunnerConfig:
     workdir: str | None = None
     output_limit: int = 4000
     confirm: int = 0
+    rerank: int = 0
+    rerank_repeats: int = 1
     target_gain: float | None = None
     patience: int | None = None
     warm_start: tuple[str, ...] = ()
@@ -94,6 +108,21 @@ class RunnerConfig:
         if self.confirm < 0 or self.confirm == 1:
             raise ValueError(
                 f"RunnerConfig.confirm must be 0 (off) or at least 2 measurements per arm, got {self.confirm!r}"
+            )
+        if self.rerank < 0 or self.rerank == 1:
+            raise ValueError(
+                f"RunnerConfig.rerank must be 0 (off) or at least 2 configurations to compare, got {self.rerank!r}"
+            )
+        if self.rerank and self.confirm < 2:
+            raise ValueError(
+                f"RunnerConfig.rerank needs the confirmation, which verifies the crowned configuration: "
+                f"set confirm to at least 2 (e.g. 3) or rerank to 0, got rerank={self.rerank!r} with "
+                f"confirm={self.confirm!r}"
+            )
+        if self.rerank_repeats < 1:
+            raise ValueError(
+                f"RunnerConfig.rerank_repeats must be at least 1 re-measurement per configuration, "
+                f"got {self.rerank_repeats!r}"
             )
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"RunnerConfig.patience must be at least 1 trial, got {self.patience!r}")

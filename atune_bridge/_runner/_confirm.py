@@ -15,7 +15,8 @@ sampler, ``study.best_trial`` and the trial budget never see them. Its keys:
 
 ``n``                 measurements asked per arm
 ``order``             the arms in the order they were measured (``"baseline"``/``"best"``)
-``best_trial``        the number of the trial whose configuration was confirmed
+``best_trial``        the number of the trial whose configuration was confirmed: the best
+                      trial, or with ``rerank`` the one it crowned
 ``best_config``       that configuration as set (name to text)
 ``baseline_config``   the baseline configuration as set
 ``confidence``        0.95
@@ -35,6 +36,12 @@ sampler, ``study.best_trial`` and the trial budget never see them. Its keys:
 ``failures``          measurements that failed: ``[{"arm", "round", "reason"}]``
 ``warning``           a sentence when the gain is within the noise or not verified, else None
 ``interrupted``       true when a stop request cut the confirmation short
+``rerank``            only with ``--rerank``: the re-ranking that chose ``best_trial`` among the
+                      top trials before the confirmation (see :mod:`._rerank` for its keys:
+                      ``k``, ``repeats``, ``ranked_by``, ``higher_is_better``, ``candidates``
+                      with each one's ``trial``, ``trials``, ``config``, ``earlier``,
+                      ``samples``, ``metrics``, ``n`` and ``mean``, ``best_single``,
+                      ``crowned``, ``changed``, ``failures``, ``interrupted``); absent without it
 
 Example:
     >>> from atune_bridge._runner._confirm import confirm_gain
@@ -54,6 +61,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from atune_bridge._runner._rerank import rerank_text
 from atune_bridge._runner._stats import CONFIDENCE, mean_interval, ratio_interval
 
 if TYPE_CHECKING:
@@ -180,7 +188,8 @@ def confirm_gain(
 
 
 def confirm_text(record: Mapping[str, Any]) -> list[str]:
-    """The confirmation as terminal lines: each arm's mean +- half-width, the gain, the verdict."""
+    """The confirmation as terminal lines: the re-ranking when there was one (what it crowned
+    and why, each candidate's mean), then each arm's mean +- half-width, the gain, the verdict."""
     lines = []
     n = record.get("n")
     for name, m in (record.get("metrics") or {}).items():
@@ -199,7 +208,7 @@ def confirm_text(record: Mapping[str, Any]) -> list[str]:
         lines.append(f"  {name}: best {arm(m['best'])}, baseline {arm(m['baseline'])}: {text} -> {m['verdict']}")
     head = (f"Confirmed (trial {record.get('best_trial')} against the baseline, {n} alternating "
             f"measurements each, 95% t-intervals; gain interval: {record.get('method')}):")
-    out = [head, *lines]
+    out = [*rerank_text(record.get("rerank")), head, *lines]
     if record.get("warning"):
         out.append(f"Warning: {record['warning']}.")
     return out

@@ -96,7 +96,16 @@ from atune_bridge._runner._records import (
     is_discarded,
 )
 from atune_bridge._runner._relate import configure, threshold_metrics
-from atune_bridge._runner._report import best_trial, summarize, write_report
+from atune_bridge._runner._report import best_trial, crowned_trial, ranked_trials, summarize, write_report
+from atune_bridge._runner._rerank import (
+    Candidate,
+    candidate_trials,
+    pick_candidates,
+    rank_value,
+    ranking,
+    rerank,
+    trial_rank_value,
+)
 from atune_bridge._runner._study_note import write_study_note
 from atune_bridge._runner._sampler import build_sampler, parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import (
@@ -683,7 +692,12 @@ class Runner:
             study.set_user_attr(STUDY_STOPPED, result.stopped)  # a stale reason is cleared
 
     def _confirm(self, study: Study, result: RunResult) -> None:
-        """Measure the best configuration and the baseline again (:mod:`._confirm`)."""
+        """Re-rank the top trials (:mod:`._rerank`) when asked, then measure the crowned
+        configuration and the baseline again (:mod:`._confirm`).
+
+        A resumed run reuses what the study stores: a re-ranking of the same candidates, a
+        confirmation of the same trial with the same count, neither interrupted.
+        """
         if self.config.confirm < 2 or self._baseline_metrics is None:
             return
         best = best_trial(study, self.scoring)
@@ -695,19 +709,66 @@ class Runner:
                        "scored with the thresholds, not measured")
             return
         stored = study.user_attrs.get(STUDY_CONFIRM)
-        if (isinstance(stored, dict) and stored.get("best_trial") == best.number
-                and stored.get("n") == self.config.confirm and not stored.get("interrupted")):
-            result.confirm = stored  # resumed after the budget was reached: measured already
-            return
-        logger.info("confirming trial %d against the baseline: %d measurements each",
-                    best.number, self.config.confirm)
-        record = confirm_gain(self.config.confirm, self._trial_texts(best), self._baseline_config,
-                              self._confirm_measure, self.client.evaluations,
-                              best_trial=best.number, cancel=self._stop)
-        study.set_user_attr(STUDY_CONFIRM, record)
+        stored = dict(stored) if isinstance(stored, dict) else {}
+        reranked = self._rerank(study, best, stored.get("rerank")) if self.config.rerank else None
+        crowned = best
+        if reranked is not None and reranked["crowned"] != best.number:
+            crowned = study.get_trials(deepcopy=False)[reranked["crowned"]]
+        if (stored.get("best_trial") == crowned.number and stored.get("n") == self.config.confirm
+                and not stored.get("interrupted")):
+            record = dict(stored)  # resumed after the budget was reached: measured already
+        else:
+            if not self._stop.is_set():
+                logger.info("confirming trial %d against the baseline: %d measurements each",
+                            crowned.number, self.config.confirm)
+            record = confirm_gain(self.config.confirm, self._trial_texts(crowned), self._baseline_config,
+                                  self._confirm_measure, self.client.evaluations,
+                                  best_trial=crowned.number, cancel=self._stop)
+            if record["warning"]:
+                self._warn(record["warning"])
+        record.pop("rerank", None)
+        if reranked is not None:
+            record["rerank"] = reranked
+        if record != stored:
+            study.set_user_attr(STUDY_CONFIRM, record)
         result.confirm = record
-        if record["warning"]:
-            self._warn(record["warning"])
+
+    def _rerank(self, study: Study, best: FrozenTrial, stored: Any) -> dict[str, Any] | None:
+        """Measure the top ``rerank`` configurations again and crown the best mean; the record
+        of :mod:`._rerank`, the stored one when it has the same candidates, or None when there
+        are fewer than two candidates."""
+        ranked_by, higher_is_better = ranking(self.scoring)
+        candidates = pick_candidates(
+            ranked_trials(study, self.scoring), self.config.rerank,
+            texts=self._trial_texts,
+            score=lambda t: trial_rank_value(self.scoring, t),
+            left_out=lambda t: (t.user_attrs.get(self._source_key) == SOURCE_BASELINE
+                                or bool(t.user_attrs.get("threshold_scored"))),
+            baseline=self._baseline_config,
+        )
+        if len(candidates) < 2:
+            logger.info("re-ranking skipped: %d configuration(s) besides the baseline were measured",
+                        len(candidates))
+            return None
+        if (isinstance(stored, dict) and not stored.get("interrupted") and stored.get("k") == self.config.rerank
+                and stored.get("repeats") == self.config.rerank_repeats
+                and candidate_trials(stored) == [(c.trial, list(c.trials)) for c in candidates]):
+            return stored  # resumed: these candidates were measured already
+        logger.info("re-ranking the top %d configurations (trials %s): %d measurement(s) each",
+                    len(candidates), ", ".join(str(c.trial) for c in candidates), self.config.rerank_repeats)
+        return rerank(candidates, self.config.rerank_repeats, self._rerank_measure, best_single=best.number,
+                      ranked_by=ranked_by, higher_is_better=higher_is_better, k=self.config.rerank,
+                      cancel=self._stop)
+
+    def _rerank_measure(self, candidate: Candidate) -> tuple[float, dict[str, float]] | str:
+        outcome = self._confirm_measure("rerank", candidate.config)
+        if isinstance(outcome, str):
+            return outcome
+        try:
+            score = self.scoring.score(outcome, self._baseline_metrics)
+        except MetricError as exc:
+            return str(exc)
+        return rank_value(self.scoring, score.values, score.atune_objective), outcome
 
     def _confirm_measure(self, arm: str, config: Mapping[str, str]) -> dict[str, float] | str:
         try:
@@ -729,10 +790,13 @@ class Runner:
         try:
             label = "original values"
             if self.config.apply_best and self._study is not None:
-                best = best_trial(self._study, self.scoring)
+                best = crowned_trial(self._study, self.scoring)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
                     target.update(self._trial_texts(best))
-                    label = f"best configuration (trial {best.number})"
+                    single = best_trial(self._study, self.scoring)
+                    over = (f", crowned over trial {single.number} by re-measuring the top trials"
+                            if single is not None and single.number != best.number else "")
+                    label = f"best configuration (trial {best.number}{over})"
             pending = [
                 k.name for k in self._knobs
                 if k.name in target and not _same(k, self._system.state[k.name], target[k.name])

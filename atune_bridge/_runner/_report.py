@@ -14,7 +14,10 @@ below :data:`MIN_IMPORTANCE_TRIALS`.
 
 The best trial: the best objective value (ties go to the earlier trial); with several
 objectives (``--multi-objective``), the Pareto-optimal trial with the best A-Tune weighted
-objective.
+objective. When the run re-ranked its top trials (``--rerank``, :mod:`._rerank`) and crowned
+another, the report's best is the crowned trial (:func:`crowned_trial`), and the report says
+so: "trial 17 crowned after re-measuring the top 3 (trial 12 had the best single measurement:
+a lucky draw)".
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from optuna.trial import TrialState
 
 from atune_bridge._format import Scoring, importance_evaluator, improve_rate_text
 from atune_bridge._runner._records import STUDY_CONFIRM, is_discarded
+from atune_bridge._runner._rerank import crown_sentence, current_crown
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -114,6 +118,27 @@ class Summary:
         return verified_gain_line(self.confirm)
 
     @property
+    def crowned_over(self) -> int | None:
+        """The trial with the best single measurement when the re-ranking (``--rerank``) crowned
+        :attr:`best` in its place; None when it did not."""
+        rerank = (self.confirm or {}).get("rerank")
+        if (not isinstance(rerank, Mapping) or self.best is None or not rerank.get("changed")
+                or rerank.get("crowned") != self.best.number):
+            return None
+        single = rerank.get("best_single")
+        return single if isinstance(single, int) else None
+
+    @property
+    def best_label(self) -> str:
+        """How the best trial is named: ``trial 17 (TPESampler)``, with ``, crowned over trial
+        12 by re-measuring`` when the re-ranking put it in the place of the best single one."""
+        if self.best is None:
+            return ""
+        over = self.crowned_over
+        crowned = f", crowned over trial {over} by re-measuring" if over is not None else ""
+        return f"trial {self.best.number} ({self.best.source}){crowned}"
+
+    @property
     def dashboard_command(self) -> str:
         return f"optuna-dashboard {self.storage}"
 
@@ -138,21 +163,43 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def ranked_trials(study: Study, scoring: Scoring) -> list[FrozenTrial]:
+    """The complete trials, best first (see the module doc); the first is :func:`best_trial`.
+
+    With several objectives the Pareto-optimal trials come first, each group by A-Tune's
+    weighted objective.
+    """
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values]
+    if scoring.mode == "pareto":
+        front = {t.number for t in _pareto_front(complete, scoring.directions)}
+
+        def key(t: FrozenTrial) -> tuple[bool, float, int]:
+            objective = _finite(t.user_attrs.get("atune_objective"))
+            return (t.number not in front, objective if objective is not None else math.inf, t.number)
+
+        return sorted(complete, key=key)
+    sign = -1.0 if scoring.directions[0] == "maximize" else 1.0
+    return sorted(complete, key=lambda t: (sign * t.values[0], t.number))
+
+
 def best_trial(study: Study, scoring: Scoring) -> FrozenTrial | None:
     """The best complete trial (see the module doc), or None before any completes."""
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values]
-    if not complete:
-        return None
-    if scoring.mode == "pareto":
-        front = _pareto_front(complete, scoring.directions)
+    ranked = ranked_trials(study, scoring)
+    return ranked[0] if ranked else None
 
-        def key(t: FrozenTrial) -> tuple[float, int]:
-            objective = _finite(t.user_attrs.get("atune_objective"))
-            return (objective if objective is not None else math.inf, t.number)
 
-        return min(front, key=key)
-    sign = -1.0 if scoring.directions[0] == "maximize" else 1.0
-    return min(complete, key=lambda t: (sign * t.values[0], t.number))
+def crowned_trial(study: Study, scoring: Scoring) -> FrozenTrial | None:
+    """The trial a run ends with: :func:`best_trial`, or the trial the study's re-ranking
+    (``--rerank``, :mod:`._rerank`) crowned in its place while that re-ranking is current (made
+    when the same trial was best, and not interrupted)."""
+    best = best_trial(study, scoring)
+    record = _confirm_attr(study) or {}
+    crowned = current_crown(record.get("rerank"), best.number if best is not None else None)
+    if crowned is None or best is None or crowned == best.number:
+        return best
+    trial = next((t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if t.number == crowned), None)
+    return trial if trial is not None else best
 
 
 def _pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> list[FrozenTrial]:
@@ -257,7 +304,7 @@ def summarize(result: RunResult, *, importances: bool = True) -> Summary:
         (t for t in complete if t.user_attrs.get(_SOURCE_KEY) == "baseline" and t.user_attrs.get("metrics")),
         None,
     )
-    best = best_trial(study, scoring)
+    best = crowned_trial(study, scoring)
     baseline_row = _row(baseline_trial) if baseline_trial is not None else None
     best_row = _row(best) if best is not None else None
 
@@ -340,6 +387,9 @@ def verified_gain_line(confirm: Mapping[str, Any] | None) -> str:
         parts.append(confirm["verdict"])
     if isinstance(confirm.get("n"), int):
         parts.append(f"from {confirm['n']} re-measurements of each")
+    rerank = confirm.get("rerank")
+    if isinstance(rerank, Mapping):
+        parts.append(crown_sentence(rerank))
     warning = confirm.get("warning")
     if isinstance(warning, str) and warning:
         parts.append(f"warning: {warning}")
@@ -373,7 +423,7 @@ def format_summary(summary: Summary) -> str:
     if best is None:
         out.append("No trial completed: there is no best configuration.")
         return "\n".join(out)
-    out.append(f"Best: trial {best.number} ({best.source}): {_metrics_text(best.metrics)}")
+    out.append(f"Best: {summary.best_label}: {_metrics_text(best.metrics)}")
     if base is not None:
         out.append(f"Baseline: trial {base.number}: {_metrics_text(base.metrics)}")
     out.append(f"Best configuration (A-Tune): {summary.best_line}")
@@ -539,7 +589,7 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
         f"objective {e(', '.join(f'{n} ({d})' for n, d in zip(summary.objective_names, summary.directions)))}.</p>"
     )
     if best is not None:
-        head.append(f"<p><b>Best:</b> trial {best.number} ({e(best.source)}): {e(_metrics_text(best.metrics))}</p>")
+        head.append(f"<p><b>Best:</b> {e(summary.best_label)}: {e(_metrics_text(best.metrics))}</p>")
         head.append(f"<p><b>Best configuration (A-Tune):</b> <code>{e(summary.best_line)}</code></p>")
     if base is not None:
         head.append(f"<p><b>Baseline:</b> trial {base.number}: {e(_metrics_text(base.metrics))}</p>")

@@ -47,7 +47,7 @@ def study_note(summary: Summary, artifact_dir: str | None = None) -> str:
     else:
         lines.append("**Baseline:** not measured")
     if best is not None:
-        lines.append(f"**Best:** trial {best.number} ({_md(best.source)}): {_md(_metrics_text(best.metrics))}  \n"
+        lines.append(f"**Best:** {_md(summary.best_label)}: {_md(_metrics_text(best.metrics))}  \n"
                      f"`{_md(summary.best_line)}`")
         gains = [f"{_md(n)} {v:+.2f}%" for n, v in summary.improvement.items() if v is not None]
         if gains:

@@ -13,7 +13,7 @@ from atune_bridge._cli import build_parser
 from atune_bridge._runner import TrialReport
 from atune_bridge._tune_cmd import progress_line
 
-from toy_project import ORIGINAL, Toy, copy_toy
+from toy_project import ORIGINAL, Toy, copy_toy, noisy_client
 
 
 @pytest.fixture
@@ -29,6 +29,7 @@ def test_the_flags_and_their_defaults() -> None:
     assert (args.multi_objective, args.apply_best, args.seed, args.output) == (False, False, None, None)
     assert (args.benchmark_timeout, args.command_timeout) == (1800.0, 120.0)
     assert (args.confirm, args.target_gain, args.patience, args.warm_start) == (3, None, None, [])
+    assert (args.rerank, args.rerank_repeats) == (None, 1)  # None: 3 when confirming, else off
     assert args.artifact_dir is None
     args = build_parser().parse_args([
         "tune", "--server", "s", "--client", "c", "--storage", "sqlite:///x.db", "--study", "n",
@@ -165,3 +166,31 @@ def test_meaningless_confirm_patience_and_target_are_refused(toy: Toy) -> None:
                            (("--target-gain", "-3"), "--target-gain must be a positive percentage, got -3.0")):
         done = toy.cli(*flags)
         assert done.returncode == 1 and message in done.stderr
+
+
+def test_by_default_a_confirmed_run_re_ranks_its_top_3_and_says_which_it_crowned(toy: Toy) -> None:
+    client = noisy_client(toy, [1.0, 1.3])  # the baseline as it is, trial 1 x1.3 once, then as they are
+    assert toy.cli("--trials", "1", client=client).returncode == 0
+    steady = {"workers": 6, "cache": 512, "mode": "very fast", "ratio": 0.3}  # 1060 rps
+    toy.enqueue({**steady, "mode": "safe", "cache": 192}, steady, {**steady, "workers": 5})  # 875, 1060, 1050
+    done = toy.cli("--trials", "4", "--confirm", "2", "--apply-best", client=client)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    crowned = "trial 2 crowned after re-measuring the top 3 (trial 1 had the best single measurement: a lucky draw)"
+    assert f"Re-ranked (rps as measured, mean of each trial's measurement and the new ones): {crowned}." in lines
+    assert "  trial 1: mean 1006.25 (n=2; trials 1137.50; again 875.00)" in lines
+    assert "Left applied: best configuration (trial 2, crowned over trial 1 by re-measuring the top trials)." in lines
+    assert "Best: trial 2 (enqueued), crowned over trial 1 by re-measuring: rps=1060.00" in lines
+    assert any(line.startswith("Verified gain: ") and line.endswith(crowned) for line in lines)
+    assert (toy.root / "report" / "best.txt").read_text() == "workers=6,cache=512,mode=very fast,ratio=0.3\n"
+    assert toy.conf() == {"workers": "6", "cache": "512", "mode": "very fast", "ratio": "0.3"}
+
+
+def test_meaningless_re_ranking_settings_are_refused(toy: Toy) -> None:
+    for flags, message in ((("--confirm", "3", "--rerank", "1"), "--rerank must be 0 (off) or at least 2, got 1"),
+                           (("--rerank", "3"), "--rerank 3 needs --confirm: the crowned configuration's gain is "
+                                               "what it verifies; give --confirm 3 or --rerank 0"),
+                           (("--confirm", "3", "--rerank-repeats", "0"), "--rerank-repeats must be at least 1, got 0")):
+        done = toy.cli(*flags)
+        assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert not (toy.root / "study.db").exists()  # refused before anything ran

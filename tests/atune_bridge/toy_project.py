@@ -109,6 +109,20 @@ class Toy:
                               timeout=timeout, cwd=self.root)
 
 
+def noisy_client(toy: Toy, noise: list[float | str]) -> str:
+    """A client whose rps is the toy's times the next factor of ``noise.txt`` (then 1); a factor
+    ``"fail"`` runs the benchmark and then fails it (exit status 3)."""
+    (toy.root / "noise.txt").write_text("".join(f"{f}\n" for f in noise))
+    (toy.root / "noisy.sh").write_text(
+        "f=$(head -n 1 noise.txt); [ -n \"$f\" ] || f=1; tail -n +2 noise.txt > noise.tmp; mv noise.tmp noise.txt\n"
+        "if [ \"$f\" = fail ]; then sh bench.sh > /dev/null; echo 'noisy: failed on purpose' >&2; exit 3; fi\n"
+        "sh bench.sh | awk -v f=\"$f\" '/TIMING:/ {$5 = sprintf(\"%.3f\", $5 * f)} {print}'\n"
+    )
+    text = (toy.root / "toy_client.yaml").read_text().replace('benchmark: "sh bench.sh"', 'benchmark: "sh noisy.sh"')
+    (toy.root / "noisy_client.yaml").write_text(text)
+    return "noisy_client.yaml"
+
+
 def copy_toy(tmp_path: Path) -> Toy:
     root = tmp_path / "toy"
     shutil.copytree(TOY, root)

@@ -15,7 +15,7 @@ from atune_bridge._runner import STUDY_CONFIRM, confirm_text
 from atune_bridge._runner._confirm import confirm_gain, metric_gain, primary_metric
 from atune_bridge._runner._stats import mean_interval, ratio_interval, t_quantile
 
-from toy_project import BASELINE_RPS, ORIGINAL, Toy, copy_toy, rps
+from toy_project import BASELINE_RPS, ORIGINAL, Toy, copy_toy, noisy_client, rps
 
 BEST = {"workers": 6, "cache": 512, "mode": "very fast", "ratio": 0.3}  # the optimum, 1060 rps
 
@@ -137,18 +137,6 @@ def test_a_stop_request_cuts_the_confirmation_short() -> None:
 
 
 # --------------------------------------------------------------------------- the runner
-
-
-def noisy_client(toy: Toy, noise: list[float]) -> str:
-    """A client whose rps is the toy's times the next factor of ``noise.txt`` (then 1)."""
-    (toy.root / "noise.txt").write_text("".join(f"{f}\n" for f in noise))
-    (toy.root / "noisy.sh").write_text(
-        "f=$(head -n 1 noise.txt); [ -n \"$f\" ] || f=1; tail -n +2 noise.txt > noise.tmp; mv noise.tmp noise.txt\n"
-        "sh bench.sh | awk -v f=\"$f\" '/TIMING:/ {$5 = sprintf(\"%.3f\", $5 * f)} {print}'\n"
-    )
-    text = (toy.root / "toy_client.yaml").read_text().replace('benchmark: "sh bench.sh"', 'benchmark: "sh noisy.sh"')
-    (toy.root / "noisy_client.yaml").write_text(text)
-    return "noisy_client.yaml"
 
 
 def test_the_runner_confirms_the_best_against_the_baseline_without_adding_trials(toy: Toy) -> None:
