@@ -95,6 +95,7 @@ re-measuring the top 3 once crowned configurations 705 ± 83 requests/s better t
 single measurement, and 390 ± 90 better than spending the same 3 measurements on 3 more trials
 (2,000 seeds, paired; docs/benchmarks.md). It costs 3 benchmark runs, half the confirmation's."""
 
+
 @dataclass(frozen=True)
 class Candidate:
     """One configuration to measure again: the trials that set it and their scores."""
