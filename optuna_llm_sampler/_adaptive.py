@@ -6,8 +6,10 @@ model's gives it only its first ``early_round_trials`` trials (one by default). 
 block's first trial is sampled, the schedule compares the model's finished trials with the
 base sampler's (each trial scores the fraction of all complete trials before the block that
 it beats, or with ``score="earlier"`` of the complete trials before it; a failed trial
-scores 0), turns that into the probability that the model's trials are the better ones (two
-Beta posteriors), and maps it to a share between ``floor`` (probability one half or less:
+scores 0; with ``base_startup``, after the start-up blocks the base sampler's own random
+start-up draws are left out of its side, as a bar any good advice clears), turns that into
+the probability that the model's trials are the better ones (two Beta posteriors), and maps
+it to a share between ``floor`` (probability one half or less:
 the model has to be ahead to earn more) and ``ceiling`` (probability one). Blocks then go to
 the model in proportion to the share, by error diffusion rather than by dice: the running
 credit gives the model a block whenever it reaches one. The decision, the share and the
@@ -142,9 +144,8 @@ class AdaptiveSchedule(Schedule):
             sampler's trials from this number on, its model's proposals: until one of those
             is scored the model gets ``floor`` and picks. The early blocks are still judged
             against every trial of the base sampler: there the model's trial replaces a
-            random draw. The model's own trials are scored
-            as before, against the whole field. :obj:`None`: every trial of the base sampler
-            is the bar. :class:`~optuna_llm_sampler.LLMSampler`'s default schedule sets it to
+            random draw. The model's own trials are scored as before, against the whole
+            field. :obj:`None`: every trial of the base sampler is the bar. :class:`~optuna_llm_sampler.LLMSampler`'s default schedule sets it to
             its base sampler's start-up: judged against A-Tune's 20 random start-up draws,
             good advice looked far ahead, took half of trials 11 to 29 and left TPE's model
             a narrow start (``docs/ablation.md``, twelfth pass).
