@@ -11,7 +11,9 @@ log scale), seed for seed, against two alternatives that cost the same or nothin
 * **top K × r**: the top K configurations by their single measurements (the baseline and
   repeats of one configuration left out, as the runner does) measured r more times each,
   crowned by the mean of *all* their measurements (``mean of all``: the trials' own and the
-  new ones, what the runner does) or of the new ones alone (``fresh only``);
+  new ones, what the runner does) or of the new ones alone (``fresh only``); the runner's
+  own functions pick and crown them (``pick_candidates`` and ``rerank`` of
+  ``atune_bridge._runner._rerank``), so this measures the code that ships;
 * **more trials**: the same K × r extra measurements spent on K × r more trials instead,
   crowned by the best single measurement.
 
@@ -38,17 +40,26 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from optuna.trial import create_trial
+
+from atune_bridge._runner._rerank import pick_candidates
+from atune_bridge._runner._rerank import rerank as rerank_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from optbench.problems import Problem, make_problem  # noqa: E402
 from optbench.summary import mean_se  # noqa: E402
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from atune_bridge._runner._rerank import Candidate
 
 PROBLEM = "nginx-surface"
 SAMPLERS = {
@@ -109,47 +120,56 @@ def crown_single(run: Run, n: int, maximize: bool) -> int:
     return max(range(n), key=lambda i: (sign * run.observed[i], -i))
 
 
+def _ranked(run: Run, n: int, maximize: bool) -> list[FrozenTrial]:
+    """The first ``n`` trials as the runner ranks complete trials (best single measurement
+    first, ties to the earlier), as the lightweight trials the runner's functions take: the
+    number is the position in ``run``, the value its measurement."""
+    sign = 1.0 if maximize else -1.0
+    order = sorted(range(n), key=lambda i: (-sign * run.observed[i], i))
+    trials = [create_trial(value=run.observed[i]) for i in order]
+    for i, trial in zip(order, trials):
+        trial.number = i
+    return trials
+
+
+def _texts(params: Mapping[str, Any]) -> dict[str, str]:
+    return {name: repr(value) for name, value in params.items()}
+
+
+def pick(run: Run, n: int, k: int, maximize: bool) -> list[Candidate]:
+    """The runner's candidates (:func:`pick_candidates`) among the first ``n`` trials: the
+    baseline (trial 0) and its configuration left out, each configuration once."""
+    return pick_candidates(_ranked(run, n, maximize), k, texts=lambda t: _texts(run.params[t.number]),
+                           score=lambda t: run.observed[t.number], left_out=lambda t: t.number == 0,
+                           baseline=_texts(run.params[0]))
+
+
 def candidates(run: Run, n: int, k: int, maximize: bool) -> list[int]:
     """The top ``k`` configurations of the first ``n`` trials by single measurement, as the
-    index of each one's best trial: the baseline's configuration (trial 0) and repeats of a
-    configuration already chosen are left out, as the runner does."""
-    sign = 1.0 if maximize else -1.0
-    order = sorted(range(1, n), key=lambda i: (-sign * run.observed[i], i))
-    chosen: list[int] = []
-    seen = {run.keys[0]}
-    for i in order:
-        if run.keys[i] not in seen:
-            seen.add(run.keys[i])
-            chosen.append(i)
-        if len(chosen) == k:
-            break
-    return chosen
+    index of each one's best trial, as the runner picks them (:func:`pick`)."""
+    return [c.trial for c in pick(run, n, k, maximize)]
 
 
 def rerank(run: Run, n: int, plan: Plan, maximize: bool, fresh: list[list[float]],
            *, with_earlier: bool) -> tuple[int, int]:
-    """The crown of ``plan`` over the first ``n`` trials, and the measurements it cost.
+    """The crown of ``plan`` over the first ``n`` trials, and the measurements it cost: the
+    runner's re-ranking (:func:`rerank_candidates`) of its candidates (:func:`pick`).
 
     ``fresh[position][j]`` is the j-th re-measurement of the candidate in that position; a
-    candidate's mean is over its re-measurements and, ``with_earlier``, every trial's
-    measurement of its configuration. Ties go to the better single measurement. When the
-    baseline has the best single measurement nothing is re-measured (the runner skips it too).
+    candidate's mean is over its re-measurements and, ``with_earlier`` (the runner's way),
+    every trial's measurement of its configuration. When the baseline has the best single
+    measurement nothing is re-measured (the runner skips it too).
     """
     single = crown_single(run, n, maximize)
     if single == 0:
         return single, 0
-    sign = 1.0 if maximize else -1.0
-    chosen = candidates(run, n, plan.k, maximize)
-
-    def score(position: int) -> tuple[float, int]:
-        i = chosen[position]
-        values = list(fresh[position][:plan.r])
-        if with_earlier:
-            values += [run.observed[j] for j in range(n) if run.keys[j] == run.keys[i]]
-        return sign * statistics.fmean(values), -position
-
-    best = max(range(len(chosen)), key=score)
-    return chosen[best], len(chosen) * plan.r
+    chosen = pick(run, n, plan.k, maximize)
+    if not with_earlier:
+        chosen = [replace(c, earlier=()) for c in chosen]
+    again = {c.trial: iter(fresh[position][:plan.r]) for position, c in enumerate(chosen)}
+    record = rerank_candidates(chosen, plan.r, lambda c: next(again[c.trial]), best_single=single,
+                               ranked_by="the measurement", higher_is_better=maximize)
+    return record["crowned"], sum(len(c["samples"]) for c in record["candidates"])
 
 
 def _quiet() -> None:
