@@ -15,6 +15,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from atune_bridge._runner._confirm import DEFAULT_CONFIRM
+from atune_bridge._runner._rerank import DEFAULT_RERANK
+
 if TYPE_CHECKING:
     from atune_bridge._runner import TrialReport
 
@@ -71,15 +74,15 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--command-timeout", type=float, default=120.0, metavar="SEC",
                         help="seconds each set/get/restart/evaluation command may run (default: %(default)g)")
     parser.add_argument("--workdir", metavar="DIR", help="directory the project's commands run in (default: here)")
-    parser.add_argument("--confirm", type=int, default=3, metavar="N",
+    parser.add_argument("--confirm", type=int, default=DEFAULT_CONFIRM, metavar="N",
                         help="at the end, measure the best configuration and the baseline N times each, "
                              "alternately, and report the gain with its 95%% interval; 0 turns it off "
                              "(default: %(default)s, the fewest that give each an interval)")
     parser.add_argument("--rerank", type=int, metavar="K",
                         help="before confirming, measure the top K configurations again and confirm the "
                              "one with the best mean rather than the best single measurement, often a "
-                             "lucky draw on a noisy benchmark; 0 turns it off (default: 3 when --confirm "
-                             "is on, else off)")
+                             "lucky draw on a noisy benchmark; 0 turns it off (default: "
+                             f"{DEFAULT_RERANK} when --confirm is on, else off)")
     parser.add_argument("--rerank-repeats", type=int, default=1, metavar="R",
                         help="re-measurements of each of the --rerank configurations (default: %(default)s)")
     parser.add_argument("--target-gain", type=float, metavar="PCT",
@@ -132,7 +135,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         summarize,
         write_report,
     )
-    from atune_bridge._runner._rerank import DEFAULT_RERANK
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return error(f"--rerank must be 0 (off) or at least 2, got {rerank}")
     if rerank and not args.confirm:
         return error(f"--rerank {rerank} needs --confirm: the crowned configuration's gain is what it "
-                     "verifies; give --confirm 3 or --rerank 0")
+                     f"verifies; give --confirm {DEFAULT_CONFIRM} or --rerank 0")
     if args.rerank_repeats < 1:
         return error(f"--rerank-repeats must be at least 1, got {args.rerank_repeats}")
     if args.patience is not None and args.patience < 1:
