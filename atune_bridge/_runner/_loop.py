@@ -130,6 +130,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _OUTPUT_ENV_LIMIT = 100_000
+_IS_BASELINE = "is the baseline"
+"""What :meth:`Runner._unconfirmable` says of the baseline's trial."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -701,12 +703,12 @@ class Runner:
         if self.config.confirm < 2 or self._baseline_metrics is None:
             return
         best = best_trial(study, self.scoring)
-        if best is None or best.user_attrs.get(self._source_key) == SOURCE_BASELINE:
+        why = None if best is None else self._unconfirmable(best)
+        if best is None or why == _IS_BASELINE:
             logger.info("confirmation skipped: the baseline is the best configuration")
             return
-        if best.user_attrs.get("threshold_scored"):
-            self._warn(f"confirmation skipped: the best trial {best.number} breaks a relation and was "
-                       "scored with the thresholds, not measured")
+        if why is not None:
+            self._warn(f"confirmation skipped: the best trial {best.number} {why}")
             return
         stored = study.user_attrs.get(STUDY_CONFIRM)
         stored = dict(stored) if isinstance(stored, dict) else {}
@@ -742,8 +744,7 @@ class Runner:
             ranked_trials(study, self.scoring), self.config.rerank,
             texts=self._trial_texts,
             score=lambda t: trial_rank_value(self.scoring, t),
-            left_out=lambda t: (t.user_attrs.get(self._source_key) == SOURCE_BASELINE
-                                or bool(t.user_attrs.get("threshold_scored"))),
+            left_out=lambda t: self._unconfirmable(t) is not None,
             baseline=self._baseline_config,
         )
         if len(candidates) < 2:
@@ -759,6 +760,17 @@ class Runner:
         return rerank(candidates, self.config.rerank_repeats, self._rerank_measure, best_single=best.number,
                       ranked_by=ranked_by, higher_is_better=higher_is_better, k=self.config.rerank,
                       cancel=self._stop)
+
+    def _unconfirmable(self, trial: FrozenTrial) -> str | None:
+        """Why ``trial``'s configuration is neither confirmed nor a re-ranking candidate, or None
+        when it may be: :data:`_IS_BASELINE` for the baseline's trial (the confirmation measures
+        the baseline anyway), or that a broken relation had it scored with the thresholds (its
+        number was never measured)."""
+        if trial.user_attrs.get(self._source_key) == SOURCE_BASELINE:
+            return _IS_BASELINE
+        if trial.user_attrs.get("threshold_scored"):
+            return "breaks a relation and was scored with the thresholds, not measured"
+        return None
 
     def _rerank_measure(self, candidate: Candidate) -> tuple[float, dict[str, float]] | str:
         outcome = self._confirm_measure("rerank", candidate.config)

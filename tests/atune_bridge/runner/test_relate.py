@@ -105,16 +105,41 @@ def test_a_relation_no_value_keeps_fails_the_trial_before_any_command_without_th
     assert len(toy.log("bench.log")) == 1  # the baseline only
 
 
+def threshold_client(toy: Toy, threshold: int) -> str:
+    """A client whose evaluation gives ``threshold``, the score of a configuration no value repairs."""
+    text = (toy.root / "toy_client.yaml").read_text().replace("weight: 100", f"weight: 100\n      threshold: {threshold}")
+    (toy.root / "threshold_client.yaml").write_text(text)
+    return "threshold_client.yaml"
+
+
+BROKEN = {"workers": 2, "cache": 768, "mode": "safe", "ratio": 0.5, "buffer": 64, "conns": 1}
+STEADY = {"workers": 6, "cache": 512, "mode": "very fast", "ratio": 0.3, "buffer": 512, "conns": 1}  # 1060 rps
+RUNNER_UP = {**STEADY, "workers": 5}  # 1050 rps
+
+
 def test_with_thresholds_a_broken_configuration_is_scored_as_atuned_scores_it(toy: Toy) -> None:
     tied_broken(toy)
-    client = (toy.root / "toy_client.yaml").read_text().replace("weight: 100", "weight: 100\n      threshold: 100")
-    (toy.root / "threshold_client.yaml").write_text(client)
-    run(toy, {"workers": 2, "cache": 768, "mode": "safe", "ratio": 0.5, "buffer": 64, "conns": 1},
-        client="threshold_client.yaml")
+    run(toy, BROKEN, client=threshold_client(toy, 100))
     trial = toy.study().trials[1]
     assert trial.state is TrialState.COMPLETE and trial.user_attrs["threshold_scored"] is True
     assert trial.user_attrs["metrics"] == {"rps": 100.0} and trial.values == [100.0]
     assert len(toy.log("bench.log")) == 1 and toy.log("set.log") == []
+
+
+def test_a_best_trial_scored_with_the_thresholds_is_not_confirmed(toy: Toy) -> None:
+    tied_broken(toy)
+    result = run(toy, BROKEN, STEADY, client=threshold_client(toy, 5000), confirm=2)
+    assert result.confirm is None
+    assert ("confirmation skipped: the best trial 1 breaks a relation and was scored with the thresholds, "
+            "not measured") in result.warnings
+    assert len(toy.log("bench.log")) == 2  # the baseline and trial 2: nothing measured again
+
+
+def test_a_trial_scored_with_the_thresholds_is_no_re_ranking_candidate(toy: Toy) -> None:
+    tied_broken(toy)
+    result = run(toy, BROKEN, STEADY, RUNNER_UP, client=threshold_client(toy, 1055), confirm=2, rerank=3)
+    assert result.confirm is not None  # trial 1 (1055, never measured) ranks between trials 2 and 3
+    assert [c["trial"] for c in result.confirm["rerank"]["candidates"]] == [2, 3]
 
 
 def test_the_model_is_told_the_relations() -> None:
