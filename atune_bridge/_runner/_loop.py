@@ -697,8 +697,9 @@ class Runner:
         """Re-rank the top trials (:mod:`._rerank`) when asked, then measure the crowned
         configuration and the baseline again (:mod:`._confirm`).
 
-        A resumed run reuses what the study stores: a re-ranking of the same candidates, a
-        confirmation of the same trial with the same count, neither interrupted.
+        A resumed run reuses what the study stores: a re-ranking of the same candidates made
+        when the same trial had the best single measurement, a confirmation of the same trial
+        with the same count, neither interrupted.
         """
         if self.config.confirm < 2 or self._baseline_metrics is None:
             return
@@ -752,7 +753,7 @@ class Runner:
                         len(candidates))
             return None
         if (isinstance(stored, dict) and not stored.get("interrupted") and stored.get("k") == self.config.rerank
-                and stored.get("repeats") == self.config.rerank_repeats
+                and stored.get("repeats") == self.config.rerank_repeats and stored.get("best_single") == best.number
                 and candidate_trials(stored) == [(c.trial, list(c.trials)) for c in candidates]):
             return stored  # resumed: these candidates were measured already
         logger.info("re-ranking the top %d configurations (trials %s): %d measurement(s) each",

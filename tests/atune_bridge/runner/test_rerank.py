@@ -195,6 +195,23 @@ def test_a_resumed_run_reuses_the_stored_re_ranking_and_confirmation(toy: Toy) -
     assert toy.conf() == ORIGINAL
 
 
+def test_a_resumed_run_re_ranks_again_when_another_trial_has_the_best_single_measurement(toy: Toy) -> None:
+    client = lucky_study(toy, LUCKY, STEADY, RUNNER_UP, noise=[1.3])
+    toy.runner(client, n_trials=4, confirm=2, rerank=2).run()  # trial 2 crowned over trial 1
+    benches = len(toy.log("bench.log"))
+    toy.enqueue({"workers": 2, "cache": 128, "mode": "safe", "ratio": 0.5})  # the baseline's values
+    (toy.root / "noise.txt").write_text("2.0\n")  # measured 1312 once: trial 4 the best single measurement
+    result = toy.runner(client, n_trials=5, confirm=2, rerank=2, apply_best=True).run()
+    assert result.confirm is not None
+    ranking = result.confirm["rerank"]
+    assert [c["trial"] for c in ranking["candidates"]] == [1, 2]  # the same candidates, measured again
+    assert (ranking["best_single"], ranking["crowned"]) == (4, 2)
+    assert len(toy.log("bench.log")) == benches + 1 + 2  # trial 4, the top 2; trial 2's confirmation is current
+    summary = summarize(result)
+    assert result.confirm["best_trial"] == 2 and summary.best is not None and summary.best.number == 2
+    assert result.applied == "best configuration (trial 2, crowned over trial 4 by re-measuring the top trials)"
+
+
 @pytest.mark.timeout(120)
 def test_a_stop_during_the_re_ranking_ends_it_and_a_resumed_run_measures_it_again(toy: Toy) -> None:
     client = lucky_study(toy, LUCKY, STEADY, RUNNER_UP, noise=[1.3])
