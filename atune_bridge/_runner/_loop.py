@@ -96,7 +96,14 @@ from atune_bridge._runner._records import (
     is_discarded,
 )
 from atune_bridge._runner._relate import configure, threshold_metrics
-from atune_bridge._runner._report import best_trial, crowned_trial, ranked_trials, summarize, write_report
+from atune_bridge._runner._report import (
+    best_trial,
+    crowned_by,
+    ranked_trials,
+    stored_rerank,
+    summarize,
+    write_report,
+)
 from atune_bridge._runner._rerank import (
     Candidate,
     candidate_trials,
@@ -714,9 +721,7 @@ class Runner:
         stored = study.user_attrs.get(STUDY_CONFIRM)
         stored = dict(stored) if isinstance(stored, dict) else {}
         reranked = self._rerank(study, best, stored.get("rerank")) if self.config.rerank else None
-        crowned = best
-        if reranked is not None and reranked["crowned"] != best.number:
-            crowned = study.get_trials(deepcopy=False)[reranked["crowned"]]
+        crowned = crowned_by(study, reranked, best)
         if (stored.get("best_trial") == crowned.number and stored.get("n") == self.config.confirm
                 and not stored.get("interrupted")):
             record = dict(stored)  # resumed after the budget was reached: measured already
@@ -803,10 +808,10 @@ class Runner:
         try:
             label = "original values"
             if self.config.apply_best and self._study is not None:
-                best = crowned_trial(self._study, self.scoring)
+                single = best_trial(self._study, self.scoring)
+                best = None if single is None else crowned_by(self._study, stored_rerank(self._study), single)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
                     target.update(self._trial_texts(best))
-                    single = best_trial(self._study, self.scoring)
                     over = (f", crowned over trial {single.number} by re-measuring the top trials"
                             if single is not None and single.number != best.number else "")
                     label = f"best configuration (trial {best.number}{over})"

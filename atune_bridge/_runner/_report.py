@@ -193,9 +193,21 @@ def crowned_trial(study: Study, scoring: Scoring) -> FrozenTrial | None:
     (``--rerank``, :mod:`._rerank`) crowned in its place while that re-ranking is current (made
     when the same trial was best, and not interrupted)."""
     best = best_trial(study, scoring)
-    record = _confirm_attr(study) or {}
-    crowned = current_crown(record.get("rerank"), best.number if best is not None else None)
-    if crowned is None or best is None or crowned == best.number:
+    return None if best is None else crowned_by(study, stored_rerank(study), best)
+
+
+def stored_rerank(study: Study) -> Any:
+    """The study's stored re-ranking record (the ``rerank`` key of ``atune_bridge:confirm``), or None."""
+    return (_confirm_attr(study) or {}).get("rerank")
+
+
+def crowned_by(study: Study, rerank: Any, best: FrozenTrial) -> FrozenTrial:
+    """The trial the re-ranking record ``rerank`` crowned in the place of ``best`` (the trial
+    with the best single measurement) while the record is current for it
+    (:func:`~._rerank.current_crown`); else ``best``. The one place a crown becomes a trial:
+    the runner's confirmation and ``apply_best`` and the report all ask it."""
+    crowned = current_crown(rerank, best.number)
+    if crowned is None or crowned == best.number:
         return best
     trial = next((t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
                   if t.number == crowned), None)
