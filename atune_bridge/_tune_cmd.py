@@ -15,6 +15,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from atune_bridge._runner._config import DEFAULT_LLM, DEFAULT_STORAGE
 from atune_bridge._runner._confirm import DEFAULT_CONFIRM
 from atune_bridge._runner._rerank import DEFAULT_RERANK
 
@@ -48,10 +49,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--server", required=True, metavar="S.yaml", help="A-Tune server YAML (object list)")
     parser.add_argument("--client", required=True, metavar="C.yaml", help="A-Tune client YAML (benchmark, evaluations)")
-    parser.add_argument("--storage", default="sqlite:///atune-bridge.db", metavar="URL",
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
                         help="Optuna storage URL (default: %(default)s, in the working directory)")
     parser.add_argument("--study", metavar="NAME", help="study name (default: the project name)")
-    parser.add_argument("--llm", default="local", metavar="SPEC|none",
+    parser.add_argument("--llm", default=DEFAULT_LLM, metavar="SPEC|none",
                         help="model for LLMSampler: local, tongyi:MODEL, openai:MODEL@URL; "
                              "none for TPE alone (default: %(default)s)")
     parser.add_argument("--trials", type=int, metavar="N",

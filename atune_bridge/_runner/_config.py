@@ -9,6 +9,7 @@ DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
 """Where studies go unless told otherwise: a SQLite file in the working directory."""
 
 DEFAULT_LLM = "local"
+"""The model asked unless told otherwise: the offline SmolLM2 model, which needs no key."""
 
 
 @dataclass(frozen=True)
