@@ -53,6 +53,8 @@ def _open_storage(url: str) -> optuna.storages.BaseStorage:
 
 
 def _source_key() -> str:
+    """The trial attribute naming who proposed the trial: the sampler package's ``ATTR_SOURCE``
+    (``"source"`` without that package), imported on the call, not with the runner."""
     try:
         from optuna_llm_sampler import _attrs
     except ImportError:

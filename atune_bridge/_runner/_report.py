@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from optuna.trial import TrialState
 
 from atune_bridge._format import Scoring, importance_evaluator, improve_rate_text
-from atune_bridge._runner._records import STUDY_CONFIRM, is_discarded
+from atune_bridge._runner._records import SOURCE_BASELINE, STUDY_CONFIRM, _source_key, is_discarded
 from atune_bridge._runner._rerank import crown_sentence, current_crown
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ MIN_IMPORTANCE_TRIALS = 20
 """Below this many complete trials the importances are shown with a caveat: from a few noisy
 measurements they change from one evaluator or seed to the next (optuna-dashboard's may
 disagree)."""
-_SOURCE_KEY = "source"
 _COLOURS = {
     "baseline": "#222222",
     "llm": "#d62728",
@@ -244,13 +243,13 @@ def _llm_details(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _row(trial: FrozenTrial) -> TrialRow:
+def _row(trial: FrozenTrial, source_key: str) -> TrialRow:
     attrs = trial.user_attrs
     rationale = next((str(attrs[k]) for k in _RATIONALE_KEYS if attrs.get(k)), "")
     return TrialRow(
         number=trial.number,
         state=trial.state.name,
-        source=str(attrs.get(_SOURCE_KEY, "?")),
+        source=str(attrs.get(source_key, "?")),
         metrics={k: float(v) for k, v in (attrs.get("metrics") or {}).items()},
         values=tuple(trial.values) if trial.values is not None else None,
         atune_objective=_finite(attrs.get("atune_objective")),
@@ -310,15 +309,16 @@ def summarize(result: RunResult, *, importances: bool = True) -> Summary:
     scoring = result.scoring
     every = study.get_trials(deepcopy=False)
     trials = [t for t in every if not is_discarded(t)]
-    rows = [_row(t) for t in trials]
+    source_key = _source_key()
+    rows = [_row(t, source_key) for t in trials]
     complete = [t for t in trials if t.state is TrialState.COMPLETE]
     baseline_trial = next(
-        (t for t in complete if t.user_attrs.get(_SOURCE_KEY) == "baseline" and t.user_attrs.get("metrics")),
+        (t for t in complete if t.user_attrs.get(source_key) == SOURCE_BASELINE and t.user_attrs.get("metrics")),
         None,
     )
     best = crowned_trial(study, scoring)
-    baseline_row = _row(baseline_trial) if baseline_trial is not None else None
-    best_row = _row(best) if best is not None else None
+    baseline_row = _row(baseline_trial, source_key) if baseline_trial is not None else None
+    best_row = _row(best, source_key) if best is not None else None
 
     improvement: dict[str, float | None] = {}
     atune_improvement = None
