@@ -95,7 +95,7 @@ from atune_bridge._runner._records import (
     _source_key,
     is_discarded,
 )
-from atune_bridge._runner._relate import configure, threshold_metrics
+from atune_bridge._runner._relate import ATTR_THRESHOLD_SCORED, configure, threshold_metrics
 from atune_bridge._runner._report import (
     best_trial,
     crowned_by,
@@ -774,7 +774,7 @@ class Runner:
         number was never measured)."""
         if trial.user_attrs.get(self._source_key) == SOURCE_BASELINE:
             return _IS_BASELINE
-        if trial.user_attrs.get("threshold_scored"):
+        if trial.user_attrs.get(ATTR_THRESHOLD_SCORED):
             return "breaks a relation and was scored with the thresholds, not measured"
         return None
 

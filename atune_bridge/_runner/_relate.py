@@ -29,6 +29,9 @@ from atune_bridge._runner._system import _StepFailed
 if TYPE_CHECKING:
     from atune_bridge._format import Evaluation, Knob
 
+ATTR_THRESHOLD_SCORED = "threshold_scored"
+"""Trial attribute, True when a broken relation had the trial scored with the thresholds, not measured."""
+
 
 @dataclass(frozen=True)
 class Configured:
@@ -75,5 +78,5 @@ def threshold_metrics(evaluations: Sequence[Evaluation], configured: Configured,
         raise _StepFailed("relations", "refused before any command ran: " + "; ".join(configured.broken)
                           + " (A-Tune scores such a configuration with each evaluation's threshold; "
                           "the client file gives none)")
-    attrs["threshold_scored"] = True
+    attrs[ATTR_THRESHOLD_SCORED] = True
     return {e.name: float(e.threshold) for e in evaluations}  # type: ignore[arg-type]
