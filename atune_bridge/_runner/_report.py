@@ -7,10 +7,12 @@ proposed it and why), ``best.txt`` (A-Tune's ``name=value,...`` line of the best
 configuration) and ``summary.json``.
 
 The report leads with the gain as re-measured (``--confirm``, the study's
-``atune_bridge:confirm`` user attribute) or says it was not verified. Proposals the sampler
-discarded without running them (``llm_discarded``) are left out of every count and table.
-Importances come with the number of complete trials they were computed from, and a caveat
-below :data:`MIN_IMPORTANCE_TRIALS`.
+``atune_bridge:confirm`` user attribute) or says it was not verified. A re-measurement of
+another trial than the best is not shown, nor its re-ranking's crown: an earlier run's, when
+a later one found a new best and did not confirm it (stopped first, or ``confirm`` off).
+Proposals the sampler discarded without running them (``llm_discarded``) are left out of
+every count and table. Importances come with the number of complete trials they were
+computed from, and a caveat below :data:`MIN_IMPORTANCE_TRIALS`.
 
 The best trial: the best objective value (ties go to the earlier trial); with several
 objectives (``--multi-objective``), the Pareto-optimal trial with the best A-Tune weighted
@@ -105,7 +107,8 @@ class Summary:
     applied: str = ""
     interrupted: str | None = None
     confirm: dict[str, Any] | None = None
-    """The study's ``atune_bridge:confirm`` attribute (the re-measurement), when present."""
+    """The study's ``atune_bridge:confirm`` attribute (the re-measurement), when present and of
+    :attr:`best`."""
     n_discarded: int = 0
     sources: dict[str, int] = field(default_factory=dict)
     """Trials per proposer, discarded proposals left out."""
@@ -320,6 +323,9 @@ def summarize(result: RunResult, *, importances: bool = True) -> Summary:
     baseline_row = _row(baseline_trial, source_key) if baseline_trial is not None else None
     best_row = _row(best, source_key) if best is not None else None
 
+    confirm = _confirm_attr(study)
+    if confirm is not None and best is not None and confirm.get("best_trial", best.number) != best.number:
+        confirm = None  # an earlier run's, of another trial: this best is not confirmed
     improvement: dict[str, float | None] = {}
     atune_improvement = None
     if baseline_row is not None and best_row is not None:
@@ -361,7 +367,7 @@ def summarize(result: RunResult, *, importances: bool = True) -> Summary:
         rows=rows,
         applied=result.applied,
         interrupted=result.interrupted,
-        confirm=_confirm_attr(study),
+        confirm=confirm,
         n_discarded=len(every) - len(trials),
         sources=_count_sources(rows),
         importance_trials=len(complete) if importances_by_name else 0,

@@ -8,9 +8,19 @@ import threading
 import time
 from pathlib import Path
 
+import optuna_dashboard
 import pytest
 
-from atune_bridge import Evaluation, RunnerConfig, format_summary, summarize, write_report
+from atune_bridge import (
+    Evaluation,
+    Runner,
+    RunnerConfig,
+    format_summary,
+    load_client,
+    load_server,
+    summarize,
+    write_report,
+)
 from atune_bridge._format import Scoring
 from atune_bridge._runner import STUDY_CONFIRM, confirm_text
 from atune_bridge._runner._rerank import Candidate, crown_sentence, rank_value, ranking, rerank
@@ -210,6 +220,24 @@ def test_a_resumed_run_re_ranks_again_when_another_trial_has_the_best_single_mea
     summary = summarize(result)
     assert result.confirm["best_trial"] == 2 and summary.best is not None and summary.best.number == 2
     assert result.applied == "best configuration (trial 2, crowned over trial 4 by re-measuring the top trials)"
+
+
+def test_a_run_stopped_before_confirming_a_new_best_leaves_no_older_crown_in_the_study_note(toy: Toy) -> None:
+    client = lucky_study(toy, LUCKY, STEADY, RUNNER_UP, noise=[1.3])
+    toy.runner(client, n_trials=4, confirm=2, rerank=2).run()  # trial 2 crowned over trial 1, confirmed
+    toy.enqueue(RUNNER_UP)
+    (toy.root / "noise.txt").write_text("1.2\n")  # measured 1260 once: trial 4 the best single measurement
+    runner = Runner(load_server(toy.server_path), load_client(toy.client_path(client)),
+                    toy.config(n_trials=6, confirm=2, rerank=2),
+                    on_trial=lambda report: runner.stop("SIGTERM"))  # stopped after trial 4, as by Ctrl-C
+    result = runner.run()
+    assert result.interrupted == "SIGTERM" and result.confirm is None
+    assert toy.study().user_attrs[STUDY_CONFIRM]["best_trial"] == 2  # kept as it was for the resumed run
+    note = optuna_dashboard.get_note(toy.study())
+    assert "**Best:** trial 4 (enqueued): rps=1260.00" in note
+    # the stored record verified and crowned trial 2 when trial 1 had the best single measurement
+    assert "**Verified gain:** not verified: the best and the baseline were each measured once" in note
+    assert "crowned" not in note and summarize(result).confirm is None
 
 
 @pytest.mark.timeout(120)
