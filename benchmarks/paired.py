@@ -9,6 +9,8 @@ seeds. Two questions it does not answer come up whenever a result looks surprisi
   before they ran.
 * **Is one arm different from another arm** (not from the reference)? ``--between A,B``
   adds A minus B, paired by seed.
+* **Is it the search or the crowning?** ``--evaluated`` compares the best noise-free value
+  each run evaluated, not that of the configuration its noisy measurements crowned.
 
 Every number is a paired difference of best-so-far (the noise-free value of the best measured
 configuration after k trials, :func:`optbench.summary.incumbent_curve`), mean ± standard error
@@ -40,6 +42,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from optbench.protocol import RunRecord, RunStore  # noqa: E402
 from optbench.summary import (  # noqa: E402
     CHECKPOINTS,
+    best_so_far,
     censored,
     first_reaching,
     incumbent_curve,
@@ -62,11 +65,15 @@ def parse_ranges(text: str) -> list[range]:
     return out
 
 
-def curves_of(runs: Sequence[RunRecord], maximize: bool) -> dict[str, dict[int, list[float | None]]]:
-    """Each arm's incumbent curves, by seed."""
+def curves_of(runs: Sequence[RunRecord], maximize: bool, *,
+              evaluated: bool = False) -> dict[str, dict[int, list[float | None]]]:
+    """Each arm's incumbent curves, by seed; with ``evaluated``, the best noise-free value of
+    any configuration evaluated so far instead: what the search found, whichever trial a noisy
+    measurement would crown."""
     out: dict[str, dict[int, list[float | None]]] = {}
     for r in runs:
-        out.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
+        curve = best_so_far(r.means, maximize) if evaluated else incumbent_curve(r, maximize)
+        out.setdefault(r.arm, {})[r.seed] = curve
     return out
 
 
@@ -178,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--between", default="", metavar="A,B", help="also A minus B, paired by seed")
     p.add_argument("--seed-best", default="", metavar="SHARES",
                    help="also the trials to these shares of each seed's best, e.g. 0.9,0.95 (reference first)")
+    p.add_argument("--evaluated", action="store_true",
+                   help="the best noise-free value evaluated so far, not the measured incumbent's")
     p.add_argument("--direction", choices=("maximize", "minimize"), help="default: the folder's results.json")
     args = p.parse_args(argv)
 
@@ -188,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not runs:
         p.error(f"{path}: no runs")
     maximize = _direction(args.folder, args.direction)
-    curves = curves_of(runs, maximize)
+    curves = curves_of(runs, maximize, evaluated=args.evaluated)
     trials = min(r.trials for r in runs)
     try:
         ranges: list[range | None] = list(parse_ranges(args.seeds)) or [None]
@@ -206,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"--at: checkpoints must lie in 1..{trials}, got {args.at!r}")
 
     print(f"$ python benchmarks/paired.py {' '.join(sys.argv[1:] if argv is None else argv)}\n")
-    print(f"{path}: paired difference to {args.reference} of best-so-far (noise-free), mean ± standard error; "
+    what = "the best noise-free value evaluated" if args.evaluated else "best-so-far (noise-free)"
+    print(f"{path}: paired difference to {args.reference} of {what}, mean ± standard error; "
           f"in brackets, in {args.reference}'s standard errors; positive is better.\n")
     print(paired_table(curves, args.reference, arms, checkpoints, ranges, maximize,
                        between if len(between) == 2 else None))  # type: ignore[arg-type]

@@ -39,6 +39,13 @@ def test_a_range_of_seeds_keeps_only_its_seeds_and_pairs_only_seeds_both_arms_ra
     assert paired_at(curves, "b", "a", 4, None, True)[::2] == (-10.0, 1)  # seed 0 only
 
 
+def test_evaluated_compares_the_best_configuration_tried_not_the_one_a_lucky_measurement_crowned() -> None:
+    lucky = RunRecord(**{**asdict(record("a", 0, [1.0, 50.0, 40.0])), "values": [1.0, 50.0, 90.0]})
+    runs = [record("ref", 0, [1.0, 45.0, 45.0]), lucky]  # a's trial 2 (worth 40) measured 90
+    assert paired_at(curves_of(runs, True), "a", "ref", 3, None, True)[0] == -5.0  # crowned: 40
+    assert paired_at(curves_of(runs, True, evaluated=True), "a", "ref", 3, None, True)[0] == 5.0  # tried: 50
+
+
 def test_minimising_turns_the_sign_so_that_positive_is_still_better() -> None:
     curves = curves_of([record("ref", 0, [10.0, 8.0, 6.0]), record("a", 0, [10.0, 7.0, 5.0])], maximize=False)
     assert paired_at(curves, "a", "ref", 3, None, False)[0] == 1.0  # a's 5 beats ref's 6
