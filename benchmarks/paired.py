@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,16 +42,17 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from optbench.protocol import RunRecord, RunStore  # noqa: E402
 from optbench.summary import (  # noqa: E402
     CHECKPOINTS,
+    Curves,
     best_so_far,
     censored,
+    curves_by_arm,
     first_reaching,
     incumbent_curve,
     label,
     mean_se,
+    paired_curves,
     target_of,
 )
-
-Curves = Mapping[str, Mapping[int, Sequence[float | None]]]
 
 
 def parse_ranges(text: str) -> list[range]:
@@ -65,30 +66,24 @@ def parse_ranges(text: str) -> list[range]:
     return out
 
 
-def curves_of(runs: Sequence[RunRecord], maximize: bool, *,
-              evaluated: bool = False) -> dict[str, dict[int, list[float | None]]]:
-    """Each arm's incumbent curves, by seed; with ``evaluated``, the best noise-free value of
-    any configuration evaluated so far instead: what the search found, whichever trial a noisy
-    measurement would crown."""
-    out: dict[str, dict[int, list[float | None]]] = {}
-    for r in runs:
-        curve = best_so_far(r.means, maximize) if evaluated else incumbent_curve(r, maximize)
-        out.setdefault(r.arm, {})[r.seed] = curve
-    return out
+def curves_of(runs: Sequence[RunRecord], maximize: bool, *, evaluated: bool = False) -> Curves:
+    """Each arm's incumbent curves, by seed (:func:`~optbench.summary.curves_by_arm`); with
+    ``evaluated``, the best noise-free value of any configuration evaluated so far instead:
+    what the search found, whichever trial a noisy measurement would crown."""
+    return curves_by_arm(runs, maximize, _evaluated_curve if evaluated else incumbent_curve)
 
 
-def paired_at(curves: Curves, arm: str, other: str, k: int, seeds: range | None,
-              maximize: bool) -> tuple[float, float, int]:
-    """``arm`` minus ``other`` at best@``k``, paired over the seeds (in ``seeds``) both ran:
-    mean, standard error, and how many seeds; positive is better."""
-    sign = 1.0 if maximize else -1.0
-    diffs = [sign * (c[k - 1] - curves[other][s][k - 1])  # type: ignore[operator]
-             for s, c in curves[arm].items()
-             if s in curves[other] and (seeds is None or s in seeds)
-             and k - 1 < min(len(c), len(curves[other][s]))
-             and c[k - 1] is not None and curves[other][s][k - 1] is not None]
-    mean, se = mean_se(diffs)
-    return mean, se, len(diffs)
+def _evaluated_curve(run: RunRecord, maximize: bool) -> list[float | None]:
+    return best_so_far(run.means, maximize)
+
+
+def paired_row(curves: Curves, arm: str, other: str, seeds: range | None,
+               maximize: bool) -> tuple[list[tuple[float, float]], int]:
+    """``arm`` minus ``other`` per trial (:func:`~optbench.summary.paired_curves`; entry
+    ``k - 1`` is best@k's), paired over the seeds in ``seeds`` both ran, and how many those
+    are; positive is better."""
+    kept = {a: {s: c for s, c in curves[a].items() if seeds is None or s in seeds} for a in (arm, other)}
+    return paired_curves(kept, other, maximize)[arm], len(kept[arm].keys() & kept[other].keys())
 
 
 def in_reference_se(curves: Curves, arm: str, reference: str, k: int, seeds: range | None) -> float:
@@ -118,9 +113,9 @@ def paired_table(curves: Curves, reference: str, arms: Sequence[str], checkpoint
             rows.append((between[0], between[1], None))
         for arm, other, in_units_of in rows:
             cells = []
-            n = 0
+            row, n = paired_row(curves, arm, other, seeds, maximize)
             for k in checkpoints:
-                mean, se, n = paired_at(curves, arm, other, k, seeds, maximize)
+                mean, se = row[k - 1]
                 units = ("" if in_units_of is None else
                          f" ({sign * in_reference_se(curves, arm, in_units_of, k, seeds) + 0.0:+.1f})")
                 cells.append(f"{mean:+,.0f} ± {se:,.0f}{units}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,19 @@ def markdown_table(problem: str, summaries: Sequence[ArmSummary], trials: int, b
     return "\n".join(lines)
 
 
+Curves = dict[str, dict[int, list[float | None]]]
+"""Best-so-far curves by arm, then by seed."""
+
+
+def curves_by_arm(runs: Sequence[RunRecord], maximize: bool,
+                  curve: Callable[[RunRecord, bool], list[float | None]] = incumbent_curve) -> Curves:
+    """Each run's ``curve`` (:func:`incumbent_curve` unless told), by arm and seed."""
+    curves: Curves = {}
+    for r in runs:
+        curves.setdefault(r.arm, {})[r.seed] = curve(r, maximize)
+    return curves
+
+
 def paired_differences(runs: Sequence[RunRecord], reference: str,
                        maximize: bool) -> dict[str, list[tuple[float, float]]]:
     """Per arm, per trial: the paired difference to ``reference`` (positive: better), mean ± SE.
@@ -221,10 +234,13 @@ def paired_differences(runs: Sequence[RunRecord], reference: str,
     Over the seeds both arms ran: the same seed gives both arms the same problem noise and the
     same base-sampler seed. Entry ``k - 1`` is best@k's difference.
     """
+    return paired_curves(curves_by_arm(runs, maximize), reference, maximize)
+
+
+def paired_curves(curves: Mapping[str, Mapping[int, Sequence[float | None]]], reference: str,
+                  maximize: bool) -> dict[str, list[tuple[float, float]]]:
+    """:func:`paired_differences` of curves already drawn (:func:`curves_by_arm`)."""
     sign = 1.0 if maximize else -1.0
-    curves: dict[str, dict[int, list[float | None]]] = {}
-    for r in runs:
-        curves.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
     ref = curves.get(reference, {})
     out: dict[str, list[tuple[float, float]]] = {}
     for arm, by_seed in curves.items():
@@ -259,10 +275,8 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
     if reference not in by:
         return ""
     sign = 1.0 if maximize else -1.0
-    paired = paired_differences(runs, reference, maximize)
-    curves: dict[str, dict[int, list[float | None]]] = {}
-    for r in runs:
-        curves.setdefault(r.arm, {})[r.seed] = incumbent_curve(r, maximize)
+    curves = curves_by_arm(runs, maximize)
+    paired = paired_curves(curves, reference, maximize)
     seeds = {arm: set(by_seed) for arm, by_seed in curves.items()}
     ref = by[reference]
     checkpoints = list(ref.at)

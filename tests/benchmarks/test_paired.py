@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from optbench.protocol import RunRecord
-from paired import curves_of, main, paired_at, parse_ranges, seed_best_table
+from optbench.summary import Curves
+from paired import curves_of, main, paired_row, parse_ranges, seed_best_table
+
+
+def paired_at(curves: Curves, arm: str, other: str, k: int, seeds: range | None,
+              maximize: bool) -> tuple[float, float, int]:
+    """best@``k``'s entry of :func:`paired_row`: mean, standard error and seeds."""
+    row, n = paired_row(curves, arm, other, seeds, maximize)
+    return (*row[k - 1], n)
 
 
 def record(arm: str, seed: int, values: list[float]) -> RunRecord:
