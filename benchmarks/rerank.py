@@ -113,19 +113,22 @@ def _key(params: Mapping[str, Any]) -> str:
     return repr(sorted(params.items()))
 
 
-def crown_single(run: Run, n: int, maximize: bool) -> int:
-    """The index of the trial with the best single measurement among the first ``n`` (ties:
-    the earlier trial, as the runner's ``best_trial``)."""
+def ranking(run: Run, n: int, maximize: bool) -> list[int]:
+    """The indices of the first ``n`` trials as the runner ranks complete trials: best single
+    measurement first, ties to the earlier trial (its ``best_trial`` and ``ranked_trials``)."""
     sign = 1.0 if maximize else -1.0
-    return max(range(n), key=lambda i: (sign * run.observed[i], -i))
+    return sorted(range(n), key=lambda i: (-sign * run.observed[i], i))
+
+
+def crown_single(run: Run, n: int, maximize: bool) -> int:
+    """The index of the trial with the best single measurement among the first ``n``."""
+    return ranking(run, n, maximize)[0]
 
 
 def _ranked(run: Run, n: int, maximize: bool) -> list[FrozenTrial]:
-    """The first ``n`` trials as the runner ranks complete trials (best single measurement
-    first, ties to the earlier), as the lightweight trials the runner's functions take: the
-    number is the position in ``run``, the value its measurement."""
-    sign = 1.0 if maximize else -1.0
-    order = sorted(range(n), key=lambda i: (-sign * run.observed[i], i))
+    """The first ``n`` trials in :func:`ranking`'s order, as the lightweight trials the
+    runner's functions take: the number is the position in ``run``, the value its measurement."""
+    order = ranking(run, n, maximize)
     trials = [create_trial(value=run.observed[i]) for i in order]
     for i, trial in zip(order, trials):
         trial.number = i
