@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import warnings
 from typing import Any
 from typing import TYPE_CHECKING
-from typing import TypeVar
 
 from optuna.distributions import BaseDistribution
-from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 
 from optuna_llm_sampler._model._invoke import model_name as model_name_of
 from optuna_llm_sampler._model._output_mode import OutputModes
-from optuna_llm_sampler._errors import ConfigError
 from optuna_llm_sampler._policy._adaptive import startup_trials
 from optuna_llm_sampler._policy._budget import ModelBudget
 from optuna_llm_sampler._policy._choose import Choose
 from optuna_llm_sampler._policy._choose import DEFAULT_CHOOSE
+from optuna_llm_sampler._policy._options import check_option
+from optuna_llm_sampler._policy._options import model_role
 from optuna_llm_sampler._policy._presets import DEFAULT_PRESET
-from optuna_llm_sampler._policy._presets import preset
-from optuna_llm_sampler._policy._schedule import as_schedule
 from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._schedule import TrialRole
 from optuna_llm_sampler._policy._screen import Screen
@@ -50,6 +45,7 @@ from optuna_llm_sampler._records._redact import redact
 from optuna_llm_sampler._round import ModelRounds
 from optuna_llm_sampler._round import RoundSettings
 from optuna_llm_sampler._round._parts import role_of
+from optuna_llm_sampler._round._plans import Plans
 
 
 if TYPE_CHECKING:
@@ -202,28 +198,16 @@ class LLMSampler(BaseSampler):
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be positive or None, got {timeout!r}")
         base = base_sampler if base_sampler is not None else TPESampler(seed=seed)
-        if schedule is None or isinstance(schedule, str):
-            chosen = preset(DEFAULT_PRESET if schedule is None else schedule)
-            self._schedule: Schedule = chosen.make_schedule()
-            if choose is DEFAULT_CHOOSE:
-                choose = chosen.choose
-        else:
-            self._schedule = as_schedule(schedule)
+        self._schedule, choose = model_role(schedule, choose, screen, prefetch)
         self._base_startup = startup_trials(base)
         space = check_search_space(search_space)
         self._baseline = check_baseline(baseline, space)
         config = prompt if prompt is not None else PromptConfig()
-        choose = _check_option("choose", choose, Choose)
-        screen = _check_option("screen", screen, Screen)
-        _check_together(choose, screen, prefetch, self._schedule)
         if artifact_store is not None and not callable(getattr(artifact_store, "write", None)):
             raise TypeError(
                 f"artifact_store must be an Optuna artifact store (with write()), got "
                 f"{artifact_store!r}"
             )
-        if prefetch:
-            warnings.warn("LLMSampler(prefetch=True) is experimental: it may change without a "
-                          "deprecation period.", ExperimentalWarning, stacklevel=2)
         self._rounds = ModelRounds(
             RoundSettings(
                 llm=llm,
@@ -237,17 +221,16 @@ class LLMSampler(BaseSampler):
                 timeout=timeout,
                 search_space=space,
                 baseline=self._baseline is not None,
-                budget=_check_option("budget", budget, ModelBudget),
+                budget=check_option("budget", budget, ModelBudget),
                 screen=screen,
-                evidence=_check_option("evidence", evidence, Evidence),
+                evidence=check_option("evidence", evidence, Evidence),
                 choose=choose,
                 artifact_store=artifact_store,
             ),
             prefetch=prefetch,
         )
         self._notes = TrialNotes()
-        self._plans: dict[int, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self._plans = Plans()
 
     def __repr__(self) -> str:
         s = self._rounds.settings
@@ -255,17 +238,6 @@ class LLMSampler(BaseSampler):
             f"LLMSampler(model={s.model_name!r}, base_sampler={s.base_name}, "
             f"schedule={self._schedule!r})"
         )
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Ray Tune pickles its searcher: the lock is recreated (the model travels with the
-        # round settings, as the spec make_chat_model built it from when it holds clients).
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @property
     def llm(self) -> BaseChatModel | Any:
@@ -320,7 +292,7 @@ class LLMSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         search_space = self.base_sampler.infer_relative_search_space(study, trial)
-        plan = self._plan_of(trial)
+        plan = self._plans.get(trial._trial_id)
         if plan:
             # Parameters the model proposed are sampled in sample_independent, from the plan.
             search_space = {k: v for k, v in search_space.items() if k not in plan}
@@ -338,7 +310,7 @@ class LLMSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        plan = self._plan_of(trial)
+        plan = self._plans.get(trial._trial_id)
         if plan is not None and param_name in plan:
             value = plan[param_name]
             if fits(param_distribution, value):
@@ -361,8 +333,7 @@ class LLMSampler(BaseSampler):
         except Exception as e:  # The study must go on with the base sampler.
             message = self._redacted(e)
             _logger.error("Trial %d: LLMSampler could not prepare it: %s", trial.number, message)
-            with self._lock:
-                self._plans.pop(trial._trial_id, None)
+            self._plans.drop(trial._trial_id)
             write_trial_attrs(
                 study, trial,
                 {_attrs.ATTR_SOURCE: self._rounds.settings.base_name, _attrs.ATTR_ERROR: message},
@@ -382,19 +353,10 @@ class LLMSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        with self._lock:
-            self._plans.pop(trial._trial_id, None)
+        self._plans.drop(trial._trial_id)
         self.base_sampler.after_trial(study, trial, state, values)
 
     # Planning ----------------------------------------------------------------------------------
-
-    def _plan_of(self, trial: FrozenTrial) -> dict[str, Any] | None:
-        with self._lock:
-            return self._plans.get(trial._trial_id)
-
-    def _set_plan(self, trial: FrozenTrial, params: Mapping[str, Any]) -> None:
-        with self._lock:
-            self._plans[trial._trial_id] = dict(params)
 
     def _prepare(self, study: Study, trial: FrozenTrial) -> None:
         schedule = self._schedule.bind(
@@ -419,7 +381,7 @@ class LLMSampler(BaseSampler):
                 )
         elif role is TrialRole.BASELINE:
             if self._baseline is not None:
-                self._set_plan(trial, self._baseline)
+                self._plans.set(trial._trial_id, self._baseline)
                 attrs[_attrs.ATTR_SOURCE] = _attrs.SOURCE_BASELINE
             else:
                 attrs[_attrs.ATTR_SOURCE] = base_name
@@ -432,7 +394,7 @@ class LLMSampler(BaseSampler):
         if llm_round:
             plan = self._rounds.run(study, trial, schedule, decision)
             if plan is not None:
-                self._set_plan(trial, plan)
+                self._plans.set(trial._trial_id, plan)
 
     def _redacted(self, error: Exception) -> str:
         return redact(f"{type(error).__name__}: {error}", collect_secrets(self._rounds.settings.llm))
@@ -443,30 +405,3 @@ def _whole_study(study: Study) -> Study:
         return object.__getattribute__(study, "_study")
     except AttributeError:
         return study
-
-
-_T = TypeVar("_T")
-
-
-def _check_option(name: str, value: _T | None, kind: type[_T]) -> _T | None:
-    if value is not None and not isinstance(value, kind):
-        raise TypeError(f"{name} must be a {kind.__name__} or None, got {value!r}")
-    return value
-
-
-def _check_together(
-    choose: Choose | None, screen: Screen | None, prefetch: bool, schedule: Schedule
-) -> None:
-    """Refuse options that do not go together, saying what to pass instead."""
-    if choose is not None and screen is not None:
-        raise ConfigError(
-            "screen= ranks configurations the model writes, but with choose=Choose() (the "
-            "default) its rounds from trial 10 on pick among the base sampler's candidates: "
-            "pass choose=None with screen="
-        )
-    if prefetch and (choose is not None or schedule.follows_study):
-        raise ConfigError(
-            "prefetch=True prepares a round before it starts, which needs a schedule fixed in "
-            "advance and rounds the model writes: pass schedule='alternating' (or a fixed "
-            "Schedule with choose=None)"
-        )

@@ -66,7 +66,7 @@ def test_the_copy_has_its_own_lock_and_runs_a_study() -> None:
         schedule=AlternatingSchedule(),
     )
     copy = round_trip(sampler)
-    assert isinstance(copy._lock, type(threading.Lock())) and copy._lock is not sampler._lock
+    assert copy._plans._lock is not sampler._plans._lock
     assert copy.llm._lock is not sampler.llm._lock
     study = optuna.create_study(sampler=copy)
     study.optimize(objective, n_trials=4)
