@@ -15,6 +15,8 @@ Example:
     'net.core.somaxconn=1024'
 """
 
+from optuna_llm_sampler._version import __version__
+
 from atune_bridge._engine import (
     EngineConfig,
     EngineRequestError,
@@ -25,6 +27,7 @@ from atune_bridge._engine import (
     create_engine_app,
     engine_names,
 )
+from atune_bridge._examples import UnknownExampleError, example_files, example_names, example_path
 from atune_bridge._format import (
     MAX_CHOICES,
     AtuneBridgeError,
@@ -102,6 +105,7 @@ __all__ = [
     "StudyMismatchError",
     "Summary",
     "TrialReport",
+    "UnknownExampleError",
     "UnknownTaskError",
     "UnsafeValueError",
     "UnsupportedEngineError",
@@ -112,6 +116,9 @@ __all__ = [
     "create_engine_app",
     "describe_domain",
     "engine_names",
+    "example_files",
+    "example_names",
+    "example_path",
     "format_params",
     "format_summary",
     "format_value",
@@ -127,4 +134,5 @@ __all__ = [
     "summarize",
     "to_distribution",
     "write_report",
+    "__version__",
 ]
