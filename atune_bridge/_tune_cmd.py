@@ -240,7 +240,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if result.restore_error:
             return RESTORE_FAILED
         return 128 + int(signum) if signum is not None else 1
-    summary = summarize(result)
+    summary = summarize(result, artifact_dir=config.artifact_folder())
     print(format_summary(summary), file=out, flush=True)
     if result.stopped is not None:
         print(f"Stopped before the budget ({result.stopped['rule']}): {result.stopped['reason']}.",

@@ -104,11 +104,14 @@ def test_artifact_dir_keeps_each_model_calls_prompt_and_reply_there(toy: Toy, tm
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len([f for f in folder.rglob("*") if f.is_file()]) >= 2  # the round's prompt and reply
+    # the printed dashboard command shows them (optuna-dashboard's artifacts panel)
+    assert f"Open the same study: optuna-dashboard {toy.storage} --artifact-dir {folder}" in done.stdout.splitlines()
     args = toy.cli_args("--trials", "8", "--llm", "random:0", "--artifact-dir", "none",
                         "--storage", f"sqlite:///{tmp_path / 'other.db'}")
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (tmp_path / "other.artifacts").exists()
+    assert f"Open the same study: optuna-dashboard sqlite:///{tmp_path / 'other.db'}" in done.stdout.splitlines()
 
 
 def test_a_file_that_is_not_a_project_is_an_error_naming_it(toy: Toy) -> None:
