@@ -129,13 +129,30 @@ def test_the_sdist_holds_every_file_of_the_tree_but_ci_and_nothing_else(dists: d
             "examples/ray_tune.py"} <= files
 
 
+def _readme_links() -> set[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return {m.group(1).split("#", 1)[0] for m in re.finditer(r"\]\(([^)\s]+)\)", readme)} - {""}
+
+
+def _relative(links: set[str]) -> set[str]:
+    return {link for link in links if not re.match(r"^[a-z]+:", link)}
+
+
 def test_the_readme_links_to_files_the_sdist_holds(dists: dict[str, Path]) -> None:
     files = _sdist_files(dists["sdist"])
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    targets = {m.group(1).split("#", 1)[0] for m in re.finditer(r"\]\(([^)\s]+)\)", readme)}
-    relative = {t for t in targets if t and not re.match(r"^[a-z]+:", t)}
+    relative = _relative(_readme_links())
     assert relative, "the README links to no file of its own: is the pattern right?"
-    assert not {t for t in relative if t not in files}
+    assert not {link for link in relative if link not in files}
+
+
+def test_once_the_repository_has_an_address_the_readme_links_are_absolute() -> None:
+    """PyPI's page resolves no relative link (``docs/ablation.md`` would be dead there): once
+    ``[project.urls]`` names the repository (``Source``), the README's links must point into it."""
+    tomllib = pytest.importorskip("tomllib")
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("urls", {})
+    if "Source" not in urls:
+        pytest.skip("[project.urls] has no Source yet: the README's links stay relative (the sdist holds them)")
+    assert not _relative(_readme_links()), f"relative links, dead on PyPI: {sorted(_relative(_readme_links()))}"
 
 
 def _fresh_venv(where: Path) -> Path:
