@@ -5,6 +5,8 @@
 * :func:`to_distribution`, :func:`search_space`: knobs into Optuna distributions.
 * :func:`format_params`, :func:`parse_params`, :func:`baseline_params`: parameter dicts to
   and from A-Tune's ``name=value,...`` strings.
+* :func:`example_path`, :func:`example_files`, :func:`example_names`: A-Tune project files
+  installed with the package, to try the above on (``atune-bridge space --example nginx``).
 
 Example:
     >>> from atune_bridge import Knob, search_space, format_params
