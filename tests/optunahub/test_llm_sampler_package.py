@@ -44,7 +44,7 @@ def test_load_local_module_gives_the_package_s_own_classes() -> None:
 def test_a_sampler_from_the_hub_module_runs_a_model_round() -> None:
     module = _load()
     space = {"x": optuna.distributions.IntDistribution(0, 1000)}
-    sampler = module.LLMSampler(module.make_chat_model("random"), search_space=space,  # type: ignore[attr-defined]
+    sampler = module.LLMSampler(module.make_chat_model("random:0"), search_space=space,  # type: ignore[attr-defined]
                                 baseline={"x": 0}, seed=0)
     study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: float(t.suggest_int("x", 0, 1000)), n_trials=8)
