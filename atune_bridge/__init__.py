@@ -5,6 +5,8 @@
 * :func:`to_distribution`, :func:`search_space`: knobs into Optuna distributions.
 * :func:`format_params`, :func:`parse_params`, :func:`baseline_params`: parameter dicts to
   and from A-Tune's ``name=value,...`` strings.
+* :func:`example_path`, :func:`example_files`, :func:`example_names`: A-Tune project files
+  installed with the package, to try the above on (``atune-bridge space --example nginx``).
 
 Example:
     >>> from atune_bridge import Knob, search_space, format_params
@@ -14,6 +16,8 @@ Example:
     >>> format_params({"net.core.somaxconn": 1024}, knobs)
     'net.core.somaxconn=1024'
 """
+
+from optuna_llm_sampler._version import __version__
 
 from atune_bridge._engine import (
     EngineConfig,
@@ -25,6 +29,7 @@ from atune_bridge._engine import (
     create_engine_app,
     engine_names,
 )
+from atune_bridge._examples import UnknownExampleError, example_files, example_names, example_path
 from atune_bridge._format import (
     MAX_CHOICES,
     AtuneBridgeError,
@@ -102,6 +107,7 @@ __all__ = [
     "StudyMismatchError",
     "Summary",
     "TrialReport",
+    "UnknownExampleError",
     "UnknownTaskError",
     "UnsafeValueError",
     "UnsupportedEngineError",
@@ -112,6 +118,9 @@ __all__ = [
     "create_engine_app",
     "describe_domain",
     "engine_names",
+    "example_files",
+    "example_names",
+    "example_path",
     "format_params",
     "format_summary",
     "format_value",
@@ -127,4 +136,5 @@ __all__ = [
     "summarize",
     "to_distribution",
     "write_report",
+    "__version__",
 ]

@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from optuna_llm_sampler._version import __version__
+
 # Each module has ``add_parser(subparsers)``, which sets ``func(args) -> int`` as default.
 # Importing them must stay cheap: heavy imports happen inside ``func``.
 _COMMAND_MODULES = (
@@ -23,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A-Tune project files on Optuna: inspect search spaces, tune, serve atuned.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMAND_MODULES:
         try:

@@ -14,6 +14,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from atune_bridge._examples import UnknownExampleError, example_files, example_names
 from atune_bridge._format import (
     AtuneFileError,
     ClientSpec,
@@ -35,7 +36,10 @@ def add_parser(subparsers: Any) -> None:
             "files) and the problems found. Exit status 1 when a file cannot be used at all."
         ),
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="A-Tune server or client YAML files")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="A-Tune server or client YAML files")
+    parser.add_argument("--example", action="append", default=[], metavar="NAME",
+                        help="also print an example project installed with atune_bridge, its server "
+                             f"and client files with their paths (repeatable; one of: {', '.join(example_names())})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--quiet-warnings", action="store_true", help="print errors only")
     parser.set_defaults(func=run)
@@ -78,9 +82,17 @@ def _server_rows(spec: ServerSpec) -> tuple[list[dict[str, str]], list[str]]:
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    try:
+        files = [*args.files, *(str(f) for name in args.example for f in example_files(name))]
+    except UnknownExampleError as exc:
+        print(f"atune-bridge space: error: {exc}", file=sys.stderr)
+        return 2
+    if not files:
+        print("atune-bridge space: error: give at least one FILE or --example NAME", file=sys.stderr)
+        return 2
     status = 0
     report: list[dict[str, Any]] = []
-    for file in args.files:
+    for file in files:
         try:
             spec = load_project_file(file)
         except AtuneFileError as exc:

@@ -126,6 +126,27 @@ def progress_line(report: TrialReport, names: list[str]) -> str:
     return f"{head} {body}"
 
 
+def model_problem(llm: str) -> str | None:
+    """Why the model ``--llm`` names cannot be built (a missing extra, a malformed spec, a missing
+    key), or None when it can (or is ``none``).
+
+    Checked before the runner opens the study's storage or runs a command on the system, so
+    that such a mistake leaves nothing behind (no ``atune-bridge.db``). Building a model is
+    cheap: the local model's file is loaded at its first call, a server is not contacted.
+    """
+    if llm.strip().lower() == "none":
+        return None
+    try:
+        from optuna_llm_sampler import LLMSamplerError, make_chat_model
+    except ImportError as exc:
+        return f"--llm {llm}: optuna_llm_sampler cannot be imported ({exc}); use --llm none for TPE alone"
+    try:
+        make_chat_model(llm)
+    except (LLMSamplerError, ImportError, ValueError, OSError) as exc:
+        return f"--llm {llm}: {exc}; or use --llm none for TPE alone"
+    return None
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     import logging
@@ -173,6 +194,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return error(f"--target-gain must be a positive percentage, got {args.target_gain}")
     if not (args.command_timeout > 0 and args.benchmark_timeout > 0 and args.llm_timeout > 0):
         return error("--command-timeout, --benchmark-timeout and --llm-timeout must be positive seconds")
+    problem = model_problem(args.llm)
+    if problem is not None:
+        return error(problem)
     config = RunnerConfig(
         storage=args.storage,
         study_name=args.study,
@@ -223,7 +247,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if result.restore_error:
             return RESTORE_FAILED
         return 128 + int(signum) if signum is not None else 1
-    summary = summarize(result)
+    summary = summarize(result, artifact_dir=config.artifact_folder())
     print(format_summary(summary), file=out, flush=True)
     if result.stopped is not None:
         print(f"Stopped before the budget ({result.stopped['rule']}): {result.stopped['reason']}.",

@@ -889,10 +889,12 @@ def run_project(
     """
     server_spec = server if isinstance(server, ServerSpec) else load_server(server)
     client_spec = client if isinstance(client, ClientSpec) else load_client(client)
-    result = Runner(server_spec, client_spec, config, on_trial=on_trial).run()
+    runner = Runner(server_spec, client_spec, config, on_trial=on_trial)
+    result = runner.run()
     if result.interrupted is None:
         folder = Path(output_dir) if output_dir is not None else default_output_dir(result.study_name)
-        result.report = write_report(summarize(result), folder, result.study)
+        summary = summarize(result, artifact_dir=runner.config.artifact_folder())
+        result.report = write_report(summary, folder, result.study)
     return result
 
 

