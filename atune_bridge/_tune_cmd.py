@@ -1,6 +1,7 @@
 """``atune-bridge tune``: tune an A-Tune project (server + client YAML) without atuned.
 
-Running the same command again resumes the study. Exit status: 0 when the budget is
+Running the same command again resumes the study; a second run on a study a live run holds is
+refused before it touches anything. Exit status: 0 when the budget is
 reached, 1 when the project cannot be tuned (the error says why), 128 + the signal number
 when stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP (129, a closed terminal) after the
 original values were set back, and
@@ -94,6 +95,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--warm-start", action="append", default=[], metavar="STUDY[@STORAGE]",
                         help="seed the sampler with an earlier study's best trials (repeatable; the "
                              "storage defaults to --storage)")
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        help="pass this environment variable to the project's commands, which otherwise get "
+                             "only PATH, HOME, the locale and what the project's YAML names (repeatable; "
+                             "NAME* passes every variable starting with NAME)")
     parser.add_argument("--artifact-dir", metavar="DIR",
                         help="folder keeping each model call's whole prompt and reply as Optuna artifacts "
                              "(default: <db stem>.artifacts/ beside a SQLite storage; 'none' keeps none)")
@@ -130,6 +135,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from atune_bridge._runner import (
         Runner,
         RunnerConfig,
+        StorageFailedError,
         confirm_text,
         default_output_dir,
         format_summary,
@@ -140,9 +146,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    def error(message: str) -> int:
-        print(f"atune-bridge tune: error: {message}", file=sys.stderr, flush=True)
-        return 1
+    from atune_bridge._runner._secrets import redact
+
+    def error(message: str, status: int = 1) -> int:
+        print(f"atune-bridge tune: error: {redact(message)}", file=sys.stderr, flush=True)
+        return status
 
     if args.trials is not None and args.trials < 1:
         return error(f"--trials must be at least 1, got {args.trials}")
@@ -187,7 +195,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         patience=args.patience,
         warm_start=tuple(args.warm_start),
         artifact_dir=args.artifact_dir,
-    )
+        pass_env=tuple(args.pass_env),
+    ) if _valid_pass_env(args.pass_env) else None
+    if config is None:
+        return error(f"--pass-env takes variable names (NAME or NAME*), got {' '.join(args.pass_env)}")
     names = [e.name for e in client.evaluations]
     runner = Runner(server, client, config,
                     on_trial=lambda report: print(progress_line(report, names), file=out, flush=True))
@@ -196,7 +207,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         result = runner.run()
     except AtuneBridgeError as exc:
-        return error(str(exc))
+        failed = runner.result is not None and runner.result.restore_error is not None
+        if failed and not isinstance(exc, StorageFailedError):  # whose message says it
+            assert runner.result is not None
+            left = ", ".join(f"{n}={v}" for n, v in runner.result.left_changed.items()) or "unknown"
+            exc = AtuneBridgeError(f"{exc}; setting the values back failed too: {runner.result.restore_error}. "
+                                   f"Left changed: {left}")
+        return error(str(exc), RESTORE_FAILED if failed else 1)
     except KeyboardInterrupt:  # a second Ctrl-C: the values were still set back
         print("Interrupted; run the same command again to resume.", file=out, flush=True)
         return 128 + int(signal.SIGINT)
@@ -209,7 +226,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             file=sys.stderr, flush=True,
         )
     elif result.applied:
-        print(f"Left applied: {result.applied}.", file=out, flush=True)
+        checked = " (read back with each get: they match)" if result.read_back else ""
+        if result.unverified:
+            checked = f" ({', '.join(result.unverified)} not read back: no get)"
+        print(f"Left applied: {result.applied}{checked}.", file=out, flush=True)
     if result.interrupted is not None:
         print(f"Interrupted by {result.interrupted}; run the same command again to resume.", file=out, flush=True)
         signum = getattr(signal, result.interrupted, None) if result.interrupted.startswith("SIG") else None
@@ -224,10 +244,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if result.confirm is not None:
         print("\n".join(confirm_text(result.confirm)), file=out, flush=True)
     folder = args.output or default_output_dir(result.study_name)
-    files = write_report(summary, folder, result.study)
+    try:
+        files = write_report(summary, folder, result.study)
+    except OSError as exc:
+        return error(f"could not write the report to {folder}: {exc.strerror or exc}; the study keeps "
+                     "every result: run the same command again to write it")
     if not files.plots and files.note:
         print(f"Note: {files.note}", file=out)
     print(f"Report: {files.html}", file=out)
     print(f"Best configuration: {files.best}", file=out)
     print(f"Open the same study: {summary.dashboard_command}", file=out, flush=True)
     return RESTORE_FAILED if result.restore_error else 0
+
+
+def _valid_pass_env(names: list[str]) -> bool:
+    from atune_bridge._runner._secrets import is_variable_pattern
+
+    return all(is_variable_pattern(name) for name in names)

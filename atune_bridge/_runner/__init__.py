@@ -10,6 +10,8 @@
 * ``_report``: the end of a run: the best configuration, the gain, the HTML report;
 * ``_confirm`` (on ``_stats``): the verified improvement, the best and the baseline measured
   again alternately, stored as the study attribute ``atune_bridge:confirm``;
+* ``_claim``: the run-level claim on a study: one run at a time drives its service;
+* ``_restore``: the original values set back without tuning (``atune-bridge restore``);
 * ``_stop``: the rules that end a run before its budget (``target_gain``, ``patience``);
 * ``_warm``: earlier studies' best trials enqueued in a new one (``warm_start``);
 * ``_relate``: a trial's configuration as set: A-Tune's relations applied, repairs recorded;
@@ -26,11 +28,13 @@ from atune_bridge._runner._errors import (
     BaselineError,
     ProjectError,
     SamplerUnavailableError,
+    StorageFailedError,
     StudyBusyError,
     StudyMismatchError,
 )
 from atune_bridge._runner._loop import Runner, default_output_dir, run_project
 from atune_bridge._runner._records import RunResult, TrialReport
+from atune_bridge._runner._restore import RestoreResult, restore_originals
 from atune_bridge._runner._report import Summary, format_summary, summarize, write_report
 from atune_bridge._runner._sampler import parameter_descriptions, project_knowledge
 from atune_bridge._runner._shell import UnsafeValueError
@@ -43,10 +47,12 @@ __all__ = [
     "STUDY_WARM_START",
     "BaselineError",
     "ProjectError",
+    "RestoreResult",
     "RunResult",
     "Runner",
     "RunnerConfig",
     "SamplerUnavailableError",
+    "StorageFailedError",
     "StopRules",
     "StudyBusyError",
     "StudyMismatchError",
@@ -58,6 +64,7 @@ __all__ = [
     "format_summary",
     "parameter_descriptions",
     "project_knowledge",
+    "restore_originals",
     "run_project",
     "summarize",
     "write_report",

@@ -17,7 +17,7 @@ class BaselineError(AtuneBridgeError):
 
 
 class StudyBusyError(AtuneBridgeError):
-    """Another live runner process is tuning the same study."""
+    """Another live run holds the study's claim (see :mod:`atune_bridge._runner._claim`)."""
 
 
 class StudyMismatchError(AtuneBridgeError):
@@ -26,3 +26,8 @@ class StudyMismatchError(AtuneBridgeError):
 
 class SamplerUnavailableError(AtuneBridgeError):
     """The requested LLM sampler cannot be built (package missing, unknown model spec)."""
+
+
+class StorageFailedError(AtuneBridgeError):
+    """The study's storage or the disk a run writes to failed mid-run (a full disk, a lost
+    database server); the message names the cause and whether the values were set back."""
