@@ -15,9 +15,7 @@ import sys
 from typing import Any, TextIO
 
 from atune_bridge._runner._config import DEFAULT_STORAGE
-
-RESTORE_FAILED = 3
-"""Exit status when a value could not be set back: the service is left modified."""
+from atune_bridge._tune_cmd import RESTORE_FAILED
 
 
 def add_parser(subparsers: Any) -> None:

@@ -5,8 +5,8 @@ refused before it touches anything. Exit status: 0 when the budget is
 reached, 1 when the project cannot be tuned (the error says why), 128 + the signal number
 when stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP (129, a closed terminal) after the
 original values were set back, and
-3 when setting the values back failed (whatever else happened): the service is left modified,
-and the message names each parameter left changed.
+3 when setting the values back failed, or they did not read back as set (whatever else
+happened): the service is left modified, and the message names each parameter left changed.
 """
 
 from __future__ import annotations
@@ -258,6 +258,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _valid_pass_env(names: list[str]) -> bool:
-    from atune_bridge._runner._secrets import is_variable_pattern
+    from atune_bridge._format import is_variable_pattern
 
     return all(is_variable_pattern(name) for name in names)

@@ -225,6 +225,12 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip() if isinstance(value, str) else str(value)
 
 
+def is_variable_pattern(text: str) -> bool:
+    """Whether ``text`` names environment variables: ``NAME``, or ``NAME*`` for every variable
+    starting with ``NAME`` (an ``environment`` entry, a ``--pass-env`` value)."""
+    return bool(_VARIABLE.fullmatch(text))
+
+
 def _environment(raw: Any, c: _Collector) -> tuple[str, ...]:
     """The ``environment`` list: variable names, or names followed by ``*``."""
     if raw in (None, "", []):
@@ -233,7 +239,7 @@ def _environment(raw: Any, c: _Collector) -> tuple[str, ...]:
     names = []
     for entry in entries:
         text = _text(entry)
-        if _VARIABLE.fullmatch(text):
+        if is_variable_pattern(text):
             names.append(text)
         else:
             c.error(None, "environment", f"{text!r} is not a variable name (NAME or NAME*): left out")

@@ -4,6 +4,8 @@
   iteration, from the baseline to setting the original values back;
 * ``_system``: the system it drives: the service's parameters read, set and restarted;
 * ``_shell``: A-Tune's shell commands run safely (substitution rules, timeouts, kept output);
+* ``_secrets``: keys out of commands, storage and logs (the environment a command gets,
+  credentials redacted);
 * ``_records``: the records it keeps: the study's attributes, :class:`TrialReport`,
   :class:`RunResult`;
 * ``_sampler``: the sampler it asks (TPE, or ``LLMSampler`` over TPE) and what the model is told;

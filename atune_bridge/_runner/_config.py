@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from atune_bridge._runner._secrets import is_variable_pattern
+from atune_bridge._format import is_variable_pattern
 from atune_bridge._runner._shell import MAX_OUTPUT_BYTES
 
 DEFAULT_STORAGE = "sqlite:///atune-bridge.db"

@@ -52,12 +52,6 @@ REDACTED = "***"
 
 _PLACEHOLDERS = {"value", "name", "out"}
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\*?")
-
-
-def is_variable_pattern(text: str) -> bool:
-    """Whether ``text`` is a variable name, or a name followed by ``*``."""
-    return bool(_VARIABLE.fullmatch(text))
 
 
 def _commands(server: ServerSpec | None, client: ClientSpec | None) -> Iterable[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from atune_bridge import client_from_dict, server_from_dict
+from atune_bridge import RunnerConfig, client_from_dict, server_from_dict
 from atune_bridge._runner._secrets import (
     PASSED_ENVIRONMENT,
     RedactingFilter,
@@ -46,6 +46,20 @@ def test_a_command_gets_the_allow_list_what_the_yaml_names_and_what_the_user_pas
                "OPENAI_API_KEY": "sk-x", "OTHER": "o"}
     env = command_environment(passed, {"ATUNE_VALUE": "3"}, environ)
     assert env == {"PATH": "/bin", "LC_ALL": "C", "SVC_PORT": "1", "CONF_DIR": "/etc/x", "EXTRA": "e", "ATUNE_VALUE": "3"}
+
+
+def test_a_name_that_is_not_a_variable_is_refused_where_it_is_given(tmp_path: Path) -> None:
+    client = client_from_dict({"environment": ["OK_*", "no spaces", "$(rm)"], "benchmark": "b", "evaluations": [
+        {"name": "rps", "info": {"get": "echo '$out'", "type": "negative"}}]})
+    assert client.environment == ("OK_*",)
+    assert [p.message for p in client.errors] == [
+        "'no spaces' is not a variable name (NAME or NAME*): left out",
+        "'$(rm)' is not a variable name (NAME or NAME*): left out"]
+    with pytest.raises(ValueError, match="RunnerConfig.pass_env: 'A B' is not a variable name"):
+        RunnerConfig(pass_env=("A B",))
+    toy = copy_toy(tmp_path)
+    done = toy.cli("--pass-env", "A;B")
+    assert done.returncode == 1 and "--pass-env takes variable names (NAME or NAME*), got A;B" in done.stderr
 
 
 def test_the_values_of_credential_variables_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
