@@ -135,7 +135,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from atune_bridge._runner import (
         Runner,
         RunnerConfig,
-        StorageFailedError,
+        SystemFaultError,
         confirm_text,
         default_output_dir,
         format_summary,
@@ -208,7 +208,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         result = runner.run()
     except AtuneBridgeError as exc:
         failed = runner.result is not None and runner.result.restore_error is not None
-        if failed and not isinstance(exc, StorageFailedError):  # whose message says it
+        if failed and not isinstance(exc, SystemFaultError):  # whose message says it
             assert runner.result is not None
             left = ", ".join(f"{n}={v}" for n, v in runner.result.left_changed.items()) or "unknown"
             exc = AtuneBridgeError(f"{exc}; setting the values back failed too: {runner.result.restore_error}. "

@@ -30,9 +30,9 @@ from atune_bridge._runner._errors import (
     BaselineError,
     ProjectError,
     SamplerUnavailableError,
-    StorageFailedError,
     StudyBusyError,
     StudyMismatchError,
+    SystemFaultError,
 )
 from atune_bridge._runner._loop import Runner, default_output_dir, run_project
 from atune_bridge._runner._records import RunResult, TrialReport
@@ -54,11 +54,11 @@ __all__ = [
     "Runner",
     "RunnerConfig",
     "SamplerUnavailableError",
-    "StorageFailedError",
     "StopRules",
     "StudyBusyError",
     "StudyMismatchError",
     "Summary",
+    "SystemFaultError",
     "TrialReport",
     "UnsafeValueError",
     "confirm_text",

@@ -28,6 +28,7 @@ class SamplerUnavailableError(AtuneBridgeError):
     """The requested LLM sampler cannot be built (package missing, unknown model spec)."""
 
 
-class StorageFailedError(AtuneBridgeError):
-    """The study's storage or the disk a run writes to failed mid-run (a full disk, a lost
-    database server); the message names the cause and whether the values were set back."""
+class SystemFaultError(AtuneBridgeError):
+    """The machine failed the run, not the project: the study's storage could not be read or
+    written (a full disk, a lost database server), or a file or process could not be made. The
+    values are set back first; the message names the cause and what was left applied."""

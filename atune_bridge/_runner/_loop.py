@@ -49,7 +49,7 @@ is marked ``FAIL``; the budget counts every finished trial, the baseline include
 
 Faults of the machine. A storage that cannot be written (a full disk, a lost database server)
 or a system error on a file the run writes stops the run: the values are set back first, then
-:class:`StorageFailedError` names the cause. Nothing measured before is lost.
+:class:`SystemFaultError` names the cause. Nothing measured before is lost.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ from atune_bridge._format import (
 from atune_bridge._runner._claim import StudyClaim
 from atune_bridge._runner._config import RunnerConfig
 from atune_bridge._runner._confirm import STUDY_CONFIRM, confirm_gain
-from atune_bridge._runner._errors import BaselineError, ProjectError, StorageFailedError, StudyMismatchError
+from atune_bridge._runner._errors import BaselineError, ProjectError, StudyMismatchError, SystemFaultError
 from atune_bridge._runner._records import (
     ATTR_FAIL_REASON,
     SOURCE_BASELINE,
@@ -270,21 +270,22 @@ class Runner:
             BaselineError: the baseline measurement failed.
             StudyBusyError, StudyMismatchError: the stored study cannot be continued.
             SamplerUnavailableError: the model cannot be built.
+            SystemFaultError: the storage or the disk failed; the values were set back first.
         """
         self._check_project()
         claim = StudyClaim(self.config.storage, self.study_name, "tune")
         try:
             claim.lock()
         except OSError as exc:
-            raise StorageFailedError(f"cannot take the study's claim: {system_fault(exc, self.config.storage)}; "
-                                     "nothing was read or set") from None
+            raise SystemFaultError(f"cannot take the study's claim: {system_fault(exc, self.config.storage)}; "
+                                   "nothing was read or set") from None
         try:
             return self._run_claimed(claim)
         except Exception as exc:
             fault = system_fault(exc, self.config.storage)
             if fault is None:
                 raise
-            raise StorageFailedError(f"the run stopped: {fault}; {self._restored_text()}") from None
+            raise SystemFaultError(f"the run stopped: {fault}; {self._restored_text()}") from None
         finally:
             claim.release()
 
@@ -295,7 +296,7 @@ class Runner:
         return self._result
 
     def _restored_text(self) -> str:
-        """What became of the service's values, for :class:`StorageFailedError`'s message."""
+        """What became of the service's values, for :class:`SystemFaultError`'s message."""
         result = self._result
         if result is None or not self._system.touched:
             return "nothing was set"

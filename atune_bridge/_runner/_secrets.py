@@ -19,7 +19,8 @@ looks like a credential (:data:`SECRET_NAME`: ``KEY``, ``TOKEN``, ``SECRET``, ``
 ``PASSWD``, ``CREDENTIAL``, or ending in ``_PWD``), six characters or longer, is replaced by
 ``***`` in everything the runner stores on a trial or the study (failed output, commands,
 reasons), in its errors and, through :class:`RedactingFilter` on the ``atune-bridge`` command's
-log handlers, in every log line. A command's output is read unredacted to parse metrics from.
+log handlers, in every log line; so is the password of a URL (a storage's). A command's output
+is read unredacted to parse metrics from.
 
 Imports nothing of the runner.
 """
@@ -50,6 +51,7 @@ MIN_SECRET_LENGTH = 6
 
 REDACTED = "***"
 
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+@")
 _PLACEHOLDERS = {"value", "name", "out"}
 _REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -100,11 +102,12 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def redact(text: str, secrets: Sequence[str] | None = None) -> str:
-    """``text`` with every secret value (default :func:`secret_values`) replaced by ``***``."""
+    """``text`` with every secret value (default :func:`secret_values`), and the password of
+    every URL (``postgresql://user:PASSWORD@host``), replaced by ``***``."""
     for secret in secret_values() if secrets is None else secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    return _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
 
 
 class RedactingFilter(logging.Filter):

@@ -71,6 +71,8 @@ def test_the_values_of_credential_variables_are_redacted(monkeypatch: pytest.Mon
     assert set(secret_values()) >= {*PLANTED.values(), "planted-mysql"}
     assert "abc" not in secret_values() and "/home/someone" not in secret_values()
     assert redact(f"key={PLANTED['OPENAI_API_KEY']} pw={PLANTED['TOY_DB_PASSWORD']}") == "key=*** pw=***"
+    assert redact("storage postgresql://tuner:hunter2@db:5432/x failed") == "storage postgresql://tuner:***@db:5432/x failed"
+    assert redact("sqlite:////var/lib/a.db and http://host:3838/v1") == "sqlite:////var/lib/a.db and http://host:3838/v1"
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed: %s", (PLANTED["DASHSCOPE_API_KEY"],), None)
     try:
         raise RuntimeError(PLANTED["OPENAI_API_KEY"])
