@@ -131,7 +131,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     import optuna
 
-    from atune_bridge._format import AtuneBridgeError, load_client, load_server
+    from atune_bridge._format import AtuneBridgeError, is_variable_pattern, load_client, load_server
     from atune_bridge._runner import (
         Runner,
         RunnerConfig,
@@ -175,6 +175,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return error(f"--target-gain must be a positive percentage, got {args.target_gain}")
     if not (args.command_timeout > 0 and args.benchmark_timeout > 0 and args.llm_timeout > 0):
         return error("--command-timeout, --benchmark-timeout and --llm-timeout must be positive seconds")
+    bad = [name for name in args.pass_env if not is_variable_pattern(name)]
+    if bad:
+        return error(f"--pass-env takes variable names (NAME or NAME*), got {' '.join(bad)}")
     config = RunnerConfig(
         storage=args.storage,
         study_name=args.study,
@@ -196,14 +199,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         warm_start=tuple(args.warm_start),
         artifact_dir=args.artifact_dir,
         pass_env=tuple(args.pass_env),
-    ) if _valid_pass_env(args.pass_env) else None
-    if config is None:
-        return error(f"--pass-env takes variable names (NAME or NAME*), got {' '.join(args.pass_env)}")
+    )
     names = [e.name for e in client.evaluations]
     runner = Runner(server, client, config,
                     on_trial=lambda report: print(progress_line(report, names), file=out, flush=True))
-    print(f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
-          f"({runner.budget} trials, llm {config.llm})", file=out, flush=True)
+    print(redact(f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
+                 f"({runner.budget} trials, llm {config.llm})"), file=out, flush=True)
     try:
         result = runner.run()
     except AtuneBridgeError as exc:
@@ -256,8 +257,3 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     print(f"Open the same study: {summary.dashboard_command}", file=out, flush=True)
     return RESTORE_FAILED if result.restore_error else 0
 
-
-def _valid_pass_env(names: list[str]) -> bool:
-    from atune_bridge._format import is_variable_pattern
-
-    return all(is_variable_pattern(name) for name in names)

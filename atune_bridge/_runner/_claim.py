@@ -188,7 +188,9 @@ class StudyClaim:
         ...
         atune_bridge._runner._errors.StudyBusyError: study 'demo' in sqlite:///...: another run holds it: ...
         >>> first.release()
-        >>> StudyClaim(url, "demo", "tune").lock()  # free again
+        >>> again = StudyClaim(url, "demo", "tune")
+        >>> again.lock()  # free again
+        >>> again.release()
     """
 
     def __init__(self, storage_url: str, study_name: str, purpose: str) -> None:
