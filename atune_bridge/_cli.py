@@ -1,4 +1,6 @@
-"""The ``atune-bridge`` command: one sub-command a module (``space``, ``tune``, ``serve``)."""
+"""The ``atune-bridge`` command: one sub-command a module (``space``, ``tune``, ``restore``,
+``serve``). Every log line it prints has credentials redacted
+(:class:`~atune_bridge._runner._secrets.RedactingFilter`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from optuna_llm_sampler._version import __version__
 _COMMAND_MODULES = (
     "atune_bridge._space_cmd",
     "atune_bridge._tune_cmd",
+    "atune_bridge._restore_cmd",
     "atune_bridge._serve_cmd",
 )
 
@@ -45,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from atune_bridge._runner._secrets import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     return int(args.func(args) or 0)
 
 

@@ -51,6 +51,11 @@ def add_parser(subparsers: Any) -> None:
         help="text file of background for the LLM (system, workload, what the knobs do); with --llm",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed every task's sampler (default: one per task)")
+    parser.add_argument("--history-dir", metavar="DIR",
+                        help="folder of SQLite files whose studies a task's history_path may name as STUDY@FILE "
+                             "(read only); without it, history_path names studies of --storage only")
+    parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
+                        help="tasks held in memory at most, about 45 KB each (default %(default)s; see docs/limits.md)")
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -69,6 +74,10 @@ def _problems(args: argparse.Namespace) -> list[str]:
         problems.append("--tls-cert and --tls-key go together")
     if args.tls_ca and not args.tls_cert:
         problems.append("--tls-ca needs --tls-cert and --tls-key")
+    if args.history_dir and not os.path.isdir(args.history_dir):
+        problems.append(f"--history-dir {args.history_dir}: not a folder")
+    if args.max_tasks < 1:
+        problems.append(f"--max-tasks {args.max_tasks}: at least 1")
     if args.knowledge and args.llm.strip().lower() in ("none", ""):
         problems.append("--knowledge is given to the LLM: it needs --llm SPEC")
     for flag in ("tls_cert", "tls_key", "tls_ca", "knowledge"):
@@ -103,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     storage = None if args.storage.strip().lower() in ("none", "memory") else args.storage
     llm = None if args.llm.strip().lower() in ("none", "") else args.llm.strip()
     config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge,
-                          schedule=args.schedule)
+                          schedule=args.schedule, history_dir=args.history_dir,
+                          max_tasks=args.max_tasks)
     chat_model = None
     if llm is not None:
         try:

@@ -1,11 +1,12 @@
 """``atune-bridge tune``: tune an A-Tune project (server + client YAML) without atuned.
 
-Running the same command again resumes the study. Exit status: 0 when the budget is
+Running the same command again resumes the study; a second run on a study a live run holds is
+refused before it touches anything. Exit status: 0 when the budget is
 reached, 1 when the project cannot be tuned (the error says why), 128 + the signal number
 when stopped by Ctrl-C (130), SIGTERM (143) or SIGHUP (129, a closed terminal) after the
 original values were set back, and
-3 when setting the values back failed (whatever else happened): the service is left modified,
-and the message names each parameter left changed.
+3 when setting the values back failed, or they did not read back as set (whatever else
+happened): the service is left modified, and the message names each parameter left changed.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--warm-start", action="append", default=[], metavar="STUDY[@STORAGE]",
                         help="seed the sampler with an earlier study's best trials (repeatable; the "
                              "storage defaults to --storage)")
+    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                        help="pass this environment variable to the project's commands, which otherwise get "
+                             "only PATH, HOME, the locale and what the project's YAML names (repeatable; "
+                             "NAME* passes every variable starting with NAME)")
     parser.add_argument("--artifact-dir", metavar="DIR",
                         help="folder keeping each model call's whole prompt and reply as Optuna artifacts "
                              "(default: <db stem>.artifacts/ beside a SQLite storage; 'none' keeps none)")
@@ -153,10 +158,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     import optuna
 
-    from atune_bridge._format import AtuneBridgeError, load_client, load_server
+    from atune_bridge._format import AtuneBridgeError, is_variable_pattern, load_client, load_server
     from atune_bridge._runner import (
         Runner,
         RunnerConfig,
+        SystemFaultError,
         confirm_text,
         default_output_dir,
         format_summary,
@@ -167,9 +173,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-    def error(message: str) -> int:
-        print(f"atune-bridge tune: error: {message}", file=sys.stderr, flush=True)
-        return 1
+    from atune_bridge._runner._secrets import redact
+
+    def error(message: str, status: int = 1) -> int:
+        print(f"atune-bridge tune: error: {redact(message)}", file=sys.stderr, flush=True)
+        return status
 
     if args.trials is not None and args.trials < 1:
         return error(f"--trials must be at least 1, got {args.trials}")
@@ -194,6 +202,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return error(f"--target-gain must be a positive percentage, got {args.target_gain}")
     if not (args.command_timeout > 0 and args.benchmark_timeout > 0 and args.llm_timeout > 0):
         return error("--command-timeout, --benchmark-timeout and --llm-timeout must be positive seconds")
+    bad = [name for name in args.pass_env if not is_variable_pattern(name)]
+    if bad:
+        return error(f"--pass-env takes variable names (NAME or NAME*), got {' '.join(bad)}")
     problem = model_problem(args.llm)
     if problem is not None:
         return error(problem)
@@ -218,16 +229,23 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         patience=args.patience,
         warm_start=tuple(args.warm_start),
         artifact_dir=args.artifact_dir,
+        pass_env=tuple(args.pass_env),
     )
     names = [e.name for e in client.evaluations]
     runner = Runner(server, client, config,
                     on_trial=lambda report: print(progress_line(report, names), file=out, flush=True))
-    print(f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
-          f"({runner.budget} trials, llm {config.llm})", file=out, flush=True)
+    print(redact(f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
+                 f"({runner.budget} trials, llm {config.llm})"), file=out, flush=True)
     try:
         result = runner.run()
     except AtuneBridgeError as exc:
-        return error(str(exc))
+        failed = runner.result is not None and runner.result.restore_error is not None
+        if failed and not isinstance(exc, SystemFaultError):  # whose message says it
+            assert runner.result is not None
+            left = ", ".join(f"{n}={v}" for n, v in runner.result.left_changed.items()) or "unknown"
+            exc = AtuneBridgeError(f"{exc}; setting the values back failed too: {runner.result.restore_error}. "
+                                   f"Left changed: {left}")
+        return error(str(exc), RESTORE_FAILED if failed else 1)
     except KeyboardInterrupt:  # a second Ctrl-C: the values were still set back
         print("Interrupted; run the same command again to resume.", file=out, flush=True)
         return 128 + int(signal.SIGINT)
@@ -240,7 +258,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             file=sys.stderr, flush=True,
         )
     elif result.applied:
-        print(f"Left applied: {result.applied}.", file=out, flush=True)
+        checked = " (read back with each get: they match)" if result.read_back else ""
+        if result.unverified:
+            checked = f" ({', '.join(result.unverified)} not read back: no get)"
+        print(f"Left applied: {result.applied}{checked}.", file=out, flush=True)
     if result.interrupted is not None:
         print(f"Interrupted by {result.interrupted}; run the same command again to resume.", file=out, flush=True)
         signum = getattr(signal, result.interrupted, None) if result.interrupted.startswith("SIG") else None
@@ -255,10 +276,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if result.confirm is not None:
         print("\n".join(confirm_text(result.confirm)), file=out, flush=True)
     folder = args.output or default_output_dir(result.study_name)
-    files = write_report(summary, folder, result.study)
+    try:
+        files = write_report(summary, folder, result.study)
+    except OSError as exc:
+        return error(f"could not write the report to {folder}: {exc.strerror or exc}; the study keeps "
+                     "every result: run the same command again to write it")
     if not files.plots and files.note:
         print(f"Note: {files.note}", file=out)
     print(f"Report: {files.html}", file=out)
     print(f"Best configuration: {files.best}", file=out)
     print(f"Open the same study: {summary.dashboard_command}", file=out, flush=True)
     return RESTORE_FAILED if result.restore_error else 0
+

@@ -43,6 +43,7 @@ from optuna_llm_sampler._records._storage import sqlite_storage
 from optuna_llm_sampler._records._waiting import discard_waiting_proposals
 from optuna_llm_sampler._records._waiting import is_discarded
 from optuna_llm_sampler._sampler import LLMSampler
+from optuna_llm_sampler._version import __version__
 
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ __all__ = [
     "Screen",
     "SearchSpaceError",
     "TrialRole",
+    "__version__",
     "attrs",
     "discard_waiting_proposals",
     "is_discarded",

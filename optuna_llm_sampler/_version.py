@@ -6,4 +6,4 @@ The one place the version is written: ``pyproject.toml`` reads it from here
 literal, so that setuptools reads it without importing the package.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -13,6 +13,7 @@ POST and PUT on ``/v1/`` are therefore always read as JSON.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -37,6 +38,12 @@ PATH = "/v1/optimizer"
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """The largest request body read (413 beyond it)."""
+MAX_BODIES_BYTES = 32 * 1024 * 1024
+"""The most bytes of request bodies held at once, being read or handled (503 beyond it), so that
+many clients sending large bodies slowly cannot take the engine's memory."""
+BODY_SECONDS = 30.0
+"""How long a request body may take to arrive whole (408 after it): a client sending a large body
+slowly holds its bytes no longer."""
 MAX_CREATING = 4
 """The most ``POST``s building a task at once (429 beyond it), so that creating tasks never
 takes every worker thread from the ``PUT``s and ``GET``s of others."""
@@ -146,21 +153,47 @@ class _JsonBodies:
         await self.app(scope, receive, send)
 
 
+class _BodyRefused(Exception):
+    """A request body not to be handled: the reply to send instead (None: the client is gone)."""
+
+    def __init__(self, status: int | None = None, message: str = "", retry: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.message, self.retry = status, message, retry
+
+
 class _Limits:
-    """Refuse bodies over :data:`MAX_BODY_BYTES` (413) and POSTs beyond :data:`MAX_CREATING` (429)."""
+    """Bound request bodies: each to :data:`MAX_BODY_BYTES` (413), all those held at once to
+    :data:`MAX_BODIES_BYTES` (503), the time one takes to arrive to :data:`BODY_SECONDS` (408);
+    a body cut short by a client that went away, or shorter than its ``Content-Length``, is never
+    handled as if complete. POSTs beyond :data:`MAX_CREATING` at once get a 429."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.creating = 0  # changed on the event loop only: no lock needed
+        self.held = 0
+        """Bytes of request bodies being read or handled now (on the event loop only)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
             await self.app(scope, receive, send)
             return
-        body = await self._read(scope, receive)
-        if body is None:
-            message = f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send fewer knobs, options or x_ref rows"
-            await JSONResponse({"message": message}, status_code=413)(scope, receive, send)
+        reserved = [0]
+        try:
+            await self._handle(scope, receive, send, reserved)
+        finally:
+            self.held -= reserved[0]
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, reserved: list[int]) -> None:
+        try:
+            body = await self._read(scope, receive, reserved)
+        except _BodyRefused as refused:
+            if refused.status is None:
+                _logger.info("%s %s: the client went away before sending its whole body; dropped",
+                             scope["method"], scope["path"])
+                return
+            headers = {"Retry-After": "2"} if refused.retry else None
+            await JSONResponse({"message": refused.message}, status_code=refused.status, headers=headers)(
+                scope, receive, send)
             return
         creating = scope["method"] == "POST" and scope["path"].rstrip("/") == PATH
         if creating and self.creating >= MAX_CREATING:
@@ -182,23 +215,52 @@ class _Limits:
         finally:
             self.creating -= creating
 
-    @staticmethod
-    async def _read(scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or ``None`` as soon as it passes the limit."""
+    def _reserve(self, reserved: list[int], size: int) -> None:
+        """Count ``size`` more bytes as held for this request.
+
+        Raises:
+            _BodyRefused: past :data:`MAX_BODY_BYTES` or :data:`MAX_BODIES_BYTES`.
+        """
+        if reserved[0] + size > MAX_BODY_BYTES:
+            raise _BodyRefused(413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; "
+                                    "send fewer knobs, options or x_ref rows")
+        if self.held + size > MAX_BODIES_BYTES:
+            raise _BodyRefused(503, f"the engine holds {MAX_BODIES_BYTES // (1024 * 1024)} MiB of request "
+                                    "bodies already; retry in a few seconds", retry=True)
+        self.held += size
+        reserved[0] += size
+
+    async def _read(self, scope: Scope, receive: Receive, reserved: list[int]) -> bytes:
+        """The whole body, counted in :attr:`held` until the request is done.
+
+        Raises:
+            _BodyRefused: too large, too many held, too slow, or cut short (see the class doc).
+        """
+        declared = None
         for key, value in scope["headers"]:
-            if key.lower() == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-                return None
+            if key.lower() == b"content-length" and value.isdigit():
+                declared = int(value)
+        if declared is not None:  # refused before reading when it cannot fit
+            self._reserve(reserved, declared)
+            self.held -= declared
+            reserved[0] = 0
+        deadline = asyncio.get_running_loop().time() + BODY_SECONDS
         chunks, size, more = [], 0, True
         while more:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+            except asyncio.TimeoutError:
+                raise _BodyRefused(408, f"the request body did not arrive whole within {BODY_SECONDS:g} s") from None
             if message["type"] != "http.request":
-                break
+                raise _BodyRefused()  # http.disconnect: what came is not the whole body
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return None
+            if size > reserved[0]:
+                self._reserve(reserved, size - reserved[0])
             chunks.append(chunk)
             more = message.get("more_body", False)
+        if declared is not None and size != declared:
+            raise _BodyRefused(400, f"the request body has {size} bytes, not the {declared} its Content-Length says")
         return b"".join(chunks)
 
 

@@ -29,3 +29,9 @@ class OutOfOrderError(EngineRequestError):
     """A PUT does not follow the task's sequence (iteration skipped, baseline twice, after the end)."""
 
     status = 409
+
+
+class EngineBusyError(EngineRequestError):
+    """The engine holds as many tasks as it may and none can make room (503; retry later)."""
+
+    status = 503

@@ -52,7 +52,7 @@ from atune_bridge._engine._store import (
     _Task,
     _tidy,
 )
-from atune_bridge._engine._transfer import history_trials
+from atune_bridge._engine._transfer import check_history_path, history_trials
 from atune_bridge._format import (
     DomainError,
     Knob,
@@ -196,12 +196,15 @@ class OptimizerEngine(TaskStore):
             raise EngineRequestError(
                 f"x_ref: {len(x_ref)} earlier results is more than {MAX_XREF}; send the last {MAX_XREF}", field="x_ref"
             )
+        check_history_path(request.get("history_path"))
+        self._check_room()
         knob_list = knobs_from_engine(knobs)
         space = search_space(knob_list)
         self._check_formattable(knob_list, space)
         name = resolve_engine(engine)
         history, notes = self._history(x_ref, y_ref, knob_list, space)
-        transferred, transfer_notes = history_trials(request.get("history_path"), self._storage, space)
+        transferred, transfer_notes = history_trials(request.get("history_path"), self._storage, space,
+                                                     self.config.history_dir)
         notes += transfer_notes
         n_ref = len(x_ref or ())
         if n_ref and max_eval <= n_ref:
@@ -259,8 +262,7 @@ class OptimizerEngine(TaskStore):
         }
         task = _Task(task_id, study, knob_list, space, spec, state, plan, list(notes))
         self._save_state(task)  # the task exists for GET/PUT from here on
-        with self._lock:
-            self._tasks[task_id] = task
+        self._keep(task)
         for note in notes:
             _logger.warning("task %s: %s", task_id, note)
         _logger.info(
@@ -658,8 +660,7 @@ class OptimizerEngine(TaskStore):
             else:
                 task.state.update(phase="deleted", pending=None, deleted=_now())
                 self._save_state(task)
-            with self._lock:
-                self._tasks.pop(task_id, None)
+            self._forget(task_id, purged=self.config.purge_on_delete)
             _logger.info("task %s deleted", task_id)
         return {}
 

@@ -7,6 +7,12 @@ the trial awaiting a value, evaluations done), so an engine restarted on the sam
 rebuilds a task lazily on its next request. Each task has its own lock; different tasks run
 at the same time.
 
+At most :attr:`EngineConfig.max_tasks` tasks are held in memory. Past that, the finished ones
+least recently used go first, then, with a storage on disk, any other idle one: such a task is
+rebuilt from its study on its next request. With tasks in memory only (``storage=None``) a
+task dropped is gone (404), so only finished and deleted ones are dropped, and a new task is
+refused (503) while every held task is unfinished.
+
 Imports the A-Tune formats, and the engine's ``_errors`` and ``_samplers``.
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +36,7 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-from atune_bridge._engine._errors import UnknownTaskError
+from atune_bridge._engine._errors import EngineBusyError, UnknownTaskError
 from atune_bridge._engine._samplers import (
     EnginePlan,
     SamplerContext,
@@ -46,6 +53,9 @@ TASK_ATTR = "atune_task"
 """Study user attribute holding what the POST asked for (written once)."""
 STATE_ATTR = "atune_state"
 """Study user attribute holding where the PUT sequence stands (rewritten by every PUT)."""
+
+MAX_TASKS = 1000
+"""The default of :attr:`EngineConfig.max_tasks`: about 45 MB of tasks held in memory."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,10 @@ class EngineConfig:
         schedule: the model's role, a preset of ``LLMSampler`` (``"adaptive"``, the default;
             ``"alternating"``: two model trials and two of the engine's in turn; ``"write"``);
             used only with an LLM.
+        history_dir: a folder of SQLite files whose studies ``history_path`` may name as
+            ``STUDY@FILE`` (read only; see :mod:`atune_bridge._engine._transfer`). ``None``
+            (the default): ``history_path`` names studies of the engine's own storage only.
+        max_tasks: the most tasks held in memory (see the module doc), about 45 KB each.
     """
 
     storage: str | None = "sqlite:///atune-engine.db"
@@ -89,6 +103,20 @@ class EngineConfig:
     seed: int | None = None
     rank_percent_sign: bool = False
     purge_on_delete: bool = False
+    history_dir: str | None = None
+    max_tasks: int = MAX_TASKS
+
+    def __post_init__(self) -> None:
+        if self.max_tasks < 1:
+            raise ValueError(f"EngineConfig.max_tasks must be at least 1, got {self.max_tasks!r}")
+
+
+@dataclass
+class _TaskLock:
+    """A task's lock and how many requests use or wait for it (none: it may be dropped)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
 
 
 @dataclass
@@ -170,20 +198,88 @@ class TaskStore:
         self._chat_model = chat_model
         self._lock = threading.Lock()
         self._model_lock = threading.Lock()
-        self._tasks: dict[str, _Task] = {}
-        self._task_locks: dict[str, threading.Lock] = {}
+        self._tasks: OrderedDict[str, _Task] = OrderedDict()
+        """The tasks held in memory, least recently used first."""
+        self._retired: OrderedDict[str, None] = OrderedDict()
+        """With tasks in memory only: deleted tasks whose studies are still held."""
+        self._task_locks: dict[str, _TaskLock] = {}
+
     @contextmanager
     def _task_lock(self, task_id: str) -> Iterator[None]:
         with self._lock:
-            lock = self._task_locks.setdefault(task_id, threading.Lock())
-        with lock:
-            try:
+            entry = self._task_locks.setdefault(task_id, _TaskLock())
+            entry.users += 1
+        try:
+            with entry.lock:
                 yield
-            except UnknownTaskError:
-                with self._lock:
-                    if task_id not in self._tasks:
-                        self._task_locks.pop(task_id, None)
-                raise
+        finally:
+            with self._lock:
+                entry.users -= 1
+                if not entry.users and task_id not in self._tasks:
+                    self._task_locks.pop(task_id, None)
+
+    def _keep(self, task: _Task) -> None:
+        """Hold ``task`` in memory, as the most recently used, and make room past ``max_tasks``."""
+        with self._lock:
+            self._tasks[task.task_id] = task
+            self._tasks.move_to_end(task.task_id)
+            self._make_room(keep=task.task_id)
+
+    def _check_room(self) -> None:
+        """Make room for one more task.
+
+        Raises:
+            EngineBusyError: tasks are kept in memory only and every one held is unfinished.
+        """
+        with self._lock:
+            if self._make_room(room=1):
+                return
+            held = len(self._tasks) + len(self._retired)
+        raise EngineBusyError(
+            f"the engine holds {held} unfinished tasks in memory, its most (max_tasks); finish or "
+            "DELETE some, or start it with a --storage, which keeps tasks on disk")
+
+    def _make_room(self, *, keep: str | None = None, room: int = 0) -> bool:
+        """Drop tasks (see the module doc) until at most ``max_tasks - room`` are held; whether
+        that was reached. Called with ``self._lock`` held; a task in use is never dropped."""
+        limit = self.config.max_tasks - room
+        in_memory = self.config.storage is None
+
+        def held() -> int:
+            return len(self._tasks) + len(self._retired)
+
+        while held() > limit and self._retired:
+            self._drop_study(self._retired.popitem(last=False)[0])
+        passes = [lambda t: t.state.get("phase") == "finished"] + ([] if in_memory else [lambda t: True])
+        for may_drop in passes:
+            for task_id, task in list(self._tasks.items()):
+                if held() <= limit:
+                    return True
+                entry = self._task_locks.get(task_id)
+                if task_id == keep or (entry is not None and entry.users) or not may_drop(task):
+                    continue
+                del self._tasks[task_id]
+                self._task_locks.pop(task_id, None)
+                if in_memory:
+                    self._drop_study(task_id)
+                _logger.info("task %s (%s) dropped from memory: %d tasks held at most (max_tasks)",
+                             task_id, task.state.get("phase"), self.config.max_tasks)
+        return held() <= limit
+
+    def _drop_study(self, task_id: str) -> None:
+        """Remove a task's study from an in-memory storage, where nothing else would free it."""
+        try:
+            self._storage.delete_study(self._storage.get_study_id_from_name(task_id))
+        except KeyError:
+            pass
+
+    def _forget(self, task_id: str, *, purged: bool) -> None:
+        """Stop holding a deleted task (with tasks in memory only, its study goes when room is needed)."""
+        with self._lock:
+            self._tasks.pop(task_id, None)
+            if self.config.storage is None and not purged:
+                self._retired[task_id] = None
+                self._make_room()
 
     def _llm_enabled(self) -> bool:
         return self._chat_model is not None or bool(self.config.llm)
@@ -221,6 +317,8 @@ class TaskStore:
     def _load(self, task_id: str) -> _Task:
         with self._lock:
             cached = self._tasks.get(task_id)
+            if cached is not None:
+                self._tasks.move_to_end(task_id)
         if cached is not None:
             return cached
         missing = UnknownTaskError(f"taskid {_short(task_id)} not found")
@@ -233,8 +331,7 @@ class TaskStore:
         if not isinstance(spec, dict) or not isinstance(state, dict) or state.get("phase") == "deleted":
             raise missing
         task = self._rebuild(task_id, study_id, spec, state)
-        with self._lock:
-            self._tasks[task_id] = task
+        self._keep(task)
         return task
 
     def _rebuild(self, task_id: str, study_id: int, spec: dict[str, Any], state: dict[str, Any]) -> _Task:

@@ -20,6 +20,10 @@ records a ``warning`` :class:`~atune_bridge.Problem` when it fires:
 * an evaluation ``type`` other than negative/positive is read as positive (A-Tune's reading);
 * an empty list item is ignored; unknown keys are ignored.
 
+One key is this project's own, in either file: ``environment``, the environment variables the
+project's commands need from the runner's environment (``NAME``, or ``NAME*`` for every
+variable starting with ``NAME``; see :mod:`atune_bridge._runner._secrets`). atuned ignores it.
+
 An object that cannot be made valid (no name, no ``set``, an unknown ``dtype``, a scope that is
 not numbers, a low bound above its high bound, no options for a string parameter, ...) is
 recorded as an ``error`` problem naming the file, the object and the field, and left out;
@@ -30,6 +34,7 @@ all, raises :class:`~atune_bridge.AtuneFileError`.
 from __future__ import annotations
 
 import math
+import re
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,12 +53,13 @@ _DTYPE_ALIASES = {
     "float": "float", "double": "float", "real": "float",
     "string": "string", "str": "string", "enum": "string",
 }
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\*?")
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
 _RELATION_TYPES = {"less", "greater", "rely_on", "depend_on", "multiple"}
-_SERVER_KEYS = {"project", "maxiterations", "startworkload", "stopworkload", "object"}
+_SERVER_KEYS = {"project", "maxiterations", "startworkload", "stopworkload", "object", "environment"}
 _CLIENT_KEYS = {
-    "project", "engine", "iterations", "random_starts", "benchmark", "evaluations",
+    "project", "engine", "iterations", "random_starts", "benchmark", "evaluations", "environment",
     "history_path", "feature_filter_engine", "feature_filter_cycle", "feature_filter_iters",
     "feature_filter_count", "feature_selector", "split_count", "eval_fluctuation",
 }
@@ -76,6 +82,8 @@ class ServerSpec:
     stopworkload: str = ""
     path: str = "<string>"
     problems: tuple[Problem, ...] = ()
+    environment: tuple[str, ...] = ()
+    """Environment variables the project's commands need (``NAME`` or ``NAME*``)."""
 
     @property
     def tunable(self) -> tuple[Knob, ...]:
@@ -126,6 +134,8 @@ class ClientSpec:
     path: str = "<string>"
     extras: Mapping[str, Any] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    environment: tuple[str, ...] = ()
+    """Environment variables the project's commands need (``NAME`` or ``NAME*``)."""
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -213,6 +223,27 @@ def _flag(value: Any, fld: str, name: str, c: _Collector) -> bool:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip() if isinstance(value, str) else str(value)
+
+
+def is_variable_pattern(text: str) -> bool:
+    """Whether ``text`` names environment variables: ``NAME``, or ``NAME*`` for every variable
+    starting with ``NAME`` (an ``environment`` entry, a ``--pass-env`` value)."""
+    return bool(_VARIABLE.fullmatch(text))
+
+
+def _environment(raw: Any, c: _Collector) -> tuple[str, ...]:
+    """The ``environment`` list: variable names, or names followed by ``*``."""
+    if raw in (None, "", []):
+        return ()
+    entries = raw if isinstance(raw, list) else [raw]
+    names = []
+    for entry in entries:
+        text = _text(entry)
+        if is_variable_pattern(text):
+            names.append(text)
+        else:
+            c.error(None, "environment", f"{text!r} is not a variable name (NAME or NAME*): left out")
+    return tuple(names)
 
 
 def _relationships(raw: Any, name: str, c: _Collector) -> tuple[Relationship, ...]:
@@ -508,6 +539,7 @@ def _server(data: dict[str, Any], c: _Collector) -> ServerSpec:
         startworkload=_text(data.get("startworkload")),
         stopworkload=_text(data.get("stopworkload")),
         path=c.file,
+        environment=_environment(data.get("environment"), c),
         problems=tuple(c.problems),
     )
 
@@ -590,7 +622,9 @@ def _client(data: dict[str, Any], c: _Collector) -> ClientSpec:
         total = sum(e.weight for e in evaluations)
         if not math.isclose(total, 100.0):
             c.warn(None, "evaluations", f"weights add up to {total:g}, not 100")
-    extras = {k: v for k, v in data.items() if k not in {"project", "benchmark", "evaluations", "engine", "iterations", "random_starts"}}
+    extras = {k: v for k, v in data.items()
+              if k not in {"project", "benchmark", "evaluations", "engine", "iterations", "random_starts", "environment"}}
+    environment = _environment(data.get("environment"), c)
     return ClientSpec(
         project=_text(data.get("project")) or Path(c.file).stem,
         benchmark=benchmark,
@@ -600,6 +634,7 @@ def _client(data: dict[str, Any], c: _Collector) -> ClientSpec:
         random_starts=_int_field(data, "random_starts", 20, c) or 0,
         path=c.file,
         extras=extras,
+        environment=environment,
         problems=tuple(c.problems),
     )
 

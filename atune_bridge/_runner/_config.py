@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from atune_bridge._format import is_variable_pattern
+from atune_bridge._runner._shell import MAX_OUTPUT_BYTES
+
 DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
 """Where studies go unless told otherwise: a SQLite file in the working directory."""
 
@@ -75,6 +78,12 @@ class RunnerConfig:
             call's whole prompt and raw reply (``optuna-dashboard STORAGE --artifact-dir
             DIR`` shows them). Default: ``<db stem>.artifacts/`` next to a SQLite storage's
             file, none for other storages; ``"none"`` keeps none.
+        pass_env: Environment variables the project's commands get besides the few every
+            command gets and those the project's YAML names (``NAME``, or ``NAME*`` for every
+            variable starting with ``NAME``; see :mod:`atune_bridge._runner._secrets`).
+        max_output_bytes: The most of a command's output that is read (its last bytes): the
+            benchmark's output the evaluations read, a failed step's output kept on the trial.
+            Default 4 MiB (:data:`~atune_bridge._runner._shell.MAX_OUTPUT_BYTES`).
     """
 
     storage: str = DEFAULT_STORAGE
@@ -98,6 +107,8 @@ class RunnerConfig:
     patience: int | None = None
     warm_start: tuple[str, ...] = ()
     artifact_dir: str | None = None
+    pass_env: tuple[str, ...] = ()
+    max_output_bytes: int = MAX_OUTPUT_BYTES
 
     def artifact_folder(self) -> str | None:
         """The artifact folder this configuration asks for (see ``artifact_dir``), or None."""
@@ -146,3 +157,10 @@ class RunnerConfig:
             raise ValueError(f"RunnerConfig.target_gain must be a positive percentage, got {self.target_gain!r}")
         if isinstance(self.warm_start, str):
             object.__setattr__(self, "warm_start", (self.warm_start,))
+        if isinstance(self.pass_env, str):
+            object.__setattr__(self, "pass_env", (self.pass_env,))
+        bad = [name for name in self.pass_env if not is_variable_pattern(name)]
+        if bad:
+            raise ValueError(f"RunnerConfig.pass_env: {', '.join(map(repr, bad))} is not a variable name (NAME or NAME*)")
+        if self.max_output_bytes < 1024:
+            raise ValueError(f"RunnerConfig.max_output_bytes must be at least 1024, got {self.max_output_bytes!r}")

@@ -17,7 +17,7 @@ class BaselineError(AtuneBridgeError):
 
 
 class StudyBusyError(AtuneBridgeError):
-    """Another live runner process is tuning the same study."""
+    """Another live run holds the study's claim (see :mod:`atune_bridge._runner._claim`)."""
 
 
 class StudyMismatchError(AtuneBridgeError):
@@ -26,3 +26,9 @@ class StudyMismatchError(AtuneBridgeError):
 
 class SamplerUnavailableError(AtuneBridgeError):
     """The requested LLM sampler cannot be built (package missing, unknown model spec)."""
+
+
+class SystemFaultError(AtuneBridgeError):
+    """The machine failed the run, not the project: the study's storage could not be read or
+    written (a full disk, a lost database server), or a file or process could not be made. The
+    values are set back first; the message names the cause and what was left applied."""

@@ -37,12 +37,19 @@ leaves them out, the budget included), and the study's optuna-dashboard note is 
 ``LLMSampler`` the model's prompts and replies are kept as artifacts next to a SQLite file
 (``RunnerConfig.artifact_dir``).
 
+One run at a time. A run takes the study's claim (:mod:`atune_bridge._runner._claim`) before
+its first command and holds it until the values are set back; a second run on the same study
+stops with :class:`StudyBusyError` before reading or setting anything. After setting the
+values back, each one set is read back with its ``get``; the run says they are back only when
+they match (else :attr:`RunResult.restore_error`).
+
 Resume. Running again with the same storage and study name continues the study: finished
-trials are kept; a trial left ``RUNNING`` by a killed runner (its recorded process is gone)
-is marked ``FAIL``; the budget counts every finished trial, the baseline included. A
-``RUNNING`` trial whose runner is still alive on this host stops the new run with
-:class:`StudyBusyError`. The baseline trial is ``RUNNING`` from before it is measured, so a
-second run started meanwhile is refused too (and the baseline has a real duration).
+trials are kept; a trial left ``RUNNING`` by a killed run (whose claim the new run took over)
+is marked ``FAIL``; the budget counts every finished trial, the baseline included.
+
+Faults of the machine. A storage that cannot be written (a full disk, a lost database server)
+or a system error on a file the run writes stops the run: the values are set back first, then
+:class:`SystemFaultError` names the cause. Nothing measured before is lost.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ import contextlib
 import logging
 import os
 import signal
+import errno
 import socket
 import threading
 import warnings
@@ -77,9 +85,10 @@ from atune_bridge._format import (
     relation_problems,
     search_space,
 )
+from atune_bridge._runner._claim import StudyClaim
 from atune_bridge._runner._config import RunnerConfig
 from atune_bridge._runner._confirm import STUDY_CONFIRM, confirm_gain
-from atune_bridge._runner._errors import BaselineError, ProjectError, StudyBusyError, StudyMismatchError
+from atune_bridge._runner._errors import BaselineError, ProjectError, StudyMismatchError, SystemFaultError
 from atune_bridge._runner._records import (
     ATTR_FAIL_REASON,
     SOURCE_BASELINE,
@@ -92,6 +101,7 @@ from atune_bridge._runner._records import (
     RunResult,
     TrialReport,
     _open_storage,
+    fail_stale_trials,
     _source_key,
     is_discarded,
 )
@@ -115,6 +125,7 @@ from atune_bridge._runner._rerank import (
 )
 from atune_bridge._runner._study_note import write_study_note
 from atune_bridge._runner._sampler import build_sampler, parameter_descriptions, project_knowledge
+from atune_bridge._runner._secrets import passed_variables, redact
 from atune_bridge._runner._shell import (
     OUT_VARIABLE,
     CommandInterrupted,
@@ -125,7 +136,7 @@ from atune_bridge._runner._shell import (
     value_text,
 )
 from atune_bridge._runner._stop import STUDY_STOPPED, StopRules
-from atune_bridge._runner._system import _normalise, _same, _StepFailed, _System
+from atune_bridge._runner._system import _normalise, _same, _StepFailed, _System, mismatch_text
 from atune_bridge._runner._warm import WarmStart
 
 if TYPE_CHECKING:
@@ -141,14 +152,28 @@ _IS_BASELINE = "is the baseline"
 """What :meth:`Runner._unconfirmable` says of the baseline's trial."""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def system_fault(exc: BaseException, storage: str) -> str | None:
+    """What went wrong when ``exc`` is a fault of the machine rather than of the project: the
+    storage could not be read or written, or a file operation failed; None otherwise."""
+    from optuna.exceptions import StorageInternalError
+
+    cause: BaseException = exc
+    if isinstance(exc, StorageInternalError) and exc.__cause__ is not None:
+        cause = exc.__cause__
+    is_sql = any(c.__module__.startswith("sqlalchemy") for c in type(cause).__mro__)
+    if isinstance(cause, OSError):
+        where = f" ({cause.filename})" if cause.filename else ""
+        text = f"{cause.strerror or cause}{where}"
+        full = cause.errno in (errno.ENOSPC, errno.EDQUOT)
+    elif is_sql or isinstance(exc, StorageInternalError):
+        original = getattr(cause, "orig", None) or cause
+        text = f"the storage {storage} failed: {str(original).splitlines()[0] if str(original) else type(original).__name__}"
+        full = "disk is full" in text or "No space left" in text
+    else:
+        return None
+    if full:
+        text += " (the disk is full: free space, then run the same command again to resume)"
+    return text
 
 
 # --------------------------------------------------------------------------- the runner
@@ -207,7 +232,8 @@ class Runner:
         self._source_key = _source_key()
         self._knobs = list(server.tunable)
         self._space: dict[str, BaseDistribution] = {}
-        self._system = _System(server, self._knobs, self.config)
+        self._passed = passed_variables(self.config.pass_env, server, client)
+        self._system = _System(server, self._knobs, self.config, self._passed)
         self._original: dict[str, str] = {}
         self._baseline_config: dict[str, str] = {}
         self._baseline_metrics: dict[str, float] | None = None
@@ -216,6 +242,7 @@ class Runner:
         self._host = socket.gethostname()
         self._warnings: list[str] = []
         self._stop_rules = StopRules(self.config.target_gain, self.config.patience)
+        self._result: RunResult | None = None
 
     # ----------------------------------------------------------------- public
 
@@ -243,11 +270,46 @@ class Runner:
             BaselineError: the baseline measurement failed.
             StudyBusyError, StudyMismatchError: the stored study cannot be continued.
             SamplerUnavailableError: the model cannot be built.
+            SystemFaultError: the storage or the disk failed; the values were set back first.
         """
         self._check_project()
+        claim = StudyClaim(self.config.storage, self.study_name, "tune")
+        try:
+            claim.lock()
+        except OSError as exc:
+            raise SystemFaultError(f"cannot take the study's claim: {system_fault(exc, self.config.storage)}; "
+                                   "nothing was read or set") from None
+        try:
+            return self._run_claimed(claim)
+        except Exception as exc:
+            fault = system_fault(exc, self.config.storage)
+            if fault is None:
+                raise
+            raise SystemFaultError(f"the run stopped: {fault}; {self._restored_text()}") from None
+        finally:
+            claim.release()
+
+    @property
+    def result(self) -> RunResult | None:
+        """The :class:`RunResult` of the last :meth:`run`, also when it raised (None when it
+        stopped before opening the study): whether the values were set back."""
+        return self._result
+
+    def _restored_text(self) -> str:
+        """What became of the service's values, for :class:`SystemFaultError`'s message."""
+        result = self._result
+        if result is None or not self._system.touched:
+            return "nothing was set"
+        if result.restore_error:
+            left = ", ".join(f"{n}={v}" for n, v in result.left_changed.items()) or "unknown"
+            return (f"setting the values back failed too: {result.restore_error}; left changed: {left} "
+                    "(the study keeps the original values: atune-bridge restore sets them)")
+        return f"left applied: {result.applied}"
+
+    def _run_claimed(self, claim: StudyClaim) -> RunResult:
         storage = _open_storage(self.config.storage)
         self._storage = storage
-        stored = self._stored_study(storage)
+        stored = self._stored_study(storage, claim)
         result = RunResult(
             study=None,  # type: ignore[arg-type]
             scoring=self.scoring,
@@ -257,12 +319,15 @@ class Runner:
             client=self.client,
             warnings=self._warnings,
         )
+        self._result = result
+        fault = False
         with self._signal_handlers():
             try:
                 self._read_system(stored)
                 warm = (WarmStart.read(self.config.warm_start, self.config.storage, self.study_name,
                                        self._space, DEFAULT_BEST) if self.config.warm_start else None)
                 study = self._open_study(storage, stored)
+                claim.record(storage, study._study_id)
                 result.study = study
                 self._ensure_baseline(study, result)
                 if warm is not None and not self._stop.is_set():
@@ -275,10 +340,14 @@ class Runner:
                 if not self._stop.is_set():
                     self._record_stop(study, result)
                     self._confirm(study, result)
+            except Exception as exc:
+                fault = system_fault(exc, self.config.storage) is not None
+                raise
             finally:
                 result.interrupted = self._stop_reason
                 self._finish(result)
-                self._close_records(result)
+                if not fault:  # the storage failed: set the values back, write nothing more
+                    self._close_records(result)
         return result
 
     def _close_records(self, result: RunResult) -> None:
@@ -331,10 +400,11 @@ class Runner:
         self._space = search_space(self._knobs)
 
     def _warn(self, message: str) -> None:
+        message = redact(message)
         logger.warning(message)
         self._warnings.append(message)
 
-    def _stored_study(self, storage: optuna.storages.BaseStorage) -> dict[str, Any] | None:
+    def _stored_study(self, storage: optuna.storages.BaseStorage, claim: StudyClaim) -> dict[str, Any] | None:
         try:
             study_id = storage.get_study_id_from_name(self.study_name)
         except KeyError:
@@ -347,24 +417,9 @@ class Runner:
                 f"optimises {self.scoring.directions} (mode {self.scoring.mode}): use another --study "
                 "name or the same --multi-objective setting"
             )
-        self._recover_stale(storage, study_id)
+        claim.check(storage.get_study_user_attrs(study_id))
+        fail_stale_trials(storage, study_id)
         return storage.get_study_user_attrs(study_id)
-
-    def _recover_stale(self, storage: optuna.storages.BaseStorage, study_id: int) -> None:
-        for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-            runner = trial.user_attrs.get("runner") or {}
-            pid, host = runner.get("pid"), runner.get("host")
-            if host == self._host and isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid):
-                raise StudyBusyError(
-                    f"study {self.study_name!r}: trial {trial.number} is being run by process {pid} "
-                    "on this host; stop it first (or use another --study name)"
-                )
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            who = f" (process {pid} on {host})" if pid is not None else ""
-            reason = f"left RUNNING by an earlier run that stopped without finishing it{who}"
-            storage.set_trial_user_attr(trial_id, ATTR_FAIL_REASON, reason)
-            storage.set_trial_state_values(trial_id, TrialState.FAIL)
-            logger.warning("trial %d %s: marked failed", trial.number, reason)
 
     def _read_system(self, stored: Mapping[str, Any] | None) -> None:
         """Read current values; settle the original and baseline configurations."""
@@ -473,14 +528,12 @@ class Runner:
         }
         params = self._baseline_params()
         distributions = {name: self._space[name] for name in params}
-        # RUNNING from before it is measured: a second run on the study sees it and stops, and
-        # the trial gets its real duration.
+        # RUNNING from before it is measured: the trial gets its real duration.
         frozen = self._add_trial(study, optuna.trial.create_trial(
             state=TrialState.RUNNING, params=params, distributions=distributions,
             user_attrs={"runner": {"pid": os.getpid(), "host": self._host}},
         ))
         trial = optuna.trial.Trial(study, frozen._trial_id)
-        self._claim(study, trial)
         try:
             restarted = self._system.apply(self._baseline_config, self._stop, only_changed=True)
             metrics, _ = self._measure()
@@ -502,23 +555,6 @@ class Runner:
         result.new_trials += 1
         self._baseline_metrics = metrics
         self._report(study, study.get_trials(deepcopy=False)[trial.number], restarted=restarted, reason=None)
-
-    def _claim(self, study: Study, trial: Trial) -> None:
-        """Stop when another live runner started a trial of this study before ours.
-
-        The check when the study is opened misses a run that starts in the same moment; this
-        one, made after our own RUNNING trial exists, does not (the earlier trial wins).
-        """
-        for other in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            runner = other.user_attrs.get("runner") or {}
-            pid = runner.get("pid")
-            if (other.number < trial.number and runner.get("host") == self._host and isinstance(pid, int)
-                    and pid != os.getpid() and _pid_alive(pid)):
-                self._tell(study, trial, {ATTR_FAIL_REASON: f"study busy: process {pid} runs trial {other.number}"}, None)
-                raise StudyBusyError(
-                    f"study {self.study_name!r}: trial {other.number} is being run by process {pid} "
-                    "on this host; stop it first (or use another --study name)"
-                )
 
     @staticmethod
     def _add_trial(study: Study, frozen: FrozenTrial) -> FrozenTrial:
@@ -571,7 +607,7 @@ class Runner:
         except BaseException as exc:
             attrs[ATTR_FAIL_REASON] = (
                 "interrupted (Ctrl-C twice)" if isinstance(exc, KeyboardInterrupt)
-                else f"the runner stopped with an error during this trial: {type(exc).__name__}: {exc}"
+                else redact(f"the runner stopped with an error during this trial: {type(exc).__name__}: {exc}")
             )
             with contextlib.suppress(Exception):
                 self._tell(study, trial, attrs, None)
@@ -606,6 +642,8 @@ class Runner:
             cwd=self.config.workdir,
             combined=True,
             cancel=self._stop,
+            passed=self._passed,
+            max_output=self.config.max_output_bytes,
         )
         if not bench.ok:
             raise _StepFailed("benchmark", f"benchmark {bench.describe()}", bench)
@@ -627,7 +665,8 @@ class Runner:
                     command = substitute_out(evaluation.get)
                 result = run_command(
                     command, timeout=self.config.command_timeout, env=env,
-                    cwd=self.config.workdir, cancel=self._stop,
+                    cwd=self.config.workdir, cancel=self._stop, passed=self._passed,
+                    max_output=self.config.max_output_bytes,
                 )
             step = f"evaluation {evaluation.name}"
             if not result.ok:
@@ -646,22 +685,27 @@ class Runner:
         }
 
     def _failure_attrs(self, exc: BaseException, attrs: dict[str, Any]) -> str:
+        """Keep why a trial failed, and the failed step's command and output, on ``attrs``;
+        credentials redacted (:mod:`._secrets`)."""
         limit = self.config.output_limit
         if isinstance(exc, _StepFailed):
             reason = exc.reason
             attrs["failed_step"] = exc.step
             if exc.result is not None:
-                attrs["failed_command"] = truncate(exc.result.command, limit)
+                attrs["failed_command"] = redact(truncate(exc.result.command, limit))
                 attrs["failed_returncode"] = exc.result.returncode
-                attrs["failed_stdout"] = truncate(exc.result.stdout, limit)
-                attrs["failed_stderr"] = truncate(exc.result.stderr, limit)
+                attrs["failed_stdout"] = redact(truncate(exc.result.stdout, limit))
+                attrs["failed_stderr"] = redact(truncate(exc.result.stderr, limit))
+                if exc.result.cut:
+                    attrs["failed_output_cut_bytes"] = exc.result.cut
             for key, value in exc.extra.items():
-                attrs[key] = truncate(value, limit)
+                attrs[key] = redact(truncate(value, limit))
         elif isinstance(exc, CommandInterrupted):
             reason = f"interrupted by {self._stop_reason or 'a stop request'}"
             attrs["failed_step"] = "interrupted"
         else:
             reason = str(exc)
+        reason = redact(reason)
         attrs[ATTR_FAIL_REASON] = reason
         logger.info("trial failed: %s", reason)
         return reason
@@ -794,7 +838,7 @@ class Runner:
             self._system.apply(config, self._stop, only_changed=True)
             return self._measure()[0]
         except (_StepFailed, MetricError) as exc:
-            return str(exc)
+            return redact(str(exc))
         except CommandInterrupted:
             return f"interrupted by {self._stop_reason or 'a stop request'}"
 
@@ -806,8 +850,8 @@ class Runner:
         """Set the original values back (or apply the best); never lets a signal cut it short."""
         self._restoring = True
         target = dict(self._original)
+        label = "original values"
         try:
-            label = "original values"
             if self.config.apply_best and self._study is not None:
                 single = best_trial(self._study, self.scoring)
                 best = None if single is None else crowned_by(self._study, stored_rerank(self._study), single)
@@ -823,12 +867,15 @@ class Runner:
             if pending or self._system.restart_pending:
                 logger.info("setting %s: %s", label, ", ".join(f"{n}={target[n]}" for n in pending))
                 self._system.apply({n: target[n] for n in pending}, None, only_changed=True)
+            differ, result.unverified, result.read_back = self._system.verify(target)
+            if differ:
+                raise ProjectError(mismatch_text(differ, target))
             result.applied = label
             if self._study is not None:
                 with contextlib.suppress(Exception):
                     self._study.set_user_attr(STUDY_APPLIED, label)
         except (_StepFailed, AtuneBridgeError, OSError) as exc:
-            result.restore_error = str(exc)
+            result.restore_error = redact(str(exc))
             state = self._system.state
             result.left_changed = {
                 k.name: state.get(k.name) or "unknown"
@@ -837,7 +884,12 @@ class Runner:
             }
             if self._system.restart_pending:
                 result.left_changed["(restart)"] = "pending: the service runs with values set before"
-            logger.error("could not set the %s back: %s", "values", exc)
+            logger.error("could not set the values back: %s", result.restore_error)
+            if self._study is not None:
+                left = ", ".join(f"{n}={v}" for n, v in result.left_changed.items()) or "unknown"
+                with contextlib.suppress(Exception):
+                    self._study.set_user_attr(STUDY_APPLIED, f"left changed: {left} (setting the {label} "
+                                                             f"failed: {result.restore_error})")
         finally:
             self._restoring = False
 

@@ -6,10 +6,12 @@ Imports the A-Tune formats only (for annotations).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import optuna
+from optuna.trial import TrialState
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -50,6 +52,27 @@ def _open_storage(url: str) -> optuna.storages.BaseStorage:
             return optuna.storages.get_storage(url)
         return sqlite_storage(url)
     return optuna.storages.get_storage(url)
+
+
+logger = logging.getLogger(__name__)
+
+
+def fail_stale_trials(storage: optuna.storages.BaseStorage, study_id: int, note: str = "") -> list[int]:
+    """Fail the trials a run that ended without finishing them left ``RUNNING``; their numbers.
+
+    Called by the holder of the study's claim, so no live run is running any of them.
+    """
+    failed = []
+    for trial in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+        runner = trial.user_attrs.get("runner") or {}
+        who = f" (process {runner['pid']} on {runner.get('host', '?')})" if "pid" in runner else ""
+        reason = f"left RUNNING by an earlier run that stopped without finishing it{who}{note}"
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        storage.set_trial_user_attr(trial_id, ATTR_FAIL_REASON, reason)
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        logger.warning("trial %d %s: marked failed", trial.number, reason)
+        failed.append(trial.number)
+    return failed
 
 
 def _source_key() -> str:
@@ -97,6 +120,10 @@ class RunResult:
     left_changed: dict[str, str] = field(default_factory=dict)
     """When setting the values back failed: each parameter not at its target value, and what
     it holds (``"unknown"`` when its ``set`` failed half-way)."""
+    read_back: list[str] = field(default_factory=list)
+    """Parameters set at the end and read back with their ``get``, matching what was set."""
+    unverified: list[str] = field(default_factory=list)
+    """Parameters set at the end without a ``get`` to read them back with."""
     warnings: list[str] = field(default_factory=list)
     stopped: dict[str, Any] | None = None
     """Why the run stopped before its budget (``--target-gain``, ``--patience``), as stored in

@@ -39,7 +39,10 @@ replacement opens. The rules:
 Every command runs in its own session with ``/bin/sh -c``, stdin closed, stdout and stderr
 written to temporary files (so a daemon started in the background cannot hold a pipe open),
 under a timeout after which its whole process group is terminated. A cancel event stops a
-running command the same way (used for Ctrl-C and SIGTERM).
+running command the same way (used for Ctrl-C and SIGTERM). Only the last
+:data:`MAX_OUTPUT_BYTES` of each output are read (from the start of a line): a benchmark that
+prints hundreds of megabytes costs disk in the temporary folder, not memory. The command gets
+only the environment variables it is passed (see :mod:`atune_bridge._runner._secrets`).
 """
 
 from __future__ import annotations
@@ -52,11 +55,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from atune_bridge._format import AtuneBridgeError, DomainError, Knob, check_value, format_value
+from atune_bridge._runner._secrets import PASSED_ENVIRONMENT, command_environment, redact
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +71,9 @@ SAFE_CHARACTERS = "A-Z a-z 0-9 . _ : / + - and space"
 
 OUT_VARIABLE = "ATUNE_OUT"
 """The environment variable holding the benchmark's output for evaluation commands."""
+
+MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+"""The most of a command's stdout (and of its stderr) that is read: its last bytes."""
 
 _POLL_SECONDS = 0.05
 _KILL_GRACE_SECONDS = 2.0
@@ -90,19 +97,22 @@ class CommandResult:
     stderr: str
     duration: float
     timed_out: bool = False
+    cut: int = 0
+    """Bytes of output left unread before the part kept (see :data:`MAX_OUTPUT_BYTES`)."""
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out
 
     def describe(self) -> str:
-        """A one-line reason for a failure: timeout or exit status, and the last stderr line."""
+        """A one-line reason for a failure: timeout or exit status, and the last stderr line
+        (credentials redacted)."""
         if self.timed_out:
             what = f"timed out after {self.duration:.1f} s"
         else:
             what = f"exited with status {self.returncode}"
         tail = (self.stderr.strip() or self.stdout.strip()).splitlines()
-        return f"{what}: {tail[-1][:200]}" if tail else what
+        return redact(f"{what}: {tail[-1][:200]}" if tail else what)
 
 
 def check_safe(text: str, what: str) -> str:
@@ -254,6 +264,20 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def _read_tail(handle: Any, limit: int) -> tuple[str, int]:
+    """The last ``limit`` bytes of ``handle`` from the start of a line, and the bytes left out."""
+    size = handle.seek(0, os.SEEK_END)
+    start = max(0, size - limit)
+    handle.seek(start)
+    data = handle.read(limit)
+    if start:
+        newline = data.find(b"\n", 0, 64 * 1024)
+        if newline >= 0:
+            data = data[newline + 1:]
+            start += newline + 1
+    return data.decode("utf-8", errors="replace"), start
+
+
 def run_command(
     command: str,
     *,
@@ -262,12 +286,16 @@ def run_command(
     cwd: str | os.PathLike[str] | None = None,
     combined: bool = False,
     cancel: threading.Event | None = None,
+    passed: Sequence[str] = PASSED_ENVIRONMENT,
+    max_output: int = MAX_OUTPUT_BYTES,
 ) -> CommandResult:
     """Run ``command`` with ``/bin/sh -c`` and return what it did; never raises on failure.
 
-    ``env`` adds variables to the inherited environment. ``combined`` sends stderr into
-    stdout, interleaved (A-Tune reads a benchmark's combined output). The command is
-    stopped, with the processes it started, after ``timeout`` seconds.
+    The command's environment is the variables of this process's that ``passed`` names
+    (``NAME`` or ``NAME*``), plus ``env``. ``combined`` sends stderr into stdout, interleaved
+    (A-Tune reads a benchmark's combined output). The command is stopped, with the processes
+    it started, after ``timeout`` seconds. Of each output the last ``max_output`` bytes are
+    read (``CommandResult.cut`` counts those left out).
 
     Example:
         >>> from atune_bridge._runner._shell import run_command
@@ -279,9 +307,7 @@ def run_command(
     """
     if cancel is not None and cancel.is_set():
         raise CommandInterrupted(f"not started: {command}")
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
+    full_env = command_environment(passed, env)
     start = time.monotonic()
     timed_out = False
     with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
@@ -303,7 +329,7 @@ def run_command(
                     _terminate(proc)
                     raise CommandInterrupted(f"stopped: {command}")
                 if time.monotonic() - start >= timeout:
-                    logger.warning("command timed out after %g s: %s", timeout, command)
+                    logger.warning("command timed out after %g s: %s", timeout, redact(command))
                     _terminate(proc)
                     timed_out = True
                     break
@@ -311,10 +337,12 @@ def run_command(
             if proc.poll() is None:
                 _terminate(proc)
             raise
-        out_file.seek(0)
-        err_file.seek(0)
-        stdout = out_file.read().decode("utf-8", errors="replace")
-        stderr = "" if combined else err_file.read().decode("utf-8", errors="replace")
-    result = CommandResult(command, proc.returncode, stdout, stderr, time.monotonic() - start, timed_out)
-    logger.debug("%s -> %s in %.2f s", command, proc.returncode, result.duration)
+        stdout, cut = _read_tail(out_file, max_output)
+        stderr, err_cut = ("", 0) if combined else _read_tail(err_file, max_output)
+    result = CommandResult(command, proc.returncode, stdout, stderr, time.monotonic() - start, timed_out,
+                           cut + err_cut)
+    if result.cut:
+        logger.warning("%s printed more than %d bytes: only the last are read (%d left out)",
+                       redact(command), max_output, result.cut)
+    logger.debug("%s -> %s in %.2f s", redact(command), proc.returncode, result.duration)
     return result

@@ -1,7 +1,7 @@
 """The system the runner drives: the service's parameters, read, set and restarted through
 the project's commands (:mod:`atune_bridge._runner._shell`), and what is applied now.
 
-Imports the A-Tune formats and the runner's ``_shell``, ``_errors``, ``_config``.
+Imports the A-Tune formats and the runner's ``_shell``, ``_secrets``, ``_errors``, ``_config``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from atune_bridge._runner._errors import ProjectError
+from atune_bridge._runner._secrets import PASSED_ENVIRONMENT, redact
 from atune_bridge._runner._shell import CommandResult, run_command, substitute_value
 
 if TYPE_CHECKING:
@@ -49,20 +50,31 @@ def _same(knob: Knob, a: str | None, b: str | None) -> bool:
     return _normalise(knob, a) == _normalise(knob, b)
 
 
+def mismatch_text(differ: Mapping[str, str], target: Mapping[str, str]) -> str:
+    """Why values read back (see :meth:`_System.verify`) say they are not as set."""
+    return "read back with each get after setting them, " + ", ".join(
+        f"{n} is {v}" if v.startswith("unreadable") else f"{n} is {v} (set {target[n]})" for n, v in differ.items())
+
+
 class _System:
     """The service's parameters: reads them, sets them, restarts, remembers what is applied."""
 
-    def __init__(self, server: ServerSpec, knobs: Sequence[Knob], config: RunnerConfig) -> None:
+    def __init__(self, server: ServerSpec, knobs: Sequence[Knob], config: RunnerConfig,
+                 passed: Sequence[str] = PASSED_ENVIRONMENT) -> None:
         self.server = server
         self.knobs = list(knobs)
         self.config = config
+        self.passed = tuple(passed)
+        """The environment variables the commands get (see :mod:`atune_bridge._runner._secrets`)."""
         self.state: dict[str, str | None] = {k.name: None for k in self.knobs}
         self.restart_pending = False
+        self.touched: set[str] = set()
+        """The parameters a ``set`` was run for (what :meth:`verify` reads back)."""
 
     def _run(self, command: str, cancel: threading.Event | None,
              env: Mapping[str, str] | None = None) -> CommandResult:
-        return run_command(command, timeout=self.config.command_timeout, env=env,
-                           cwd=self.config.workdir, cancel=cancel)
+        return run_command(command, timeout=self.config.command_timeout, env=env, cwd=self.config.workdir,
+                           cancel=cancel, passed=self.passed, max_output=self.config.max_output_bytes)
 
     def read(self, knob: Knob) -> str:
         """The current value of ``knob`` read with its ``get``.
@@ -74,7 +86,7 @@ class _System:
         text = _normalise(knob, result.stdout)
         if not result.ok or not text:
             why = result.describe() if not result.ok else "it printed nothing"
-            raise ProjectError(f"{self.server.path}: object {knob.name!r}: get `{knob.get}` {why}")
+            raise ProjectError(redact(f"{self.server.path}: object {knob.name!r}: get `{knob.get}` {why}"))
         return text
 
     def apply(self, target: Mapping[str, str], cancel: threading.Event | None, *,
@@ -112,6 +124,7 @@ class _System:
                 # Pending until a restart succeeds, even if this trial fails before it.
                 self.restart_pending = True
             self.state[knob.name] = None
+            self.touched.add(knob.name)
             result = self._run(command, cancel, env={"ATUNE_VALUE": text, "ATUNE_NAME": knob.name})
             if not result.ok:
                 raise _StepFailed(f"set {knob.name}", f"set of {knob.name}={text} {result.describe()}", result)
@@ -127,3 +140,32 @@ class _System:
                     raise _StepFailed(step, f"{step} {result.describe()}", result)
             self.restart_pending = False
         return restarted
+
+    def verify(self, target: Mapping[str, str]) -> tuple[dict[str, str], list[str], list[str]]:
+        """Read back each parameter of ``target`` a ``set`` was run for, with its ``get``.
+
+        Returns what differs (name to what it reads, or why it cannot be read), the names that
+        have no ``get`` to read them with, and the names read back as set. ``state`` takes the
+        values read.
+        """
+        differ: dict[str, str] = {}
+        unread: list[str] = []
+        matched: list[str] = []
+        for knob in self.knobs:
+            if knob.name not in target or knob.name not in self.touched:
+                continue
+            if not knob.get:
+                unread.append(knob.name)
+                continue
+            try:
+                text = self.read(knob)
+            except ProjectError as exc:
+                self.state[knob.name] = None
+                differ[knob.name] = f"unreadable ({exc})"
+                continue
+            self.state[knob.name] = text
+            if _same(knob, text, target[knob.name]):
+                matched.append(knob.name)
+            else:
+                differ[knob.name] = text
+        return differ, unread, matched

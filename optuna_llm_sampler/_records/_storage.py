@@ -6,11 +6,18 @@ WAITING and both run the same trial (the second ``tell`` then fails with "Cannot
 trial"). LLM rounds enqueue their proposals, so they meet this race whenever processes share a
 SQLite file. Starting every transaction with ``BEGIN IMMEDIATE`` takes SQLite's write lock
 before the read, which makes the pop atomic.
+
+Optuna creates the tables of a new file when the storage is built, before that lock can be
+attached; processes starting together on a new file race there (``table ... already exists``,
+a duplicate ``alembic_version`` row). The loser builds its storage again once the winner's
+schema is complete.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import time
 from typing import Any
 
 import optuna
@@ -47,10 +54,7 @@ def sqlite_storage(
 
     text = os.fspath(path)
     url = text if text.startswith("sqlite:") else f"sqlite:///{os.path.abspath(text)}"
-    storage = optuna.storages.RDBStorage(
-        url,
-        engine_kwargs={"connect_args": {"timeout": timeout, "isolation_level": None}},
-    )
+    storage = _build_racing_schema_creation(url, timeout)
 
     @event.listens_for(storage.engine, "begin")
     def _begin_immediate(connection: Any) -> None:
@@ -58,3 +62,21 @@ def sqlite_storage(
 
     storage.engine.dispose()
     return storage
+
+
+def _build_racing_schema_creation(url: str, timeout: float) -> optuna.storages.RDBStorage:
+    """The RDBStorage on ``url``, built again while another process is creating the schema
+    of the same new file (until ``timeout`` seconds have passed)."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs={"connect_args": {"timeout": timeout, "isolation_level": None}}
+            )
+        except (IntegrityError, OperationalError) as exc:
+            racing = isinstance(exc, IntegrityError) or "already exists" in str(exc)
+            if not racing or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.02, 0.1))  # the other process finishes its schema

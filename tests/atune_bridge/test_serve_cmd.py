@@ -23,6 +23,9 @@ def test_defaults_match_a_tune_engine() -> None:
     args = parse()
     assert (args.host, args.port, args.storage, args.llm) == ("127.0.0.1", 3838, "sqlite:///atune-engine.db", "none")
     assert args.tls_cert is None and args.tls_key is None and args.tls_ca is None
+    from atune_bridge._engine._store import MAX_TASKS
+
+    assert args.history_dir is None and args.max_tasks == MAX_TASKS
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,8 @@ def test_defaults_match_a_tune_engine() -> None:
         (["--knowledge", "notes.txt"], "needs --llm"),
         (["--llm", "bogus:thing", "--storage", "none"], "--llm bogus:thing"),
         (["--storage", "nosuchdialect://x"], "--storage nosuchdialect://x"),
+        (["--history-dir", "/nonexistent/folder"], "--history-dir /nonexistent/folder: not a folder"),
+        (["--max-tasks", "0"], "--max-tasks 0: at least 1"),
     ],
 )
 def test_mistakes_exit_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -86,7 +86,7 @@ def test_a_run_prints_progress_the_best_configuration_and_where_to_look(toy: Toy
     progress = [line for line in lines if line.startswith("trial ")]
     assert [line.split()[1] for line in progress] == ["0", "1", "2", "3"]
     assert progress[0].startswith("trial 0 [1/4] baseline     rps=656.00 | best rps=656.00 (trial 0)")
-    assert "Left applied: original values." in lines
+    assert "Left applied: original values (read back with each get: they match)." in lines
     best_line = next(line for line in lines if line.startswith("Best configuration (A-Tune): "))
     folder = toy.root / "atune-bridge-output" / "toy"
     assert f"Report: {Path('atune-bridge-output/toy/index.html')}" in lines
@@ -234,7 +234,8 @@ def test_by_default_a_confirmed_run_re_ranks_its_top_3_and_says_which_it_crowned
     crowned = "trial 2 crowned after re-measuring the top 3 (trial 1 had the best single measurement: a lucky draw)"
     assert f"Re-ranked (rps as measured, mean of each trial's measurement and the new ones): {crowned}." in lines
     assert "  trial 1: mean 1006.25 (n=2; trials 1137.50; again 875.00)" in lines
-    assert "Left applied: best configuration (trial 2, crowned over trial 1 by re-measuring the top trials)." in lines
+    assert ("Left applied: best configuration (trial 2, crowned over trial 1 by re-measuring the top trials) "
+            "(read back with each get: they match).") in lines
     assert "Best: trial 2 (enqueued), crowned over trial 1 by re-measuring: rps=1060.00" in lines
     assert any(line.startswith("Verified gain: ") and line.endswith(crowned) for line in lines)
     assert (toy.root / "report" / "best.txt").read_text() == "workers=6,cache=512,mode=very fast,ratio=0.3\n"

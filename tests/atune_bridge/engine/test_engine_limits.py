@@ -7,7 +7,9 @@ domain (1e15 values and more) never does: these are checks against a hang, not t
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 import time
 from typing import Any
@@ -15,7 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from atune_bridge import EngineConfig, create_engine_app
+from atune_bridge import EngineConfig, OptimizerEngine, UnknownTaskError, create_engine_app
+from atune_bridge._engine._errors import EngineBusyError
 
 PROMPT = 15.0
 """Seconds within which a refusal or an answer beside busy requests comes back."""
@@ -160,3 +163,174 @@ def test_creating_tasks_never_takes_every_worker(monkeypatch: pytest.MonkeyPatch
         for t in threads:
             t.join(30)
     assert len(client.get("/v1/optimizer").json()) == 4
+
+
+# ---------------------------------------------------------------------- bodies held at once
+
+
+def _limits(app: Any) -> Any:
+    """The app's body-limiting middleware (built on the app's first request)."""
+    from atune_bridge._engine._app import _Limits
+
+    layer = app.middleware_stack
+    while not isinstance(layer, _Limits):
+        layer = layer.app
+    return layer
+
+
+def _scope(method: str = "POST", path: str = "/v1/optimizer", length: int | None = None) -> dict[str, Any]:
+    headers = [(b"content-type", b"application/json")]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 3838)}
+
+
+class Stalled:
+    """A client that sends the first part of a body, then nothing until told to go away."""
+
+    def __init__(self, app: Any, first: bytes, length: int) -> None:
+        self.gone = asyncio.Event()
+        self.replies: list[dict[str, Any]] = []
+        self.parts = [{"type": "http.request", "body": first, "more_body": True}]
+
+        async def receive() -> dict[str, Any]:
+            if self.parts:
+                return self.parts.pop(0)
+            await self.gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            self.replies.append(message)
+
+        self.task = asyncio.ensure_future(app(_scope(length=length), receive, send))
+
+    @property
+    def status(self) -> int | None:
+        return next((m["status"] for m in self.replies if m["type"] == "http.response.start"), None)
+
+
+async def _post(app: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+    replies: list[dict[str, Any]] = []
+    parts = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return parts.pop(0) if parts else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        replies.append(message)
+
+    await app(_scope(length=len(body)), receive, send)
+    status = next(m["status"] for m in replies if m["type"] == "http.response.start")
+    return status, json.loads(b"".join(m.get("body", b"") for m in replies if m["type"] == "http.response.body"))
+
+
+def test_the_bodies_held_at_once_are_bounded_and_truncated_ones_create_nothing() -> None:
+    from atune_bridge._engine._app import MAX_BODIES_BYTES
+
+    app = create_engine_app(EngineConfig(storage=None, seed=0))
+    small = json.dumps({"max_eval": 5, "knobs": [F]}).encode()
+
+    async def scenario() -> None:
+        assert (await _post(app, small))[0] == 200  # builds the middleware stack
+        limits = _limits(app)
+        # 40 clients each send 7 MiB of an 8 MiB body (a complete task, then padding) and stall.
+        chunk = small + b" " * ((7 << 20) - len(small))
+        clients = [Stalled(app, chunk, 8 << 20) for _ in range(40)]
+        await asyncio.sleep(0.5)
+        admitted = [c for c in clients if c.status is None]
+        assert len(admitted) == MAX_BODIES_BYTES // (7 << 20) == 4
+        assert {c.status for c in clients if c not in admitted} == {503}
+        assert limits.held <= MAX_BODIES_BYTES
+        status, reply = await _post(app, small)  # an ordinary request still fits beside them
+        assert status == 200 and reply["status"] == "OK"
+        for client in clients:  # they go away: their bodies were never whole
+            client.gone.set()
+        await asyncio.gather(*(c.task for c in clients))
+        assert [c.status for c in admitted] == [None] * 4 and limits.held == 0
+        # A body shorter than its Content-Length is no body either.
+        replies: list[dict[str, Any]] = []
+        parts = [{"type": "http.request", "body": small, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return parts.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            replies.append(message)
+
+        await app(_scope(length=len(small) + 10), receive, send)
+        assert replies[0]["status"] == 400
+
+    asyncio.run(scenario())
+    assert len(app.state.engine.list_tasks()) == 2  # the two ordinary POSTs only
+
+
+def test_a_body_that_does_not_arrive_in_time_is_408(monkeypatch: pytest.MonkeyPatch) -> None:
+    from atune_bridge._engine import _app
+
+    monkeypatch.setattr(_app, "BODY_SECONDS", 0.3)
+    app = create_engine_app(EngineConfig(storage=None, seed=0))
+
+    async def scenario() -> None:
+        client = Stalled(app, b'{"max_eval": 5', 1000)
+        await asyncio.wait_for(client.task, 10)
+        assert client.status == 408
+
+    asyncio.run(scenario())
+    assert app.state.engine.list_tasks() == []
+
+
+def test_a_client_that_goes_away_mid_body_over_http_creates_no_task() -> None:
+    from test_engine_http import serve_in_thread
+
+    app = create_engine_app(EngineConfig(storage=None, seed=0))
+    body = json.dumps({"max_eval": 5, "knobs": [F]}).encode()
+    with serve_in_thread(app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /v1/optimizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % (len(body) + 100) + body)  # valid JSON, then gone
+        time.sleep(1.0)
+        client = TestClient(app)
+        assert client.get("/v1/optimizer").json() == []
+        assert client.post("/v1/optimizer", json={"max_eval": 5, "knobs": [F]}).status_code == 200
+
+
+# ---------------------------------------------------------------------- tasks held
+
+
+def finish(engine: Any, task: str) -> None:
+    engine.put(task, iterations=0, value="1")
+    for k in range(1, 10):
+        if engine.put(task, iterations=k, value=str(k))["finished"]:
+            return
+
+
+def test_in_memory_the_oldest_finished_tasks_make_room_and_unfinished_ones_are_never_dropped() -> None:
+    engine = OptimizerEngine(EngineConfig(storage=None, seed=0, max_tasks=3))
+    tasks = [engine.create_task(max_eval=2, knobs=[F])["task_id"] for _ in range(3)]
+    with pytest.raises(EngineBusyError, match="holds 3 unfinished tasks in memory, its most") as refused:
+        engine.create_task(max_eval=2, knobs=[F])
+    assert refused.value.status == 503
+    finish(engine, tasks[1])
+    deleted = engine.create_task(max_eval=2, knobs=[F])["task_id"]  # takes the finished task's place
+    with pytest.raises(UnknownTaskError):
+        engine.get_task(tasks[1])
+    engine.delete_task(deleted)  # a deleted task's study is dropped first when room is needed
+    fourth = engine.create_task(max_eval=2, knobs=[F])["task_id"]
+    assert sorted(engine.list_tasks()) == sorted([tasks[0], tasks[2], fourth])
+    assert len(engine._storage.get_all_studies()) == 3  # nothing else held
+
+
+def test_on_disk_idle_tasks_leave_memory_and_come_back_from_their_study(tmp_path) -> None:
+    engine = OptimizerEngine(EngineConfig(storage=f"sqlite:///{tmp_path / 'e.db'}", seed=0, max_tasks=2))
+    tasks = [engine.create_task(max_eval=3, knobs=[F])["task_id"] for _ in range(5)]
+    assert len(engine._tasks) == 2 and list(engine._tasks) == tasks[-2:]
+    for task in tasks:  # each is rebuilt from its study when asked
+        assert engine.put(task, iterations=0, value="1")["finished"] is False
+        assert len(engine._tasks) <= 2
+    for task in tasks:
+        assert engine.put(task, iterations=1, value="0.5")["finished"] is False
+    assert sorted(engine.list_tasks()) == sorted(tasks)
+    assert set(engine._task_locks) <= set(engine._tasks)  # no lock kept for a task dropped

@@ -190,6 +190,24 @@ def test_cancel_stops_a_running_command(tmp_path: Path) -> None:
     assert not (tmp_path / "never").exists()
 
 
+def test_only_the_last_bytes_of_a_long_output_are_read(tmp_path: Path) -> None:
+    import tracemalloc
+
+    # 30 MB of output; only its last 1 MiB, from the start of a line, reaches memory.
+    command = "head -c 30000000 /dev/zero | tr '\\0' 'x' | fold -w 1000; echo; echo 'rps 1234.5'"
+    tracemalloc.start()
+    try:
+        result = run_command(command, timeout=60, cwd=tmp_path, combined=True, max_output=1 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.ok and result.stdout.endswith("\nrps 1234.5\n")
+    assert len(result.stdout) <= 1 << 20 and result.stdout.startswith("x" * 1000 + "\n")
+    total = int(run_command(f"({command}) | wc -c", timeout=60).stdout)
+    assert result.cut + len(result.stdout) == total
+    assert peak < 8 << 20, peak  # reading it whole took over 60 MB (bytes, then text)
+
+
 def processes_in_sessions(sessions: set[int]) -> list[int]:
     """Live processes whose session is one of ``sessions`` (field 6 of /proc/PID/stat)."""
     found = []
