@@ -29,6 +29,7 @@ from optuna_llm_sampler._records._attrs import ATTR_RATIONALE
 from optuna_llm_sampler._records._attrs import ATTR_RAW_REPLY
 from optuna_llm_sampler._records._attrs import ATTR_REPAIRS
 from optuna_llm_sampler._records._attrs import ATTR_ROUND
+from optuna_llm_sampler._records._attrs import ATTR_SCHEMA_CHARS
 from optuna_llm_sampler._records._attrs import ATTR_SCREEN
 from optuna_llm_sampler._records._attrs import ATTR_SHARE
 from optuna_llm_sampler._records._attrs import ATTR_SOURCE
@@ -57,6 +58,7 @@ __all__ = [
     "ATTR_RAW_REPLY",
     "ATTR_REPAIRS",
     "ATTR_ROUND",
+    "ATTR_SCHEMA_CHARS",
     "ATTR_SCREEN",
     "ATTR_SHARE",
     "ATTR_SOURCE",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from typing import Any
@@ -47,6 +48,25 @@ def reply_schema(search_space: Mapping[str, BaseDistribution], n: int) -> dict[s
             properties[name] = {"enum": [_json_choice(c) for c in dist.choices]}
     params = {"type": "object", "properties": properties, "required": list(properties)}
     return list_reply_schema("configurations", n, "params", params)
+
+
+def fit_schema(schema: dict[str, Any], limit: int) -> tuple[dict[str, Any] | None, str | None]:
+    """``schema`` within ``limit`` characters of JSON: as it is, without its enumerations and
+    bounds, or :obj:`None` (the prompt alone asks for the shape); and a note when it was cut."""
+    size = len(json.dumps(schema, default=str))
+    if size <= limit:
+        return schema, None
+    plain = json.loads(json.dumps(schema, default=str), object_hook=_without_enums)
+    plain_size = len(json.dumps(plain))
+    if plain_size <= limit:
+        return plain, (f"the reply's JSON schema ({size} characters) is over schema_chars "
+                       f"({limit}): sent without its enumerations and bounds ({plain_size})")
+    return None, (f"the reply's JSON schema ({size} characters, {plain_size} without "
+                  f"enumerations) is over schema_chars ({limit}): not sent")
+
+
+def _without_enums(node: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k not in ("enum", "minimum", "maximum")}
 
 
 def list_reply_schema(key: str, n: int, field: str, field_schema: dict[str, Any]) -> dict[str, Any]:

@@ -153,19 +153,23 @@ class OutputModes:
     def invoke(
         self,
         model: Any,
-        schema: dict[str, Any],
+        schema: dict[str, Any] | None,
         messages: Sequence[tuple[str, str]],
         timeout: float | None,
     ) -> tuple[Reply, OutputMode]:
         """Call ``model`` in the current form, stepping down on each refusal.
 
-        ``timeout`` bounds the whole call, refusals included.
+        ``timeout`` bounds the whole call, refusals included. Without a ``schema`` (one too
+        large to send) the call is prompt-only, and the form kept for later calls is not
+        changed.
 
         Raises:
             ModelTimeoutError: No answer within ``timeout``.
             ModelCallError: The model failed for another reason than a refusal, or refused
                 the last form there is; the message names the forms refused.
         """
+        if schema is None:
+            return invoke(model, messages, timeout), OutputMode.PROMPT
         deadline = None if timeout is None else time.monotonic() + timeout
         refused: list[str] = []
         mode = self.current

@@ -141,7 +141,9 @@ class Picks:
     notes: list[Repair]
 
 
-def read_choices(text: str, candidates: Sequence[Mapping[str, Any]], n: int) -> Picks:
+def read_choices(
+    text: str, candidates: Sequence[Mapping[str, Any]], n: int, deadline: float | None = None
+) -> Picks:
     """The first ``n`` distinct valid candidate numbers in the reply ``text``.
 
     Reads ``{"choices": [{"candidate": 3, "rationale": ...}]}`` and the shapes small models
@@ -149,7 +151,7 @@ def read_choices(text: str, candidates: Sequence[Mapping[str, Any]], n: int) -> 
     1..len(candidates) and repeats are dropped and noted.
     """
     notes: list[Repair] = []
-    value = find_json(text, notes)
+    value = find_json(text, notes, deadline)
     found: list[tuple[Any, str]] = _choices_in(value) if value is not None else []
     if value is None:  # prose only: JSON without a choice (e.g. a configuration) names none
         numbers = _INTEGER.findall(text)

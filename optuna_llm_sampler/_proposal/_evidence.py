@@ -66,12 +66,17 @@ class Evidence:
         trend_threshold:
             Smallest absolute rank correlation between a number and the objective that is
             reported as a trend. Default 0.3.
+        max_trials:
+            The most complete trials the evidence reads: the most recent ones. Default 500:
+            importances fit a forest on them, which on a 5,000-trial study took minutes a
+            round; a few hundred trials say what the history says about each knob.
     """
 
     good_fraction: float = 0.25
     min_trials: int = 4
     importance_trials: int = 10
     trend_threshold: float = 0.3
+    max_trials: int = 500
 
     def __post_init__(self) -> None:
         if isinstance(self.good_fraction, bool) or not (
@@ -80,7 +85,7 @@ class Evidence:
             raise ConfigError(
                 f"good_fraction must be a number in (0, 1], got {self.good_fraction!r}"
             )
-        for name, minimum in (("min_trials", 2), ("importance_trials", 2)):
+        for name, minimum in (("min_trials", 2), ("importance_trials", 2), ("max_trials", 2)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -107,11 +112,14 @@ class Evidence:
         ]
         if len(complete) < self.min_trials:
             return ""
+        complete = sorted(complete, key=lambda t: t.number)[-self.max_trials:]
         ranked = sorted(complete, key=lambda t: t.values[0], reverse=maximize)
         n_good = max(1, math.ceil(self.good_fraction * len(ranked)))
         good = ranked[:n_good]
         importances = (
-            _importances(study, search_space) if len(complete) >= self.importance_trials else {}
+            _importances(study, complete, search_space)
+            if len(complete) >= self.importance_trials
+            else {}
         )
         names = sorted(search_space, key=lambda n: -importances.get(n, 0.0))
         head = (
@@ -195,14 +203,22 @@ def _numeric(
     return text
 
 
-def _importances(study: Study, search_space: Mapping[str, BaseDistribution]) -> dict[str, float]:
+def _importances(
+    study: Study, trials: Sequence[FrozenTrial], search_space: Mapping[str, BaseDistribution]
+) -> dict[str, float]:
+    """Each knob's importance over ``trials`` alone (a study in memory holding them)."""
     import optuna
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Built directly, not with create_study, which logs each study it creates.
+            storage = optuna.storages.InMemoryStorage()
+            storage.create_new_study(list(study.directions), "evidence")
+            subset = optuna.study.Study(study_name="evidence", storage=storage)
+            subset.add_trials(trials)
             found = optuna.importance.get_param_importances(
-                study, evaluator=_evaluator(), params=[n for n in search_space]
+                subset, evaluator=_evaluator(), params=[n for n in search_space]
             )
     except Exception as e:  # Importances are a nicety: the prompt goes on without them.
         _logger.debug("No parameter importances: %s: %s", type(e).__name__, e)
@@ -217,7 +233,8 @@ def _evaluator() -> Any:
     import optuna
 
     if importlib.util.find_spec("sklearn") is not None:
-        return optuna.importance.FanovaImportanceEvaluator(seed=0)
+        # 16 shallow trees rank the knobs as 64 deep ones do, at a tenth of the time.
+        return optuna.importance.FanovaImportanceEvaluator(n_trees=16, max_depth=8, seed=0)
     return optuna.importance.PedAnovaImportanceEvaluator()
 
 

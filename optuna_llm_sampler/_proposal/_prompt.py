@@ -64,6 +64,16 @@ class PromptConfig:
         recent_trials: How many of the most recent trials it shows.
         failed_trials: How many failed trials it shows, with their reason.
         raw_reply_chars: How much of the model's reply is kept in the ``llm_raw_reply`` attribute.
+        reply_chars: How much of a reply is read: a longer one is cut there before it is
+            parsed (noted in ``llm_repairs``). Default 32,000, ten times a round of four
+            14-knob configurations; reading stays linear in it.
+        schema_chars: The largest JSON schema sent with the prompt. A larger one (huge
+            categorical domains, thousands of knobs) is sent without its enumerations, or
+            not at all, and noted; ``llm_schema_chars`` records what was sent. Default 20,000.
+        rationale_chars: How much of each configuration's rationale is kept in
+            ``llm_rationale``. Default 500.
+        repairs_kept: The most entries ``llm_repairs`` keeps; a last entry counts the rest.
+            Default 50.
     """
 
     max_chars: int = 10_000
@@ -76,6 +86,10 @@ class PromptConfig:
     recent_trials: int = 5
     failed_trials: int = 3
     raw_reply_chars: int = 2_000
+    reply_chars: int = 32_000
+    schema_chars: int = 20_000
+    rationale_chars: int = 500
+    repairs_kept: int = 50
 
     def __post_init__(self) -> None:
         minimum = len(SYSTEM_PROMPT) + 300

@@ -66,6 +66,10 @@ among the base sampler's candidates, also ``written`` (the scores of those it wr
 counts (its start-up trials are random draws, not the bar); ``base`` is ``[0, 0]`` and
 ``p_better`` one half until one of those is scored."""
 
+ATTR_SCHEMA_CHARS = "llm_schema_chars"
+"""Length of the JSON schema sent with the prompt, in characters (0: none was sent; see
+``PromptConfig.schema_chars``)."""
+
 ATTR_EVIDENCE_CHARS = "llm_evidence_chars"
 """Length of the evidence part of the prompt (``LLMSampler(evidence=...)``), in characters;
 0 before there was enough history to show any."""

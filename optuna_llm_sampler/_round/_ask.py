@@ -3,13 +3,16 @@ the call in the strongest output form the model accepts, and the exchange kept a
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelTimeoutError
+from optuna_llm_sampler._model._invoke import fit_schema
 from optuna_llm_sampler._model._invoke import reply_schema
+from optuna_llm_sampler._proposal._fixes import Repair
 from optuna_llm_sampler._proposal._candidates import choice_request
 from optuna_llm_sampler._proposal._candidates import choice_schema
 from optuna_llm_sampler._proposal._candidates import draw_candidates
@@ -59,6 +62,7 @@ def ask_model(
     """
     c = s.config
     started = time.perf_counter()
+    deadline = None if s.timeout is None else time.monotonic() + s.timeout
     history = read_history(
         study,
         best=c.best_trials,
@@ -104,24 +108,33 @@ def ask_model(
     else:
         prompt = s.builder.build(search_space, history, asked, evidence=evidence)
         schema = reply_schema(search_space, asked)
+    sent, schema_note = fit_schema(schema, c.schema_chars)
     secrets = collect_secrets(s.llm)
     about: dict[str, Any] = {
         _attrs.ATTR_MODEL: redact(s.model_name, secrets),
         _attrs.ATTR_ROUND: round_.start,
         _attrs.ATTR_PROPOSED_BY: number,
         _attrs.ATTR_PROMPT_CHARS: len(prompt),
+        _attrs.ATTR_SCHEMA_CHARS: len(json.dumps(sent, default=str)) if sent else 0,
     }
     if s.evidence is not None:
         about[_attrs.ATTR_EVIDENCE_CHARS] = len(prompt.parts["evidence"])
-    call = Call(about, dict(search_space), asked)
+    call = Call(about, dict(search_space), asked, deadline=deadline)
+    if schema_note:
+        call.notes.append(Repair("schema", None, schema_note))
     try:
-        reply, mode = s.output.invoke(s.llm, schema, prompt.messages(), s.timeout)
+        reply, mode = s.output.invoke(s.llm, sent, prompt.messages(), s.timeout)
     except (ModelTimeoutError, ModelCallError) as e:
         call.error = redact(str(e), secrets)
         about.update(_keep(s, study, number, round_, prompt, None, secrets))
     else:
         about[_attrs.ATTR_OUTPUT_MODE] = mode.value
-        call.raw = redact(reply.text, secrets)
+        text = reply.text
+        if len(text) > c.reply_chars:
+            call.notes.append(Repair("cut", None, f"the reply's {len(text)} characters were cut "
+                                     f"to reply_chars ({c.reply_chars}) before reading"))
+            text = text[: c.reply_chars]
+        call.raw = redact(text, secrets)
         about.update(_keep(s, study, number, round_, prompt, call.raw, secrets))
         about[_attrs.ATTR_RAW_REPLY] = truncate(call.raw, c.raw_reply_chars)
         about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)

@@ -41,14 +41,15 @@ def judge(
     """Parse and repair the reply against the current history: proposals or an error."""
     about, search_space = call.about, call.search_space
     if call.error is not None or call.raw is None:
-        return Outcome(about, error=call.error or "no reply", status="failed")
+        return Outcome(about, notes=list(call.notes), error=call.error or "no reply",
+                       status="failed")
     if call.candidates:
-        return _chosen(s, about, call.raw, call.candidates, n)
-    parsed = parse_reply(call.raw, list(search_space))
+        return _chosen(s, about, call, n)
+    parsed = parse_reply(call.raw, list(search_space), call.deadline)
     result = repair_candidates(
         parsed.candidates, search_space, evaluated_params(trials), limit=call.asked
     )
-    notes = [*parsed.notes, *result.rejected]
+    notes = [*call.notes, *parsed.notes, *result.rejected]
     if result.proposals and s.screen is not None:
         kept = s.screen.select(result.proposals, n, trials, search_space, study.directions)
         return Outcome(
@@ -67,10 +68,11 @@ def judge(
     return Outcome(about, notes=notes, error=error, status="unusable")
 
 
-def _chosen(
-    s: RoundSettings, about: dict[str, Any], raw: str, candidates: list[dict[str, Any]], n: int
-) -> Outcome:
-    picks = read_choices(raw, candidates, n)
+def _chosen(s: RoundSettings, about: dict[str, Any], call: Call, n: int) -> Outcome:
+    candidates = call.candidates
+    assert call.raw is not None
+    picks = read_choices(call.raw, candidates, n, call.deadline)
+    picks = dataclasses.replace(picks, notes=[*call.notes, *picks.notes])
     if not picks.proposals:
         detail = "; ".join(r.detail for r in picks.notes[-3:]) or "no candidate number found"
         return Outcome(

@@ -7,7 +7,9 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._policy._schedule import TrialRole
+from optuna_llm_sampler._proposal._fixes import Repair
 from optuna_llm_sampler._records import _attrs
+from optuna_llm_sampler._records._text import truncate
 
 
 if TYPE_CHECKING:
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
 
     from optuna_llm_sampler._policy._schedule import Schedule
-    from optuna_llm_sampler._proposal._fixes import Repair
+    from optuna_llm_sampler._proposal._prompt import PromptConfig
     from optuna_llm_sampler._proposal._repair import Proposal
 
 
@@ -67,6 +69,11 @@ class Call:
     own: list[int] = dataclasses.field(default_factory=list)
     """Where in ``candidates`` each of the model's own configurations is (vetting); a place
     past the list's end was cut off by the prompt's budget."""
+    deadline: float | None = None
+    """The :func:`time.monotonic` time the model's timeout runs out: reading the reply counts
+    against it."""
+    notes: list[Repair] = dataclasses.field(default_factory=list)
+    """What was cut on the way: the schema sent, the reply read."""
 
 
 @dataclasses.dataclass
@@ -82,13 +89,15 @@ class Outcome:
     choices: list[dict[str, Any] | None] | None = None
     vets: list[dict[str, Any]] | None = None
 
-    def attrs_for(self, index: int) -> dict[str, Any]:
+    def attrs_for(self, index: int, config: PromptConfig) -> dict[str, Any]:
+        """The attributes of the trial running proposal ``index``, within ``config``'s caps."""
         proposal = self.proposals[index]
         attrs = {
             **self.about,
             _attrs.ATTR_SOURCE: _attrs.SOURCE_LLM,
-            _attrs.ATTR_RATIONALE: proposal.rationale,
-            _attrs.ATTR_REPAIRS: repairs_json([*self.notes, *proposal.repairs]),
+            _attrs.ATTR_RATIONALE: truncate(proposal.rationale, config.rationale_chars),
+            _attrs.ATTR_REPAIRS: repairs_json([*self.notes, *proposal.repairs],
+                                              config.repairs_kept),
         }
         if self.screens is not None:
             attrs[_attrs.ATTR_SCREEN] = self.screens[index]
@@ -99,8 +108,14 @@ class Outcome:
         return attrs
 
 
-def repairs_json(repairs: Sequence[Repair]) -> list[dict[str, Any]]:
-    return [r.to_json() for r in repairs]
+def repairs_json(repairs: Sequence[Repair], kept: int) -> list[dict[str, Any]]:
+    """The first ``kept`` repairs as records; a last record counts the ones left out."""
+    out = [r.to_json() for r in repairs[:kept]]
+    if len(repairs) > kept:
+        out.append({"kind": "cut", "param": None,
+                    "detail": f"{len(repairs) - kept} more repair(s) not kept "
+                              "(PromptConfig.repairs_kept)"})
+    return out
 
 
 def writing_evidence(decision: Mapping[str, Any] | None) -> float | None:

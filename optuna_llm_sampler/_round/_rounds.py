@@ -148,7 +148,7 @@ class ModelRounds:
             )
             attrs = {**outcome.about, **fallback, _attrs.ATTR_ERROR: outcome.error}
             if outcome.notes:
-                attrs[_attrs.ATTR_REPAIRS] = repairs_json(outcome.notes)
+                attrs[_attrs.ATTR_REPAIRS] = repairs_json(outcome.notes, s.config.repairs_kept)
             failed = {**record, "status": outcome.status, "error": outcome.error}
             write_trial_attrs(study, trial, attrs, (round_.key, failed))
             return None
@@ -160,14 +160,15 @@ class ModelRounds:
         # other trials, which pop them from the queue with their attributes.
         own, *rest = outcome.proposals
         for index, proposal in enumerate(rest, start=1):
-            study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(index))
+            study.enqueue_trial(dict(proposal.params),
+                                user_attrs=outcome.attrs_for(index, s.config))
         done = {
             **record,
             "status": "done",
             "proposals": len(outcome.proposals),
             **dropped_details(outcome.notes),
         }
-        write_trial_attrs(study, trial, outcome.attrs_for(0), (round_.key, done))
+        write_trial_attrs(study, trial, outcome.attrs_for(0, s.config), (round_.key, done))
         _logger.info(
             "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
             "%d enqueued, %d repair(s)%s.",

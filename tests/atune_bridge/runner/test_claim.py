@@ -218,7 +218,8 @@ class Gated:  # blocks its call until the file go exists
 optuna_llm_sampler.make_chat_model = lambda spec, **kwargs: Gated()
 base = optuna_llm_sampler.LLMSampler
 def model_first(*args, **kwargs):
-    kwargs.setdefault("schedule", optuna_llm_sampler.AdaptiveSchedule(model_first=True, early_share=0.5))
+    if kwargs.get("schedule", "adaptive") == "adaptive":  # the runner passes the default's name
+        kwargs["schedule"] = optuna_llm_sampler.AdaptiveSchedule(model_first=True, early_share=0.5)
     return base(*args, **kwargs)
 optuna_llm_sampler.LLMSampler = model_first
 from atune_bridge._cli import main
