@@ -1,6 +1,7 @@
 """Arms: the optimisers a benchmark compares, each a name on the command line.
 
-Model-free arms are Optuna's samplers and A-Tune's default engine; ``llm:SPEC`` arms are
+Model-free arms are Optuna's samplers, A-Tune's default engine and the field's optimisers
+(SMAC3, HEBO, Nevergrad's NGOpt: :mod:`optbench.peers`); ``llm:SPEC`` arms are
 LLMSampler over TPE with a model spec (anything ``make_chat_model`` takes, ``random`` among
 them, a stand-in that is not a model) or ``llm:expert``, scripted nginx advice that is not a
 model either (see :mod:`optbench.expert`).
@@ -186,7 +187,7 @@ def _stable_repr(value: Any) -> str:
     return type(value).__name__ if " at 0x" in text else text
 
 
-def _tpe(problem: Problem, seed: int) -> BaseSampler:
+def _tpe(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed)
 
 
@@ -195,40 +196,71 @@ ATUNE_RANDOM_STARTS = 20
 runner (``atune-bridge tune``) and the engine give TPE that many start-up trials."""
 
 
-def _tpe_starts20(problem: Problem, seed: int) -> BaseSampler:
+def _tpe_starts20(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed, n_startup_trials=ATUNE_RANDOM_STARTS)
 
 
-def _tpe_indep(problem: Problem, seed: int) -> BaseSampler:
+def _tpe_indep(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed, multivariate=False)
 
 
-def _tpe_mv(problem: Problem, seed: int) -> BaseSampler:
+def _tpe_mv(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed, multivariate=True, group=True)
 
 
-def _gp(problem: Problem, seed: int) -> BaseSampler:
+def _gp(problem: Problem, seed: int, trials: int) -> BaseSampler:
     if importlib.util.find_spec("torch") is None:
         raise ArmError("arm 'gp' needs torch (GPSampler): pip install torch (the bench extra's bootstrap installs the CPU wheel)")
     return optuna.samplers.GPSampler(seed=seed)
 
 
-def _gbrt(problem: Problem, seed: int) -> BaseSampler:
+def _gbrt(problem: Problem, seed: int, trials: int) -> BaseSampler:
     if importlib.util.find_spec("skopt") is None:
         raise ArmError("arm 'gbrt' needs scikit-optimize: pip install scikit-optimize")
     return GBRTSampler(seed=seed, n_initial_points=10)
 
 
-#: model-free arms: name -> (factory, one line for --list)
-MODEL_FREE: dict[str, tuple[Callable[[Problem, int], BaseSampler], str]] = {
-    "random": (lambda p, s: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
+def _peer(name: str) -> Callable[[Problem, int, int], BaseSampler]:
+    """The factory of peer arm ``name`` (:mod:`optbench.peers`), refusing it when its package is absent."""
+
+    def factory(problem: Problem, seed: int, trials: int) -> BaseSampler:
+        _check_peer(name)
+        from optbench import peers
+
+        if name == "smac-noisy":
+            return peers.SMACSampler(seed, trials, deterministic=False)
+        cls = {"smac": peers.SMACSampler, "hebo": peers.HEBOSampler, "ngopt": peers.NGOptSampler}[name]
+        return cls(seed, trials)
+
+    return factory
+
+
+def _check_peer(name: str) -> None:
+    from optbench.peers import MODULES, PACKAGES
+
+    package = name.partition("-")[0]
+    if importlib.util.find_spec(MODULES[package]) is None:
+        raise ArmError(f"arm {name!r} needs {PACKAGES[package]}: install the bench extra "
+                       "(bash scripts/bootstrap.sh bench)")
+
+
+#: model-free arms: name -> (factory of (problem, seed, trials), one line for --list)
+MODEL_FREE: dict[str, tuple[Callable[[Problem, int, int], BaseSampler], str]] = {
+    "random": (lambda p, s, t: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
     "tpe": (_tpe, "Optuna's default TPESampler (Optuna 5: multivariate; 10 random start trials)"),
     "tpe-starts20": (_tpe_starts20, "TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune gives TPE"),
     "tpe-indep": (_tpe_indep, "TPESampler(multivariate=False): one density per knob, Optuna 4's default"),
     "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True); on a fixed space the same as 'tpe' in Optuna 5"),
     "gp": (_gp, "Optuna's GPSampler (needs torch)"),
     "gbrt": (_gbrt, "A-Tune's gbrt engine: scikit-optimize's GBRT optimiser, 10 random starts"),
+    "smac": (_peer("smac"), "SMAC3's hyperparameter-optimisation facade (random forest, Sobol initial design), each configuration measured once"),
+    "smac-noisy": (_peer("smac-noisy"), "SMAC3's facade with its noisy-objective intensifier: it measures incumbents again, up to 3 times"),
+    "hebo": (_peer("hebo"), "HEBO (Sobol start of 1 + knobs, GP with input warping and fitted noise, MACE acquisitions); seconds per trial"),
+    "ngopt": (_peer("ngopt"), "Nevergrad's NGOpt: picks its algorithm from the budget, the dimension and the knob types"),
 }
+
+PEERS = ("smac", "smac-noisy", "hebo", "ngopt")
+"""The arms that run another library's optimiser (:mod:`optbench.peers`)."""
 
 LLM_ARMS: dict[str, str] = {
     "llm:random": "LLMSampler over TPE; the model is the 'random' stand-in (NOT a model: uniform random replies)",
@@ -410,6 +442,8 @@ def check_arm(name: str, problem: Problem) -> None:
             raise ArmError("arm 'gp' needs torch (GPSampler); install the bench extra with scripts/bootstrap.sh")
         if name == "gbrt" and importlib.util.find_spec("skopt") is None:
             raise ArmError("arm 'gbrt' needs scikit-optimize (the bench extra)")
+        if name in PEERS:
+            _check_peer(name)
         return
     if not name.startswith("llm:") or not name[4:]:
         raise ArmError(f"unknown arm {name!r}: choose from {', '.join(arm_names())} or llm:SPEC")
@@ -436,12 +470,13 @@ def check_arm(name: str, problem: Problem) -> None:
         raise ArmError(f"arm {name!r}: {e}") from None
 
 
-def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | None = 300.0,
+def make_arm(name: str, problem: Problem, seed: int, *, trials: int = 30, llm_timeout: float | None = 300.0,
              llm_threads: int | None = None) -> Arm:
-    """Build arm ``name`` for one run of ``problem`` with ``seed``; ``llm_threads`` for ``llm:local``."""
+    """Build arm ``name`` for one run of ``problem`` with ``seed`` and ``trials`` trials (the
+    budget SMAC and NGOpt are told); ``llm_threads`` for ``llm:local``."""
     check_arm(name, problem)
     if name in MODEL_FREE:
-        return Arm(name, MODEL_FREE[name][0](problem, seed))
+        return Arm(name, MODEL_FREE[name][0](problem, seed, trials))
     from optuna_llm_sampler import LLMSampler, make_chat_model
 
     base_name, options = split_arm(name)
