@@ -357,6 +357,11 @@ _BASE_STARTUP = "base_n_startup_trials"
 the base sampler with the run's seed, so an option cannot build it)."""
 
 
+_BASE_SEARCH = "base_search"
+"""The key an option sets to replace the base TPE: a factory of ``(problem, seed, trials)``, as
+the model-free arms' (:func:`make_arm` builds it with the run's seed)."""
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -493,9 +498,16 @@ def make_arm(name: str, problem: Problem, seed: int, *, trials: int = 30, llm_ti
         model = make_chat_model(spec)
     settings = {k: v for option in options for k, v in LLM_OPTIONS[option][0]().items()}
     startup = settings.pop(_BASE_STARTUP, None)
+    search = settings.pop(_BASE_SEARCH, None)
+    if search is not None and startup is not None:
+        raise ArmError(f"arm {name!r}: +starts20 sets TPE's start-up, and a base search option replaces TPE")
+    if search is not None:
+        base: BaseSampler = search(problem, seed, trials)
+    else:
+        base = TPESampler(seed=seed) if startup is None else TPESampler(seed=seed, n_startup_trials=startup)
     sampler = LLMSampler(
         model,
-        base_sampler=TPESampler(seed=seed) if startup is None else TPESampler(seed=seed, n_startup_trials=startup),
+        base_sampler=base,
         search_space=problem.space,
         knowledge=problem.knowledge or None,
         descriptions=problem.descriptions or None,
