@@ -43,6 +43,10 @@ def add_parser(subparsers: Any) -> None:
         help="text file of background for the LLM (system, workload, what the knobs do); with --llm",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed every task's sampler (default: one per task)")
+    from atune_bridge._tune_cmd import add_search_argument
+
+    add_search_argument(parser, "engine llm, under the model (its start-up is the task's random_starts; "
+                                "engine bayes runs the gp search, tpe TPE)")
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -94,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     storage = None if args.storage.strip().lower() in ("none", "memory") else args.storage
     llm = None if args.llm.strip().lower() in ("none", "") else args.llm.strip()
-    config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge)
+    config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge, search=args.search)
     chat_model = None
     if llm is not None:
         try:

@@ -77,6 +77,8 @@ class EngineConfig:
             task stops answering (404) but its trials stay for reports and the dashboard.
         knowledge: path of a text file given to ``LLMSampler`` as background (system,
             workload, what the knobs do); used only with an LLM.
+        search: the base search of engine ``llm`` (``optuna_llm_sampler._search.SEARCHES``:
+            ``sobol-tpe``, ``tpe``, ``sobol-gp``, ``gp``, ``random``); ``None``: ``sobol-tpe``.
     """
 
     storage: str | None = "sqlite:///atune-engine.db"
@@ -85,6 +87,7 @@ class EngineConfig:
     seed: int | None = None
     rank_percent_sign: bool = False
     purge_on_delete: bool = False
+    search: str | None = None
 
 
 @dataclass
@@ -261,8 +264,8 @@ class TaskStore:
         _logger.info("task %s rebuilt from storage (%s, phase %s)", task_id, plan.runs, state.get("phase"))
         return _Task(task_id, study, knobs, space, spec, dict(state), plan, warnings)
 
-    @staticmethod
-    def _context(knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *, seed: int) -> SamplerContext:
+    def _context(self, knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *,
+                 seed: int) -> SamplerContext:
         return SamplerContext(
             knobs=tuple(knobs),
             space=space,
@@ -271,4 +274,5 @@ class TaskStore:
             seed=seed,
             random_starts=spec.get("random_starts"),
             split_count=spec.get("split_count"),
+            search=self.config.search,
         )

@@ -65,6 +65,8 @@ class RunnerConfig:
             call's whole prompt and raw reply (``optuna-dashboard STORAGE --artifact-dir
             DIR`` shows them). Default: ``<db stem>.artifacts/`` next to a SQLite storage's
             file, none for other storages; ``"none"`` keeps none.
+        search: The base search under the model (``optuna_llm_sampler._search.SEARCHES``:
+            ``sobol-tpe``, ``tpe``, ``sobol-gp``, ``gp``, ``random``). None: ``sobol-tpe``.
     """
 
     storage: str = DEFAULT_STORAGE
@@ -87,6 +89,7 @@ class RunnerConfig:
     patience: int | None = None
     warm_start: tuple[str, ...] = ()
     artifact_dir: str | None = None
+    search: str | None = None
 
     def artifact_folder(self) -> str | None:
         """The artifact folder this configuration asks for (see ``artifact_dir``), or None."""

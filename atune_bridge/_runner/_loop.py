@@ -424,6 +424,7 @@ class Runner:
                 n_startup_trials=self.client.random_starts,
                 llm_timeout=self.config.llm_timeout,
                 artifact_dir=self.config.artifact_folder(),
+                search=self.config.search,
             )
         self._sampler = sampler
         study = optuna.create_study(

@@ -211,13 +211,30 @@ def _tpe_mv(problem: Problem, seed: int, trials: int) -> BaseSampler:
 def _gp(problem: Problem, seed: int, trials: int) -> BaseSampler:
     if importlib.util.find_spec("torch") is None:
         raise ArmError("arm 'gp' needs torch (GPSampler): pip install torch (the bench extra's bootstrap installs the CPU wheel)")
-    return optuna.samplers.GPSampler(seed=seed)
+    from optuna_llm_sampler._search import RoundedGPSampler
+
+    return RoundedGPSampler(seed=seed)
 
 
 def _gbrt(problem: Problem, seed: int, trials: int) -> BaseSampler:
     if importlib.util.find_spec("skopt") is None:
         raise ArmError("arm 'gbrt' needs scikit-optimize: pip install scikit-optimize")
     return GBRTSampler(seed=seed, n_initial_points=10)
+
+
+def _search(name: str) -> Callable[[Problem, int, int], BaseSampler]:
+    """The factory of the base search ``name`` (``optuna_llm_sampler._search.SEARCHES``), TPE's
+    start-up of 10 trials (the baseline and nine design points)."""
+
+    def factory(problem: Problem, seed: int, trials: int) -> BaseSampler:
+        from optuna_llm_sampler._search import SearchError, make_search
+
+        try:
+            return make_search(name, seed=seed)
+        except SearchError as e:
+            raise ArmError(f"arm {name!r}: {e}") from None
+
+    return factory
 
 
 def _peer(name: str) -> Callable[[Problem, int, int], BaseSampler]:
@@ -251,8 +268,10 @@ MODEL_FREE: dict[str, tuple[Callable[[Problem, int, int], BaseSampler], str]] = 
     "tpe-starts20": (_tpe_starts20, "TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune gives TPE"),
     "tpe-indep": (_tpe_indep, "TPESampler(multivariate=False): one density per knob, Optuna 4's default"),
     "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True); on a fixed space the same as 'tpe' in Optuna 5"),
-    "gp": (_gp, "Optuna's GPSampler (needs torch)"),
+    "gp": (_gp, "Optuna's GPSampler, knobs of more than 10,000 values searched as continuous and rounded (RoundedGPSampler; needs torch)"),
     "gbrt": (_gbrt, "A-Tune's gbrt engine: scikit-optimize's GBRT optimiser, 10 random starts"),
+    "sobol-tpe": (_search("sobol-tpe"), "SobolTPESampler: TPE whose 10 start-up trials (the baseline and 9) are a scrambled Sobol design over every knob"),
+    "sobol-gp": (_search("sobol-gp"), "SobolGPSampler: the Sobol start-up, then Optuna's GP with wide knobs rounded (needs torch; about a second per trial)"),
     "smac": (_peer("smac"), "SMAC3's hyperparameter-optimisation facade (random forest, Sobol initial design), each configuration measured once"),
     "smac-noisy": (_peer("smac-noisy"), "SMAC3's facade with its noisy-objective intensifier: it measures incumbents again, up to 3 times"),
     "hebo": (_peer("hebo"), "HEBO (Sobol start of 1 + knobs, GP with input warping and fitted noise, MACE acquisitions); seconds per trial"),
@@ -425,6 +444,8 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "unvetted": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-23: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
+    "sobol-tpe": (lambda: {_BASE_SEARCH: _search("sobol-tpe")}, "base_sampler=SobolTPESampler(seed): TPE whose start-up trials are a scrambled Sobol design over every knob, categorical ones included, instead of random draws"),
+    "sobol-gp": (lambda: {_BASE_SEARCH: _search("sobol-gp")}, "base_sampler=SobolGPSampler(seed): the Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (needs torch; about a second per trial)"),
 }
 
 
@@ -449,6 +470,8 @@ def check_arm(name: str, problem: Problem) -> None:
             raise ArmError("arm 'gbrt' needs scikit-optimize (the bench extra)")
         if name in PEERS:
             _check_peer(name)
+        if name == "sobol-gp" and importlib.util.find_spec("torch") is None:
+            raise ArmError("arm 'sobol-gp' needs torch (GPSampler); install the bench extra with scripts/bootstrap.sh")
         return
     if not name.startswith("llm:") or not name[4:]:
         raise ArmError(f"unknown arm {name!r}: choose from {', '.join(arm_names())} or llm:SPEC")
