@@ -10,32 +10,32 @@ from __future__ import annotations
 from typing import Any
 from typing import TYPE_CHECKING
 
-from optuna_llm_sampler._attrs import ATTR_CHOICE
-from optuna_llm_sampler._attrs import ATTR_ARTIFACTS
-from optuna_llm_sampler._attrs import ATTR_DISCARDED
-from optuna_llm_sampler._attrs import ATTR_ERROR
-from optuna_llm_sampler._attrs import ATTR_EVIDENCE_CHARS
-from optuna_llm_sampler._attrs import ATTR_FAIL_REASON
-from optuna_llm_sampler._attrs import ATTR_LATENCY
-from optuna_llm_sampler._attrs import ATTR_MODEL
-from optuna_llm_sampler._attrs import ATTR_NOTE
-from optuna_llm_sampler._attrs import ATTR_OUTPUT_MODE
-from optuna_llm_sampler._attrs import ATTR_PREFETCH
-from optuna_llm_sampler._attrs import ATTR_PROMPT_CHARS
-from optuna_llm_sampler._attrs import ATTR_PROPOSED_BY
-from optuna_llm_sampler._attrs import ATTR_RATIONALE
-from optuna_llm_sampler._attrs import ATTR_RAW_REPLY
-from optuna_llm_sampler._attrs import ATTR_REPAIRS
-from optuna_llm_sampler._attrs import ATTR_ROUND
-from optuna_llm_sampler._attrs import ATTR_SCREEN
-from optuna_llm_sampler._attrs import ATTR_SHARE
-from optuna_llm_sampler._attrs import ATTR_SOURCE
-from optuna_llm_sampler._attrs import ATTR_VET
-from optuna_llm_sampler._attrs import SOURCE_BASELINE
-from optuna_llm_sampler._attrs import SOURCE_ENQUEUED
-from optuna_llm_sampler._attrs import SOURCE_LLM
-from optuna_llm_sampler._adaptive import AdaptiveSchedule
-from optuna_llm_sampler._budget import ModelBudget
+from optuna_llm_sampler._records._attrs import ATTR_CHOICE
+from optuna_llm_sampler._records._attrs import ATTR_ARTIFACTS
+from optuna_llm_sampler._records._attrs import ATTR_DISCARDED
+from optuna_llm_sampler._records._attrs import ATTR_ERROR
+from optuna_llm_sampler._records._attrs import ATTR_EVIDENCE_CHARS
+from optuna_llm_sampler._records._attrs import ATTR_FAIL_REASON
+from optuna_llm_sampler._records._attrs import ATTR_LATENCY
+from optuna_llm_sampler._records._attrs import ATTR_MODEL
+from optuna_llm_sampler._records._attrs import ATTR_NOTE
+from optuna_llm_sampler._records._attrs import ATTR_OUTPUT_MODE
+from optuna_llm_sampler._records._attrs import ATTR_PREFETCH
+from optuna_llm_sampler._records._attrs import ATTR_PROMPT_CHARS
+from optuna_llm_sampler._records._attrs import ATTR_PROPOSED_BY
+from optuna_llm_sampler._records._attrs import ATTR_RATIONALE
+from optuna_llm_sampler._records._attrs import ATTR_RAW_REPLY
+from optuna_llm_sampler._records._attrs import ATTR_REPAIRS
+from optuna_llm_sampler._records._attrs import ATTR_ROUND
+from optuna_llm_sampler._records._attrs import ATTR_SCREEN
+from optuna_llm_sampler._records._attrs import ATTR_SHARE
+from optuna_llm_sampler._records._attrs import ATTR_SOURCE
+from optuna_llm_sampler._records._attrs import ATTR_VET
+from optuna_llm_sampler._records._attrs import SOURCE_BASELINE
+from optuna_llm_sampler._records._attrs import SOURCE_ENQUEUED
+from optuna_llm_sampler._records._attrs import SOURCE_LLM
+from optuna_llm_sampler._policy._adaptive import AdaptiveSchedule
+from optuna_llm_sampler._policy._budget import ModelBudget
 from optuna_llm_sampler._errors import BudgetConfigError
 from optuna_llm_sampler._errors import ChooseConfigError
 from optuna_llm_sampler._errors import EvidenceConfigError
@@ -50,27 +50,27 @@ from optuna_llm_sampler._errors import ModelTimeoutError
 from optuna_llm_sampler._errors import PromptConfigError
 from optuna_llm_sampler._errors import ScreenConfigError
 from optuna_llm_sampler._errors import SearchSpaceError
-from optuna_llm_sampler._choose import Choose
-from optuna_llm_sampler._evidence import Evidence
-from optuna_llm_sampler._models import make_chat_model
-from optuna_llm_sampler._output_mode import OutputMode
-from optuna_llm_sampler._prompt import PromptConfig
+from optuna_llm_sampler._policy._choose import Choose
+from optuna_llm_sampler._proposal._evidence import Evidence
+from optuna_llm_sampler._model._models import make_chat_model
+from optuna_llm_sampler._model._output_mode import OutputMode
+from optuna_llm_sampler._proposal._prompt import PromptConfig
 from optuna_llm_sampler._sampler import LLMSampler
-from optuna_llm_sampler._schedule import AlternatingSchedule
-from optuna_llm_sampler._schedule import CallableSchedule
-from optuna_llm_sampler._schedule import EveryKthSchedule
-from optuna_llm_sampler._schedule import FirstNSchedule
-from optuna_llm_sampler._schedule import Schedule
-from optuna_llm_sampler._schedule import TrialRole
-from optuna_llm_sampler._screen import Screen
-from optuna_llm_sampler._storage import sqlite_storage
-from optuna_llm_sampler._waiting import discard_waiting_proposals
-from optuna_llm_sampler._waiting import is_discarded
+from optuna_llm_sampler._policy._schedule import AlternatingSchedule
+from optuna_llm_sampler._policy._schedule import CallableSchedule
+from optuna_llm_sampler._policy._schedule import EveryKthSchedule
+from optuna_llm_sampler._policy._schedule import FirstNSchedule
+from optuna_llm_sampler._policy._schedule import Schedule
+from optuna_llm_sampler._policy._schedule import TrialRole
+from optuna_llm_sampler._policy._screen import Screen
+from optuna_llm_sampler._records._storage import sqlite_storage
+from optuna_llm_sampler._records._waiting import discard_waiting_proposals
+from optuna_llm_sampler._records._waiting import is_discarded
 
 
 if TYPE_CHECKING:
-    from optuna_llm_sampler._local import LocalChatModel
-    from optuna_llm_sampler._random_model import RandomChatModel
+    from optuna_llm_sampler._model._local import LocalChatModel
+    from optuna_llm_sampler._model._random_model import RandomChatModel
 
 
 __all__ = [
@@ -139,13 +139,13 @@ def __getattr__(name: str) -> Any:
     # LocalChatModel subclasses LangChain's BaseChatModel: import it only when asked for.
     if name == "LocalChatModel":
         try:
-            from optuna_llm_sampler._local import LocalChatModel
+            from optuna_llm_sampler._model._local import LocalChatModel
         except ImportError as e:
             raise MissingDependencyError("LocalChatModel", "local") from e
         return LocalChatModel
     if name == "RandomChatModel":
         try:
-            from optuna_llm_sampler._random_model import RandomChatModel
+            from optuna_llm_sampler._model._random_model import RandomChatModel
         except ImportError as e:
             raise MissingDependencyError("RandomChatModel", "llm") from e
         return RandomChatModel

@@ -56,7 +56,7 @@ def _source_key() -> str:
     """The trial attribute naming who proposed the trial: the sampler package's ``ATTR_SOURCE``
     (``"source"`` without that package), imported on the call, not with the runner."""
     try:
-        from optuna_llm_sampler import _attrs
+        from optuna_llm_sampler._records import _attrs
     except ImportError:
         return "source"
     return str(getattr(_attrs, "ATTR_SOURCE", "source"))

@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
-from optuna_llm_sampler._invoke import bound_schema
+from optuna_llm_sampler._model._invoke import bound_schema
 
 EXPERT_MODEL_NAME = "expert (scripted nginx advice, not a model)"
 

@@ -121,11 +121,10 @@ class Outcome:
 
 
 def _trials(values: Sequence[float], sources: Sequence[str]) -> list[Any]:
-    """Complete trials as :func:`optuna_llm_sampler._adaptive.rewards` reads them."""
+    """Complete trials as :func:`optuna_llm_sampler._policy._adaptive.rewards` reads them."""
     from optuna.trial import TrialState
 
-    from optuna_llm_sampler import _attrs
-
+    from optuna_llm_sampler._records import _attrs
     return [SimpleNamespace(number=i, state=TrialState.COMPLETE, values=[v], user_attrs={_attrs.ATTR_SOURCE: s})
             for i, (v, s) in enumerate(zip(values, sources))]
 
@@ -140,9 +139,9 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
     """
     from optuna.study import StudyDirection
 
-    from optuna_llm_sampler import _attrs
+    from optuna_llm_sampler._records import _attrs
     from optuna_llm_sampler import TrialRole
-    from optuna_llm_sampler._adaptive import rewards
+    from optuna_llm_sampler._policy._adaptive import rewards
 
     rng = random.Random(seed)
     size = schedule.max_round_size

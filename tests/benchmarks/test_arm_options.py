@@ -36,8 +36,8 @@ def test_each_option_reaches_the_sampler() -> None:
     problem = make_problem("ackley-mixed")
     sampler = make_arm("llm:random+adaptive+screen+evidence", problem, 0).sampler
     assert type(sampler.schedule).__name__ == "AdaptiveSchedule"
-    assert type(sampler._screen).__name__ == "Screen"
-    assert type(sampler._evidence).__name__ == "Evidence"
+    assert type(sampler._rounds.settings.screen).__name__ == "Screen"
+    assert type(sampler._rounds.settings.evidence).__name__ == "Evidence"
 
 
 @pytest.mark.parametrize(("option", "attr", "value"),

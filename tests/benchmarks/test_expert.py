@@ -53,7 +53,7 @@ def test_its_first_proposal_is_the_best_so_far_with_all_advice_applied() -> None
 
 
 def test_further_proposals_explore_around_the_advice() -> None:
-    from optuna_llm_sampler._invoke import bind_schema, reply_schema
+    from optuna_llm_sampler._model._invoke import bind_schema, reply_schema
 
     expert = ExpertChatModel(seed=1)
     reply = json.loads(bind_schema(expert, reply_schema(SPACE, 4)).invoke([("human", "go")]).content)

@@ -32,7 +32,7 @@ from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import Choose
 from optuna_llm_sampler import TrialRole
-from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
+from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 
 
 Replier = Callable[[str, int], str]

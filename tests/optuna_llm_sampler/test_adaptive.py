@@ -21,10 +21,10 @@ from optuna_llm_sampler import Choose
 from optuna_llm_sampler import InvalidScheduleError
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import TrialRole
-from optuna_llm_sampler._adaptive import decisions
-from optuna_llm_sampler._adaptive import probability_better
-from optuna_llm_sampler._adaptive import rewards
-from optuna_llm_sampler._sampler import _writing_evidence
+from optuna_llm_sampler._policy._adaptive import decisions
+from optuna_llm_sampler._policy._adaptive import probability_better
+from optuna_llm_sampler._policy._adaptive import rewards
+from optuna_llm_sampler._round._parts import writing_evidence as evidence_of_decision
 
 
 def constant_replier(params: dict) -> ScriptedChatModel:
@@ -125,7 +125,7 @@ def test_by_default_a_model_ahead_keeps_writing_after_the_start_up_one_behind_ch
 
 def writing_evidence(trial: optuna.trial.FrozenTrial) -> float | None:
     """What ``write_when_ahead`` judges, read from the decision the trial records."""
-    return _writing_evidence(trial.user_attrs[ATTR_SHARE])
+    return evidence_of_decision(trial.user_attrs[ATTR_SHARE])
 
 
 def writes_or_picks_by(params: dict, rank: Callable[[dict], float]) -> ScriptedChatModel:
@@ -477,7 +477,7 @@ def test_invalid_arguments_raise_naming_them(kwargs: dict, name: str) -> None:
         AdaptiveSchedule(**kwargs)
 
 
-def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_path) -> None:
+def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_path, monkeypatch) -> None:
     from sqlalchemy import event
 
     def commits_of_one_ask(name: str, sampler: optuna.samplers.BaseSampler) -> int:
@@ -503,9 +503,12 @@ def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_pat
                          search_space=SPACE,
                          schedule=AdaptiveSchedule(early_trials=0, floor=0.0, ceiling=0.0))
     writes: list[list[str]] = []
-    original = sampler._set_attrs
-    sampler._set_attrs = lambda *a, **k: (writes.append(sorted(k.get("study_attrs") or {})),
-                                          original(*a, **k))[1]
+    import optuna_llm_sampler._sampler as sampler_module
+
+    original = sampler_module.write_trial_attrs
+    monkeypatch.setattr(sampler_module, "write_trial_attrs",
+                        lambda *a, **k: (writes.append(sorted(k.get("study_attrs") or {})),
+                                         original(*a, **k))[1])
     with_llm = commits_of_one_ask("llm.db", sampler)
     # The block's decision, its record on the trial and the trial's source: one write.
     assert writes[-1] == ["optuna_llm_sampler:share:3"]

@@ -16,8 +16,8 @@ from llm_fakes import SPACE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import sqlite_storage
-from optuna_llm_sampler._attr_io import read_study_system_attrs
-from optuna_llm_sampler._attr_io import write_attrs
+from optuna_llm_sampler._records._attr_io import read_study_system_attrs
+from optuna_llm_sampler._records._attr_io import write_attrs
 
 
 ATTRS = {"source": "llm", "llm_round": 1, "llm_repairs": [{"kind": "clipped"}], "none": None}

@@ -21,8 +21,8 @@ from optuna_llm_sampler import ChooseConfigError
 from optuna_llm_sampler import FirstNSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import Screen
-from optuna_llm_sampler._choose import draw_candidates
-from optuna_llm_sampler._choose import read_choices
+from optuna_llm_sampler._proposal._candidates import draw_candidates
+from optuna_llm_sampler._proposal._candidates import read_choices
 
 
 _LINE = re.compile(r"^(\d+)\. (\{.*\})$", re.MULTILINE)
@@ -277,7 +277,7 @@ def test_an_explicit_choose_with_prefetch_is_still_refused() -> None:
 
 
 def test_the_sampler_says_how_its_rounds_choose() -> None:
-    from optuna_llm_sampler._choose import DEFAULT_CHOOSE
+    from optuna_llm_sampler._policy._choose import DEFAULT_CHOOSE
 
     model = ScriptedChatModel(replier=pick_best_workers)
     assert LLMSampler(model, search_space=SPACE).choose is DEFAULT_CHOOSE
@@ -351,7 +351,7 @@ def test_a_vetted_round_that_keeps_its_own_runs_what_the_model_wrote() -> None:
 
 
 def test_a_vetted_round_that_prefers_a_draw_runs_the_draw_as_a_picked_trial() -> None:
-    from optuna_llm_sampler._adaptive import rewards
+    from optuna_llm_sampler._policy._adaptive import rewards
 
     study, model = vetted_run(picks_a_draw)
     trial = study.trials[1]
@@ -427,7 +427,7 @@ def test_a_round_of_two_that_wrote_one_configuration_is_vetted_as_a_round_of_one
 
 
 def test_places_of_its_own_follow_the_configurations_and_are_returned_in_its_order() -> None:
-    from optuna_llm_sampler._choose import place_own
+    from optuna_llm_sampler._proposal._candidates import place_own
 
     drawn = [{"x": k} for k in range(6)]
     own = [{"x": 100}, {"x": 200}]
@@ -476,7 +476,7 @@ def test_a_vetting_reply_that_writes_a_configuration_again_leaves_the_written_on
 @pytest.mark.parametrize(("pick", "kept"), [(picks_own, "written"), (picks_a_draw, "draw")])
 def test_by_default_the_models_written_start_up_trial_is_vetted_among_three_draws(pick, kept) -> None:
     from optuna_llm_sampler import ATTR_VET
-    from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
+    from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 
     model = ScriptedChatModel(replier=vetting(pick))
     study = optuna.create_study(direction="maximize",

@@ -10,9 +10,9 @@ from optuna.trial import create_trial
 
 from optuna_llm_sampler import ATTR_FAIL_REASON
 from optuna_llm_sampler import ATTR_SOURCE
-from optuna_llm_sampler._history import evaluated_params
-from optuna_llm_sampler._history import read_history
-from optuna_llm_sampler._history import search_space_from_trials
+from optuna_llm_sampler._proposal._history import evaluated_params
+from optuna_llm_sampler._proposal._history import read_history
+from optuna_llm_sampler._proposal._history import search_space_from_trials
 
 
 X = IntDistribution(0, 100)

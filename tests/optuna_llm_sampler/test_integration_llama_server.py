@@ -70,7 +70,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    from optuna_llm_sampler._models import find_smollm2_gguf
+    from optuna_llm_sampler._model._models import find_smollm2_gguf
 
     port = _free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"

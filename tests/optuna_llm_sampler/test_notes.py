@@ -27,8 +27,8 @@ from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import discard_waiting_proposals
 from optuna_llm_sampler import is_discarded
 from optuna_llm_sampler import LLMSampler
-from optuna_llm_sampler._history import read_history
-from optuna_llm_sampler._notes import save_trial_note
+from optuna_llm_sampler._proposal._history import read_history
+from optuna_llm_sampler._records._notes import save_trial_note
 
 
 CONFIG = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "ratio": 0.9, "timeout_s": 1.0,
@@ -100,7 +100,7 @@ def test_without_optuna_dashboard_the_study_runs_and_says_so_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setitem(sys.modules, "optuna_dashboard", None)
-    with caplog.at_level(logging.DEBUG, logger="optuna_llm_sampler._notes"):
+    with caplog.at_level(logging.DEBUG, logger="optuna_llm_sampler._records._notes"):
         study = run(REPEATED, 6)
     assert len(study.trials) == 6
     missing = [r for r in caplog.records if "optuna-dashboard is not installed" in r.message]
@@ -115,8 +115,8 @@ def test_a_note_that_cannot_be_written_does_not_stop_the_study(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("optuna_llm_sampler._notes.write_attrs", broken)
-    with caplog.at_level(logging.WARNING, logger="optuna_llm_sampler._notes"):
+    monkeypatch.setattr("optuna_llm_sampler._records._notes.write_attrs", broken)
+    with caplog.at_level(logging.WARNING, logger="optuna_llm_sampler._records._notes"):
         study = run(REPEATED, 3)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
     assert "Trial 1: could not write its optuna-dashboard note: OSError: disk full" in caplog.text
@@ -144,7 +144,7 @@ def test_a_failing_artifact_store_does_not_stop_the_study(
         def write(self, artifact_id: str, content_body: object) -> None:
             raise OSError("read-only file system")
 
-    with caplog.at_level(logging.WARNING, logger="optuna_llm_sampler._artifacts"):
+    with caplog.at_level(logging.WARNING, logger="optuna_llm_sampler._records._artifacts"):
         study = run(REPEATED, 2, artifact_store=BrokenStore())
     assert study.trials[1].user_attrs[ATTR_SOURCE] == "llm"
     assert ATTR_ARTIFACTS not in study.trials[1].user_attrs

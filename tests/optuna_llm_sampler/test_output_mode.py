@@ -33,8 +33,8 @@ from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import ModelCallError
 from optuna_llm_sampler import ModelTimeoutError
 from optuna_llm_sampler import OutputMode
-from optuna_llm_sampler._output_mode import is_refusal
-from optuna_llm_sampler._output_mode import OutputModes
+from optuna_llm_sampler._model._output_mode import is_refusal
+from optuna_llm_sampler._model._output_mode import OutputModes
 
 
 needs_openai = pytest.mark.skipif(

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 import pytest
 
-from optuna_llm_sampler._parse import Candidate
-from optuna_llm_sampler._parse import parse_reply
+from optuna_llm_sampler._proposal._parse import Candidate
+from optuna_llm_sampler._proposal._parse import parse_reply
 
 
 NAMES = ["x", "y", "mode"]

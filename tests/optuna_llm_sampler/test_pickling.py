@@ -26,8 +26,8 @@ from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import ModelBudget
 from optuna_llm_sampler import ModelPickleError
 from optuna_llm_sampler import Screen
-from optuna_llm_sampler._models import OPENAI_KEY_PLACEHOLDER
-from optuna_llm_sampler._spec import spec_of
+from optuna_llm_sampler._model._models import OPENAI_KEY_PLACEHOLDER
+from optuna_llm_sampler._model._spec import spec_of
 
 
 pytest.importorskip("langchain_core", reason="needs langchain-core (the [llm] extra)")
@@ -67,7 +67,7 @@ def test_the_copy_has_its_own_lock_and_runs_a_study() -> None:
     )
     copy = round_trip(sampler)
     assert isinstance(copy._lock, type(threading.Lock())) and copy._lock is not sampler._lock
-    assert copy._llm._lock is not sampler._llm._lock
+    assert copy.llm._lock is not sampler.llm._lock
     study = optuna.create_study(sampler=copy)
     study.optimize(objective, n_trials=4)
     sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
@@ -114,15 +114,15 @@ def test_an_adaptive_schedule_pickles_with_the_sampler() -> None:
 @needs_local
 def test_the_local_model_pickles_without_the_loaded_llama_cpp_model() -> None:
     sampler = LLMSampler(make_chat_model("local", max_tokens=64, seed=5), search_space=SPACE)
-    sampler._llm._load()  # a loaded model (about 100 MB) must not go into the pickle
+    sampler.llm._load()  # a loaded model (about 100 MB) must not go into the pickle
     data = pickle.dumps(sampler)
     assert len(data) < 200_000
     copy = pickle.loads(data)
-    model = copy._llm
+    model = copy.llm
     assert type(model).__name__ == "LocalChatModel" and model._llama is None
     assert (model.model_path, model.max_tokens, model.seed) == (
-        sampler._llm.model_path, 64, 5)
-    assert model._lock is not sampler._llm._lock
+        sampler.llm.model_path, 64, 5)
+    assert model._lock is not sampler.llm._lock
 
 
 @needs_openai
@@ -132,12 +132,12 @@ def test_chat_openai_is_rebuilt_from_its_spec() -> None:
         search_space=SPACE,
     )
     copy = round_trip(sampler)
-    model = copy._llm
-    assert type(model).__name__ == "ChatOpenAI" and model is not sampler._llm
+    model = copy.llm
+    assert type(model).__name__ == "ChatOpenAI" and model is not sampler.llm
     assert (model.model_name, model.openai_api_base, model.temperature, model.request_timeout) == (
         "qwen2.5", "http://127.0.0.1:9/v1", 0.2, 7)
     assert model.openai_api_key.get_secret_value() == OPENAI_KEY_PLACEHOLDER
-    assert round_trip(copy)._llm.model_name == "qwen2.5"  # and again
+    assert round_trip(copy).llm.model_name == "qwen2.5"  # and again
 
 
 @needs_openai
@@ -151,7 +151,7 @@ def test_a_key_given_as_a_keyword_is_never_pickled(monkeypatch) -> None:
         pickle.loads(data)  # nothing to read the key from on this "machine"
     assert "OPENAI_API_KEY" in str(info.value) and "ChatOpenAI" in str(info.value)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-worker-123456")
-    assert pickle.loads(data)._llm.openai_api_key.get_secret_value() == "sk-worker-123456"
+    assert pickle.loads(data).llm.openai_api_key.get_secret_value() == "sk-worker-123456"
 
 
 @needs_dashscope
@@ -160,10 +160,10 @@ def test_tongyi_is_rebuilt_from_its_spec(monkeypatch) -> None:
     sampler = LLMSampler(make_chat_model("tongyi:qwen-plus", temperature=0.4), search_space=SPACE)
     data = pickle.dumps(sampler)
     assert b"sk-dash-123456" not in data
-    model = pickle.loads(data)._llm
+    model = pickle.loads(data).llm
     assert type(model).__name__ == "ChatQwen"
     assert (model.model_name, model.temperature) == ("qwen-plus", 0.4)
-    assert model.api_base == sampler._llm.api_base
+    assert model.api_base == sampler.llm.api_base
 
 
 @needs_openai
@@ -192,7 +192,7 @@ def test_a_spec_whose_keywords_do_not_pickle_is_a_clear_error() -> None:
 
 def test_a_plain_object_model_that_pickles_travels_as_itself() -> None:
     sampler = LLMSampler(_Echo(), search_space=SPACE)
-    assert isinstance(round_trip(sampler)._llm, _Echo)
+    assert isinstance(round_trip(sampler).llm, _Echo)
 
 
 class _Echo:

@@ -23,7 +23,7 @@ from optuna_llm_sampler import ATTR_PROPOSED_BY
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import LLMSampler
-from optuna_llm_sampler._prefetch import Prefetch
+from optuna_llm_sampler._policy._prefetch import Prefetch
 
 
 def _prefetch_threads() -> list[threading.Thread]:

@@ -19,10 +19,10 @@ from optuna_llm_sampler import ATTR_FAIL_REASON
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import PromptConfig
 from optuna_llm_sampler import PromptConfigError
-from optuna_llm_sampler._history import read_history
-from optuna_llm_sampler._prompt import PromptBuilder
-from optuna_llm_sampler._prompt import describe_distribution
-from optuna_llm_sampler._prompt import load_knowledge
+from optuna_llm_sampler._proposal._history import read_history
+from optuna_llm_sampler._proposal._prompt import PromptBuilder
+from optuna_llm_sampler._proposal._prompt import describe_distribution
+from optuna_llm_sampler._proposal._prompt import load_knowledge
 
 
 SPACE = {
@@ -181,7 +181,7 @@ def test_describe_distribution_handles_all_kinds() -> None:
 
 
 def test_a_trial_from_another_study_is_marked_as_such_in_the_history() -> None:
-    from optuna_llm_sampler._attrs import ATTR_WARM_START_FROM
+    from optuna_llm_sampler._records._attrs import ATTR_WARM_START_FROM
 
     study = optuna.create_study(direction="maximize")
     dist = {"worker_processes": SPACE["worker_processes"]}

@@ -18,8 +18,8 @@ from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import ModelSpecError
 from optuna_llm_sampler import SOURCE_LLM
-from optuna_llm_sampler._invoke import bind_schema
-from optuna_llm_sampler._invoke import reply_schema
+from optuna_llm_sampler._model._invoke import bind_schema
+from optuna_llm_sampler._model._invoke import reply_schema
 
 
 pytest.importorskip("langchain_core")

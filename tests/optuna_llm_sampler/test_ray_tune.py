@@ -172,7 +172,7 @@ def test_ray_tune_evaluates_the_models_configurations_with_one_call_per_round(
     # Ray's checkpoint of the searcher holds the sampler, which unpickles with its model.
     [state_file] = (tmp_path / "ray_results").glob("*/searcher-state-*.pkl")
     restored = pickle.loads(state_file.read_bytes())["_sampler"]
-    assert isinstance(restored, LLMSampler) and restored._llm.seed == 0
+    assert isinstance(restored, LLMSampler) and restored.llm.seed == 0
 
 
 def test_the_example_runs(ray_cluster, tmp_path: Path, monkeypatch) -> None:
@@ -211,7 +211,7 @@ def test_ray_tune_with_the_local_smollm2_model_after_a_pickle_round_trip(
     )
     # The copy Ray would restore: the llama.cpp model is not pickled; the copy loads its own.
     copy = pickle.loads(pickle.dumps(sampler))
-    assert type(copy._llm).__name__ == "LocalChatModel" and copy._llm._llama is None
+    assert type(copy.llm).__name__ == "LocalChatModel" and copy.llm._llama is None
     study, _ = run_tune(copy, SPACE, tmp_path, trials=3)  # TPE, then one LLM round
     # (no baseline: the 135M model tends to copy a configuration it sees, which is dropped)
     assert len(study.trials) == 3

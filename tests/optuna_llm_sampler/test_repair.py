@@ -10,8 +10,8 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
-from optuna_llm_sampler._parse import Candidate
-from optuna_llm_sampler._repair import repair_candidates
+from optuna_llm_sampler._proposal._parse import Candidate
+from optuna_llm_sampler._proposal._repair import repair_candidates
 
 
 SPACE = {

@@ -31,7 +31,7 @@ from optuna_llm_sampler import ATTR_NOTE
 from optuna_llm_sampler import ATTR_RAW_REPLY
 from optuna_llm_sampler import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
-from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
+from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 
 
 HERE = Path(__file__).parent
@@ -214,7 +214,7 @@ def test_a_round_record_is_finished_when_the_round_raises(monkeypatch: pytest.Mo
     def boom(*args, **kwargs):
         raise OverflowError("int too large to convert to float")
 
-    monkeypatch.setattr("optuna_llm_sampler._sampler.repair_candidates", boom)
+    monkeypatch.setattr("optuna_llm_sampler._round._judge.repair_candidates", boom)
     sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE,
                          schedule=model_first())
     study = optuna.create_study(sampler=sampler)

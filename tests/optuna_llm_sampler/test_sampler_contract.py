@@ -43,7 +43,7 @@ from optuna_llm_sampler import FirstNSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import SearchSpaceError
 from optuna_llm_sampler import TrialRole
-from optuna_llm_sampler._attrs import ROUND_RECORD_PREFIX
+from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -138,7 +138,7 @@ def test_contract(base: Any, schedule: str, reply: str, n_jobs: int) -> None:
         owners = [t for t in study.trials if ATTR_ERROR in t.user_attrs]
         assert owners and all(t.user_attrs[ATTR_SOURCE] == base_class for t in owners)
     # One model call per round, never more.
-    calls = len(sampler._llm.prompts) if isinstance(sampler._llm, ScriptedChatModel) else None
+    calls = len(sampler.llm.prompts) if isinstance(sampler.llm, ScriptedChatModel) else None
     if calls is not None:
         assert calls == len(llm_rounds_with_an_owner(study, sampler))
 
@@ -160,7 +160,7 @@ def test_contract_with_the_default_choose_asks_once_more_on_each_vetted_round(
     vetted = {t.user_attrs[ATTR_ROUND] for t in study.trials if ATTR_VET in t.user_attrs}
     # A round whose written call gave configurations asks a second time; a failed one does not.
     assert bool(vetted) is (reply in USABLE)
-    calls = len(sampler._llm.prompts) if isinstance(sampler._llm, ScriptedChatModel) else None
+    calls = len(sampler.llm.prompts) if isinstance(sampler.llm, ScriptedChatModel) else None
     if calls is not None:
         assert calls == len(llm_rounds_with_an_owner(study, sampler)) + len(vetted)
 

@@ -12,8 +12,8 @@ from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import FirstNSchedule
 from optuna_llm_sampler import InvalidScheduleError
 from optuna_llm_sampler import TrialRole
-from optuna_llm_sampler._schedule import Schedule
-from optuna_llm_sampler._schedule import as_schedule
+from optuna_llm_sampler._policy._schedule import Schedule
+from optuna_llm_sampler._policy._schedule import as_schedule
 
 
 def roles(schedule: Schedule, n: int) -> str:

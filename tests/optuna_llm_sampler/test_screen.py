@@ -20,7 +20,7 @@ from optuna_llm_sampler import FirstNSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import Screen
 from optuna_llm_sampler import ScreenConfigError
-from optuna_llm_sampler._screen import encode
+from optuna_llm_sampler._policy._screen import encode
 
 
 GOOD = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "ratio": 0.99, "timeout_s": 0.5,

@@ -1,5 +1,9 @@
-"""Hostile requests: each is refused with a 4xx and a message naming the field at fault, in
-well under a second, and none makes the engine stop answering others."""
+"""Hostile requests: each is refused with a 4xx and a message naming the field at fault,
+promptly, and none makes the engine stop answering others.
+
+"Promptly" is a bound that a loaded 2-core machine meets and a request that enumerates its
+domain (1e15 values and more) never does: these are checks against a hang, not timings.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atune_bridge import EngineConfig, create_engine_app
+
+PROMPT = 15.0
+"""Seconds within which a refusal or an answer beside busy requests comes back."""
 
 F = {"name": "f", "type": "continuous", "dtype": "float", "range": [0, 1], "ref": "0.5"}
 
@@ -28,7 +35,7 @@ def refused(client: TestClient, method: str, path: str, body: Any, match: str, s
     assert r.status_code == status, r.text
     message = r.json()["message"]
     assert match in message and "error" not in r.json(), message
-    assert elapsed < 2.0, (elapsed, message)
+    assert elapsed < PROMPT, (elapsed, message)
     return message
 
 
@@ -147,7 +154,7 @@ def test_creating_tasks_never_takes_every_worker(monkeypatch: pytest.MonkeyPatch
         refused(client, "POST", "/v1/optimizer", body, "4 tasks are being created; retry", 429)
         start = time.perf_counter()
         assert client.get("/v1/optimizer").status_code == 200
-        assert time.perf_counter() - start < 2.0
+        assert time.perf_counter() - start < PROMPT
     finally:
         release.set()
         for t in threads:

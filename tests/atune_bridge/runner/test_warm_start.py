@@ -75,7 +75,7 @@ def test_an_unknown_study_stops_the_run_before_anything_runs(toy: Toy) -> None:
 
 
 def test_the_mark_is_the_one_the_prompt_reads() -> None:
-    from optuna_llm_sampler._attrs import ATTR_WARM_START_FROM
+    from optuna_llm_sampler._records._attrs import ATTR_WARM_START_FROM
 
     from atune_bridge._format import WARM_START_FROM
 

@@ -1,7 +1,7 @@
 """ModelSpec: the ``make_chat_model`` call a model came from, remembered on the model.
 
 A model that holds live clients (``ChatOpenAI``, ``ChatQwen``: HTTP clients with locks) cannot
-be pickled; :mod:`optuna_llm_sampler._pickling` rebuilds it from this record instead. Keyword
+be pickled; :mod:`optuna_llm_sampler._model._pickling` rebuilds it from this record instead. Keyword
 arguments that hold credentials are left out: the rebuilt model reads its key from the
 environment (``DASHSCOPE_API_KEY``, ``OPENAI_API_KEY``), so no key is written into a pickle or
 a Ray checkpoint.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from optuna_llm_sampler._redact import is_secret_name
+from optuna_llm_sampler._records._redact import is_secret_name
 
 
 # Set on the model object outside its pydantic fields, so it is never serialised, dumped or

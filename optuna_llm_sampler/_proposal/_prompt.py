@@ -19,8 +19,8 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
 from optuna_llm_sampler._errors import PromptConfigError
-from optuna_llm_sampler._text import TRUNCATED
-from optuna_llm_sampler._text import truncate
+from optuna_llm_sampler._records._text import TRUNCATED
+from optuna_llm_sampler._records._text import truncate
 
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
     from optuna.distributions import BaseDistribution
 
-    from optuna_llm_sampler._history import HistoryView
-    from optuna_llm_sampler._history import TrialView
+    from optuna_llm_sampler._proposal._history import HistoryView
+    from optuna_llm_sampler._proposal._history import TrialView
 
 
 SYSTEM_PROMPT = (

@@ -24,7 +24,7 @@ from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import ChatResult
 from pydantic import PrivateAttr
 
-from optuna_llm_sampler._invoke import bound_schema
+from optuna_llm_sampler._model._invoke import bound_schema
 
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}

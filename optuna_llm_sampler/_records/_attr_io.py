@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from optuna.storages import BaseStorage
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
 
 
 
@@ -55,6 +57,27 @@ def write_attrs(
     for key, value in study_system_attrs.items():
         assert study_id is not None
         storage.set_study_system_attr(study_id, key, value)
+
+
+def write_trial_attrs(
+    study: Study,
+    trial: FrozenTrial,
+    attrs: Mapping[str, Any],
+    round_record: tuple[str, dict[str, Any]] | None = None,
+    *,
+    study_attrs: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``attrs`` on the trial, and ``round_record`` and ``study_attrs`` on the study,
+    in one go (:func:`write_attrs`); the trial's cached ``user_attrs`` follow, since the
+    objective reads them from that frozen trial."""
+    on_study = dict(study_attrs or {})
+    if round_record is not None:
+        on_study[round_record[0]] = round_record[1]
+    write_attrs(
+        study._storage, trial._trial_id, attrs, study_id=study._study_id,
+        study_system_attrs=on_study,
+    )
+    trial.user_attrs.update(attrs)
 
 
 def read_study_system_attrs(

@@ -17,7 +17,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
-from optuna_llm_sampler._fixes import Repair
+from optuna_llm_sampler._proposal._fixes import Repair
 
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from optuna.distributions import BaseDistribution
 
-    from optuna_llm_sampler._parse import Candidate
+    from optuna_llm_sampler._proposal._parse import Candidate
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -60,7 +60,7 @@ def repair_candidates(
     """Fit each candidate to ``search_space``; drop duplicates and empty ones.
 
     Args:
-        candidates: From :func:`~optuna_llm_sampler._parse.parse_reply`.
+        candidates: From :func:`~optuna_llm_sampler._proposal._parse.parse_reply`.
         search_space: Parameter name to distribution.
         evaluated: Parameter dicts of trials already in the study (any state, including
             waiting ones); a complete candidate equal to one of them is dropped.

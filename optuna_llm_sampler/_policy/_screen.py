@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
     from optuna.trial import FrozenTrial
 
-    from optuna_llm_sampler._repair import Proposal
+    from optuna_llm_sampler._proposal._repair import Proposal
 
 
 BY_SURROGATE = "random_forest"

@@ -14,7 +14,7 @@ import re
 from typing import Any
 from typing import TYPE_CHECKING
 
-from optuna_llm_sampler._fixes import Repair
+from optuna_llm_sampler._proposal._fixes import Repair
 
 
 if TYPE_CHECKING:

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_llm_sampler import _attrs
-from optuna_llm_sampler._attr_io import read_study_system_attrs
+from optuna_llm_sampler._records import _attrs
+from optuna_llm_sampler._records._attr_io import read_study_system_attrs
 from optuna_llm_sampler._errors import InvalidScheduleError
-from optuna_llm_sampler._schedule import Schedule
-from optuna_llm_sampler._schedule import TrialRole
+from optuna_llm_sampler._policy._schedule import Schedule
+from optuna_llm_sampler._policy._schedule import TrialRole
 
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ The user attributes hold the same facts, but optuna-dashboard shows them sorted 
 small box; a note is shown first, in full. Every trial the model proposed and every LLM slot that
 went to the base sampler gets one: who proposed it, the model, the rationale, the repairs, the
 latency, and the error or the exact reason it fell back. The note is rendered from the trial's
-user attributes (:mod:`optuna_llm_sampler._attrs`), so it never says more than they do.
+user attributes (:mod:`optuna_llm_sampler._records._attrs`), so it never says more than they do.
 
 optuna-dashboard is optional (extra ``dashboard``): without it no note is written and one debug
 line says so. Writing a note never stops a study.
@@ -18,10 +18,10 @@ import types
 from typing import Any
 from typing import TYPE_CHECKING
 
-from optuna_llm_sampler import _attrs
-from optuna_llm_sampler._attr_io import read_study_system_attrs
-from optuna_llm_sampler._attr_io import write_attrs
-from optuna_llm_sampler._text import truncate
+from optuna_llm_sampler._records import _attrs
+from optuna_llm_sampler._records._attr_io import read_study_system_attrs
+from optuna_llm_sampler._records._attr_io import write_attrs
+from optuna_llm_sampler._records._text import truncate
 
 
 if TYPE_CHECKING:

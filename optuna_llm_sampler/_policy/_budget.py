@@ -12,7 +12,7 @@ import math
 from typing import Any
 from typing import TYPE_CHECKING
 
-from optuna_llm_sampler import _attrs
+from optuna_llm_sampler._records import _attrs
 from optuna_llm_sampler._errors import BudgetConfigError
 
 

@@ -3,7 +3,7 @@
 Ray Tune pickles its searcher, and with it the :class:`~optuna_llm_sampler.LLMSampler` and its
 model. A model that pickles (``LocalChatModel``, the random stand-in) travels as itself. One that
 holds live clients (``ChatOpenAI``, ``ChatQwen``: HTTP clients with locks) travels as the
-:class:`~optuna_llm_sampler._spec.ModelSpec` :func:`~optuna_llm_sampler.make_chat_model` made
+:class:`~optuna_llm_sampler._model._spec.ModelSpec` :func:`~optuna_llm_sampler.make_chat_model` made
 it from, without its secret keyword arguments, and is rebuilt from it when unpickled.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 from optuna_llm_sampler._errors import LLMSamplerError
 from optuna_llm_sampler._errors import ModelPickleError
-from optuna_llm_sampler._models import make_chat_model
-from optuna_llm_sampler._spec import ModelSpec
-from optuna_llm_sampler._spec import spec_of
+from optuna_llm_sampler._model._models import make_chat_model
+from optuna_llm_sampler._model._spec import ModelSpec
+from optuna_llm_sampler._model._spec import spec_of
 
 
 @dataclasses.dataclass(frozen=True)

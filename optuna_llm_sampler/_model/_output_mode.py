@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelTimeoutError
-from optuna_llm_sampler._invoke import bind_schema
-from optuna_llm_sampler._invoke import invoke
+from optuna_llm_sampler._model._invoke import bind_schema
+from optuna_llm_sampler._model._invoke import invoke
 
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from optuna_llm_sampler._invoke import Reply
+    from optuna_llm_sampler._model._invoke import Reply
 
 
 _logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from optuna.trial import TrialState
 
-from optuna_llm_sampler import _attrs
-from optuna_llm_sampler._notes import TrialNotes
+from optuna_llm_sampler._records import _attrs
+from optuna_llm_sampler._records._notes import TrialNotes
 
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from optuna_llm_sampler._errors import MissingCredentialError
 from optuna_llm_sampler._errors import MissingDependencyError
 from optuna_llm_sampler._errors import ModelSpecError
-from optuna_llm_sampler._spec import remember_spec
+from optuna_llm_sampler._model._spec import remember_spec
 
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def _make_local(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
     try:
         import llama_cpp  # noqa: F401
 
-        from optuna_llm_sampler._local import LocalChatModel
+        from optuna_llm_sampler._model._local import LocalChatModel
     except ImportError as e:
         raise MissingDependencyError("the 'local' provider", "local") from e
     if rest and "model_name" not in kwargs:
@@ -171,7 +171,7 @@ def _make_random(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
                 f"spec 'random:{rest}' must be 'random' or 'random:<integer seed>'"
             ) from None
     try:
-        from optuna_llm_sampler._random_model import RandomChatModel
+        from optuna_llm_sampler._model._random_model import RandomChatModel
     except ImportError as e:
         raise MissingDependencyError("the 'random' stand-in", "llm") from e
     kwargs.setdefault("seed", seed)

@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_llm_sampler import _attrs
-
-
+from optuna_llm_sampler._records import _attrs
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -36,7 +34,7 @@ class TrialView:
     source: str
     fail_reason: str | None = None
     origin: str | None = None
-    """Where a warm-started trial's configuration came from (:data:`~optuna_llm_sampler._attrs.ATTR_WARM_START_FROM`)."""
+    """Where a warm-started trial's configuration came from (:data:`~optuna_llm_sampler._records._attrs.ATTR_WARM_START_FROM`)."""
 
 
 @dataclasses.dataclass(frozen=True)
