@@ -8,7 +8,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
-from optuna_llm_sampler._adaptive import startup_trials
+from optuna_llm_sampler._policy._adaptive import startup_trials
 from optuna_llm_sampler._search import SobolGPSampler, SobolSampler, SobolTPESampler
 from optuna_llm_sampler._search._sobol import DESIGN_INDEX_KEY
 
