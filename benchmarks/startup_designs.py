@@ -19,6 +19,7 @@ of turning a design's coordinates into knob values can be set side by side over 
 Usage, from the repository root::
 
     .venv/bin/python benchmarks/startup_designs.py --problem nginx-surface --points 9 --seeds 1000
+    .venv/bin/python benchmarks/startup_designs.py --problem nginx-surface --points 9 --seeds 1000 --first-seed 1000
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--problem", default="nginx-surface", help="problem name or surface folder (default nginx-surface)")
     p.add_argument("--points", type=int, default=9, help="design points after the baseline (default 9: best@10)")
-    p.add_argument("--seeds", type=int, default=1000, help="seeds 0..N-1 (default 1000)")
+    p.add_argument("--seeds", type=int, default=1000, help="how many seeds (default 1000)")
+    p.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0), for a second range")
     args = p.parse_args(argv)
     try:
         problem = make_problem(args.problem)
@@ -100,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dists = [problem.space[n] for n in names]
     m = max(1, math.ceil(math.log2(args.points)))
     finals: dict[str, list[float]] = {"random": [], **{k: [] for k in MAPPINGS}}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         sobol = qmc.Sobol(len(names), scramble=True, seed=seed).random_base2(m)[: args.points]
         uniform = np.random.default_rng([seed, 99]).random((args.points, len(names)))
         for design_name, points, mapping in [("random", uniform, value_at),
@@ -109,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finals[design_name].append(incumbent_values(problem, design, seed)[-1])
     k = args.points + 1
     sign = "higher" if problem.maximize else "lower"
-    print(f"{problem.name}: best@{k} of the baseline and {args.points} design points, no model; {args.seeds} seeds; "
+    print(f"{problem.name}: best@{k} of the baseline and {args.points} design points, no model; seeds {args.first_seed} to {args.first_seed + args.seeds - 1}; "
           f"mean ± standard error; paired difference to random ({sign} is better)")
     print()
     print(f"| design | best@{k} | minus random, paired |")

@@ -37,8 +37,8 @@ A-Tune engine          what runs here
                        by the best trials of the studies ``history_path`` names (for every
                        engine: :mod:`atune_bridge._engine._transfer`).
 ``llm``                ``LLMSampler`` over the engine's base search (``serve --search``,
-                       default ``sobol-tpe``: a scrambled Sobol start-up of ``random_starts``
-                       trials, then TPE); needs the engine started with a model
+                       default ``tpe``; ``sobol-tpe`` starts TPE from a scrambled Sobol design
+                       of ``random_starts`` trials); needs the engine started with a model
                        (``--llm SPEC``).
 =====================  =====================================================================
 

@@ -78,7 +78,7 @@ class EngineConfig:
         knowledge: path of a text file given to ``LLMSampler`` as background (system,
             workload, what the knobs do); used only with an LLM.
         search: the base search of engine ``llm`` (``optuna_llm_sampler._search.SEARCHES``:
-            ``sobol-tpe``, ``tpe``, ``sobol-gp``, ``gp``, ``random``); ``None``: ``sobol-tpe``.
+            ``tpe``, ``sobol-tpe``, ``sobol-gp``, ``gp``, ``random``); ``None``: ``tpe``.
     """
 
     storage: str | None = "sqlite:///atune-engine.db"

@@ -66,7 +66,7 @@ class RunnerConfig:
             DIR`` shows them). Default: ``<db stem>.artifacts/`` next to a SQLite storage's
             file, none for other storages; ``"none"`` keeps none.
         search: The base search under the model (``optuna_llm_sampler._search.SEARCHES``:
-            ``sobol-tpe``, ``tpe``, ``sobol-gp``, ``gp``, ``random``). None: ``sobol-tpe``.
+            ``tpe``, ``sobol-tpe``, ``sobol-gp``, ``gp``, ``random``). None: ``tpe``.
     """
 
     storage: str = DEFAULT_STORAGE

@@ -1,5 +1,4 @@
-"""The sampler the runner tunes with: a base search (``--search``, by default a scrambled Sobol
-start-up then TPE), wrapped in ``LLMSampler`` unless the model is ``"none"``, and what the model
+"""The sampler the runner tunes with: a base search (``--search``, by default TPE), wrapped in ``LLMSampler`` unless the model is ``"none"``, and what the model
 is told (the machine, the project, each parameter).
 
 Imports the A-Tune formats and the runner's ``_errors``.
@@ -112,7 +111,7 @@ def build_sampler(
     search: str | None = None,
 ) -> BaseSampler:
     """The base search ``search`` (:func:`optuna_llm_sampler._search.make_search`, default
-    ``sobol-tpe``) with ``n_startup_trials`` start-up trials, wrapped in ``LLMSampler`` unless
+    ``tpe``) with ``n_startup_trials`` start-up trials, wrapped in ``LLMSampler`` unless
     ``llm`` is ``"none"``.
 
     With ``artifact_dir`` the model's prompts and raw replies are kept there as Optuna artifacts.
@@ -150,7 +149,7 @@ def build_sampler(
 
 
 def build_search(search: str | None, *, seed: int | None, n_startup_trials: int) -> BaseSampler:
-    """The base search named ``search`` (default ``sobol-tpe``), at least one start-up trial.
+    """The base search named ``search`` (default ``tpe``), at least one start-up trial.
 
     Raises:
         SamplerUnavailableError: the name is unknown, or the search needs what is not installed.

@@ -2,8 +2,8 @@
 
 A space-filling design (:class:`SobolSampler`); Optuna's Gaussian process without listing
 the values of a wide knob (:class:`RoundedGPSampler`); TPE and that Gaussian process started
-from the design rather than from random draws (:class:`SobolTPESampler`, the default search,
-and :class:`SobolGPSampler`); and the named searches (:func:`make_search`, ``--search NAME``
+from the design rather than from random draws (:class:`SobolTPESampler`,
+:class:`SobolGPSampler`); and the named searches (:func:`make_search`, ``--search NAME``
 on the command line). This sub-package imports only Optuna, NumPy, SciPy and
 :mod:`optuna_llm_sampler._errors`.
 """

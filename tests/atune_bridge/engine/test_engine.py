@@ -488,7 +488,7 @@ def test_llm_engine_wires_llm_sampler(model_first: None) -> None:
     assert sampler_mod.SOURCE_LLM in sources  # the scripted reply became a trial
 
 
-@pytest.mark.parametrize(("search", "base"), [(None, "SobolTPESampler"), ("sobol-tpe", "SobolTPESampler"), ("tpe", "TPESampler")])
+@pytest.mark.parametrize(("search", "base"), [(None, "TPESampler"), ("sobol-tpe", "SobolTPESampler"), ("tpe", "TPESampler")])
 def test_the_llm_engine_puts_the_model_over_the_engines_search(search: str | None, base: str) -> None:
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 

@@ -19,11 +19,11 @@ def _build(search: str | None, llm: str = "none", startup: int = 20) -> optuna.s
                          n_startup_trials=startup, search=search)
 
 
-def test_the_default_search_is_tpe_started_from_a_sobol_design_of_the_projects_random_starts() -> None:
-    sampler = _build(None)
+def test_the_default_search_is_tpe_with_the_projects_random_starts_and_sobol_tpe_starts_from_a_design() -> None:
+    assert type(_build(None)).__name__ == "TPESampler" and _build(None)._n_startup_trials == 20
+    sampler = _build("sobol-tpe")
     assert type(sampler).__name__ == "SobolTPESampler" and isinstance(sampler, optuna.samplers.TPESampler)
     assert sampler._n_startup_trials == 20
-    assert type(_build("tpe")).__name__ == "TPESampler" and _build("tpe")._n_startup_trials == 20
     assert _build("tpe", startup=0)._n_startup_trials == 1  # the baseline at least, as before
     assert type(_build("random")).__name__ == "RandomSampler"
 
@@ -31,11 +31,11 @@ def test_the_default_search_is_tpe_started_from_a_sobol_design_of_the_projects_r
 def test_the_model_is_put_over_the_named_search() -> None:
     sampler = _build("tpe", llm="random")
     assert type(sampler).__name__ == "LLMSampler" and type(sampler.base_sampler).__name__ == "TPESampler"
-    assert type(_build(None, llm="random").base_sampler).__name__ == "SobolTPESampler"
+    assert type(_build("sobol-tpe", llm="random").base_sampler).__name__ == "SobolTPESampler"
 
 
 def test_an_unknown_search_is_refused_naming_the_choices() -> None:
-    with pytest.raises(SamplerUnavailableError, match="--search bogus: unknown search 'bogus'; choose one of sobol-tpe, tpe"):
+    with pytest.raises(SamplerUnavailableError, match="--search bogus: unknown search 'bogus'; choose one of tpe, sobol-tpe"):
         _build("bogus")
 
 
@@ -47,9 +47,9 @@ def test_the_gaussian_process_searches_round_wide_knobs() -> None:
 
 def test_tune_takes_search_on_its_command_line() -> None:
     args = build_parser().parse_args(["tune", "--server", "s", "--client", "c"])
-    assert args.search == "sobol-tpe"
-    args = build_parser().parse_args(["tune", "--server", "s", "--client", "c", "--search", "tpe"])
     assert args.search == "tpe"
+    args = build_parser().parse_args(["tune", "--server", "s", "--client", "c", "--search", "sobol-tpe"])
+    assert args.search == "sobol-tpe"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["tune", "--server", "s", "--client", "c", "--search", "bogus"])
     assert build_parser().parse_args(["serve", "--search", "gp"]).search == "gp"
