@@ -42,7 +42,8 @@ from scipy.stats import qmc  # noqa: E402
 from optbench.problems import Problem, ProblemError, make_problem  # noqa: E402
 from optuna_llm_sampler._search._sobol import value_at  # noqa: E402
 
-Mapping_ = Callable[[BaseDistribution, float], Any]
+ValueOf = Callable[[BaseDistribution, float], Any]
+"""How a design turns a coordinate in ``[0, 1)`` into a value of a knob."""
 
 
 def hebo_value(dist: BaseDistribution, u: float, *, choices: bool = True, numbers: bool = True) -> Any:
@@ -54,7 +55,7 @@ def hebo_value(dist: BaseDistribution, u: float, *, choices: bool = True, number
     return value_at(dist, u)
 
 
-MAPPINGS: dict[str, Mapping_] = {
+MAPPINGS: dict[str, ValueOf] = {
     "sobol": value_at,
     "hebo": hebo_value,
     "hebo-choices": lambda d, u: hebo_value(d, u, numbers=False),
@@ -111,8 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             finals[design_name].append(incumbent_values(problem, design, seed)[-1])
     k = args.points + 1
     sign = "higher" if problem.maximize else "lower"
-    print(f"{problem.name}: best@{k} of the baseline and {args.points} design points, no model; seeds {args.first_seed} to {args.first_seed + args.seeds - 1}; "
-          f"mean ± standard error; paired difference to random ({sign} is better)")
+    last = args.first_seed + args.seeds - 1
+    print(f"{problem.name}: best@{k} of the baseline and {args.points} design points, no model; seeds "
+          f"{args.first_seed} to {last}; mean ± standard error; paired difference to random ({sign} is better)")
     print()
     print(f"| design | best@{k} | minus random, paired |")
     print("|---|---|---|")
