@@ -38,6 +38,14 @@ def add_parser(subparsers: Any) -> None:
         help="put LLMSampler over every task's sampler, with this model (local, tongyi:MODEL, openai:MODEL@URL); default none",
     )
     parser.add_argument(
+        "--schedule",
+        default="adaptive",
+        choices=("adaptive", "alternating", "write"),
+        help="the model's role with --llm: adaptive (its share follows how its trials fare), "
+             "alternating (two model trials, two of the engine's, repeating), write (adaptive, "
+             "the model writing every round); default %(default)s",
+    )
+    parser.add_argument(
         "--knowledge",
         metavar="FILE",
         help="text file of background for the LLM (system, workload, what the knobs do); with --llm",
@@ -98,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     storage = None if args.storage.strip().lower() in ("none", "memory") else args.storage
     llm = None if args.llm.strip().lower() in ("none", "") else args.llm.strip()
-    config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge, search=args.search)
+    config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge,
+                          schedule=args.schedule, search=args.search)
     chat_model = None
     if llm is not None:
         try:

@@ -15,7 +15,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from atune_bridge._runner._config import DEFAULT_LLM, DEFAULT_STORAGE
+from atune_bridge._runner._config import DEFAULT_LLM, DEFAULT_SCHEDULE, DEFAULT_STORAGE, SCHEDULES
 from atune_bridge._runner._confirm import DEFAULT_CONFIRM
 from atune_bridge._runner._rerank import DEFAULT_RERANK
 
@@ -55,6 +55,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--llm", default=DEFAULT_LLM, metavar="SPEC|none",
                         help="model for LLMSampler: local, tongyi:MODEL, openai:MODEL@URL; "
                              "none for TPE alone (default: %(default)s)")
+    parser.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=SCHEDULES,
+                        help="the model's role: adaptive (the model writes one trial of TPE's "
+                             "start-up, then earns a share of the trials by how they fare, "
+                             "picking among TPE's candidates unless what it wrote is ahead), "
+                             "alternating (two model trials, two of TPE's, repeating), write "
+                             "(adaptive, the model writing every round) (default: %(default)s)")
     parser.add_argument("--trials", type=int, metavar="N",
                         help="finished trials to reach in the study, baseline and earlier runs "
                              "included (default: the client's iterations + 1)")
@@ -182,6 +188,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         storage=args.storage,
         study_name=args.study,
         llm=args.llm,
+        schedule=args.schedule,
         n_trials=args.trials,
         knowledge=args.knowledge,
         multi_objective=args.multi_objective,

@@ -88,7 +88,7 @@ def main() -> None:
     for label, prefetch in (("LLMSampler", False), ("LLMSampler prefetch", True)):
         model = SleepingStandIn(args.model_seconds)
         sampler = LLMSampler(model, base_sampler=optuna.samplers.TPESampler(seed=0),
-                             search_space=SPACE, prefetch=prefetch)
+                             search_space=SPACE, schedule="alternating", prefetch=prefetch)
         arms[label] = (sampler, model)
 
     print(f"{args.trials} trials, model {args.model_seconds:g} s, "

@@ -29,7 +29,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 

@@ -1,45 +1,19 @@
 """An Optuna sampler in which a language model proposes some rounds of trials.
 
-``from optuna_llm_sampler import LLMSampler, make_chat_model`` is the whole story for most users.
-Importing this package does not import LangChain or llama.cpp; they are imported when a model is
-built.
+``from optuna_llm_sampler import LLMSampler, make_chat_model`` is the whole story for most users;
+the option classes below change one thing each, and the names of the trial attributes the
+sampler writes are in :mod:`optuna_llm_sampler.attrs`. Importing this package does not import
+LangChain or llama.cpp; they are imported when a model is built.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 from typing import TYPE_CHECKING
 
-from optuna_llm_sampler._records._attrs import ATTR_CHOICE
-from optuna_llm_sampler._records._attrs import ATTR_ARTIFACTS
-from optuna_llm_sampler._records._attrs import ATTR_DISCARDED
-from optuna_llm_sampler._records._attrs import ATTR_ERROR
-from optuna_llm_sampler._records._attrs import ATTR_EVIDENCE_CHARS
-from optuna_llm_sampler._records._attrs import ATTR_FAIL_REASON
-from optuna_llm_sampler._records._attrs import ATTR_LATENCY
-from optuna_llm_sampler._records._attrs import ATTR_MODEL
-from optuna_llm_sampler._records._attrs import ATTR_NOTE
-from optuna_llm_sampler._records._attrs import ATTR_OUTPUT_MODE
-from optuna_llm_sampler._records._attrs import ATTR_PREFETCH
-from optuna_llm_sampler._records._attrs import ATTR_PROMPT_CHARS
-from optuna_llm_sampler._records._attrs import ATTR_PROPOSED_BY
-from optuna_llm_sampler._records._attrs import ATTR_RATIONALE
-from optuna_llm_sampler._records._attrs import ATTR_RAW_REPLY
-from optuna_llm_sampler._records._attrs import ATTR_REPAIRS
-from optuna_llm_sampler._records._attrs import ATTR_ROUND
-from optuna_llm_sampler._records._attrs import ATTR_SCREEN
-from optuna_llm_sampler._records._attrs import ATTR_SHARE
-from optuna_llm_sampler._records._attrs import ATTR_SOURCE
-from optuna_llm_sampler._records._attrs import ATTR_VET
-from optuna_llm_sampler._records._attrs import SOURCE_BASELINE
-from optuna_llm_sampler._records._attrs import SOURCE_ENQUEUED
-from optuna_llm_sampler._records._attrs import SOURCE_LLM
-from optuna_llm_sampler._policy._adaptive import AdaptiveSchedule
-from optuna_llm_sampler._policy._budget import ModelBudget
-from optuna_llm_sampler._errors import BudgetConfigError
-from optuna_llm_sampler._errors import ChooseConfigError
-from optuna_llm_sampler._errors import EvidenceConfigError
-from optuna_llm_sampler._errors import InvalidScheduleError
+from optuna_llm_sampler import attrs
+from optuna_llm_sampler._errors import ConfigError
 from optuna_llm_sampler._errors import LLMSamplerError
 from optuna_llm_sampler._errors import MissingCredentialError
 from optuna_llm_sampler._errors import MissingDependencyError
@@ -47,25 +21,28 @@ from optuna_llm_sampler._errors import ModelCallError
 from optuna_llm_sampler._errors import ModelPickleError
 from optuna_llm_sampler._errors import ModelSpecError
 from optuna_llm_sampler._errors import ModelTimeoutError
-from optuna_llm_sampler._errors import PromptConfigError
-from optuna_llm_sampler._errors import ScreenConfigError
 from optuna_llm_sampler._errors import SearchSpaceError
-from optuna_llm_sampler._policy._choose import Choose
-from optuna_llm_sampler._proposal._evidence import Evidence
 from optuna_llm_sampler._model._models import make_chat_model
 from optuna_llm_sampler._model._output_mode import OutputMode
-from optuna_llm_sampler._proposal._prompt import PromptConfig
-from optuna_llm_sampler._sampler import LLMSampler
+from optuna_llm_sampler._policy._adaptive import AdaptiveSchedule
+from optuna_llm_sampler._policy._budget import ModelBudget
+from optuna_llm_sampler._policy._choose import Choose
+from optuna_llm_sampler._policy._presets import Preset
+from optuna_llm_sampler._policy._presets import PRESETS
 from optuna_llm_sampler._policy._schedule import AlternatingSchedule
+from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._schedule import CallableSchedule
 from optuna_llm_sampler._policy._schedule import EveryKthSchedule
 from optuna_llm_sampler._policy._schedule import FirstNSchedule
 from optuna_llm_sampler._policy._schedule import Schedule
 from optuna_llm_sampler._policy._schedule import TrialRole
 from optuna_llm_sampler._policy._screen import Screen
+from optuna_llm_sampler._proposal._evidence import Evidence
+from optuna_llm_sampler._proposal._prompt import PromptConfig
 from optuna_llm_sampler._records._storage import sqlite_storage
 from optuna_llm_sampler._records._waiting import discard_waiting_proposals
 from optuna_llm_sampler._records._waiting import is_discarded
+from optuna_llm_sampler._sampler import LLMSampler
 
 
 if TYPE_CHECKING:
@@ -74,38 +51,15 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "ATTR_CHOICE",
-    "ATTR_ARTIFACTS",
-    "ATTR_DISCARDED",
-    "ATTR_ERROR",
-    "ATTR_EVIDENCE_CHARS",
-    "ATTR_FAIL_REASON",
-    "ATTR_LATENCY",
-    "ATTR_MODEL",
-    "ATTR_NOTE",
-    "ATTR_OUTPUT_MODE",
-    "ATTR_PREFETCH",
-    "ATTR_PROMPT_CHARS",
-    "ATTR_PROPOSED_BY",
-    "ATTR_RATIONALE",
-    "ATTR_RAW_REPLY",
-    "ATTR_REPAIRS",
-    "ATTR_ROUND",
-    "ATTR_SCREEN",
-    "ATTR_SHARE",
-    "ATTR_SOURCE",
-    "ATTR_VET",
     "AdaptiveSchedule",
     "AlternatingSchedule",
-    "BudgetConfigError",
+    "BindContext",
     "CallableSchedule",
     "Choose",
-    "ChooseConfigError",
+    "ConfigError",
     "EveryKthSchedule",
     "Evidence",
-    "EvidenceConfigError",
     "FirstNSchedule",
-    "InvalidScheduleError",
     "LLMSampler",
     "LLMSamplerError",
     "LocalChatModel",
@@ -117,22 +71,33 @@ __all__ = [
     "ModelSpecError",
     "ModelTimeoutError",
     "OutputMode",
+    "PRESETS",
+    "Preset",
     "PromptConfig",
-    "PromptConfigError",
     "RandomChatModel",
-    "SOURCE_BASELINE",
-    "Screen",
-    "ScreenConfigError",
-    "SOURCE_ENQUEUED",
-    "SOURCE_LLM",
     "Schedule",
+    "Screen",
     "SearchSpaceError",
     "TrialRole",
+    "attrs",
     "discard_waiting_proposals",
     "is_discarded",
     "make_chat_model",
     "sqlite_storage",
 ]
+
+_FOLDED_ERRORS = (
+    "BudgetConfigError",
+    "ChooseConfigError",
+    "EvidenceConfigError",
+    "InvalidScheduleError",
+    "PromptConfigError",
+    "ScreenConfigError",
+)
+"""Per-option error classes of 0.1, folded into :class:`ConfigError` in 0.2."""
+
+_DEPRECATED_IN = "0.2.0"
+_REMOVED_IN = "0.3.0"
 
 
 def __getattr__(name: str) -> Any:
@@ -149,4 +114,19 @@ def __getattr__(name: str) -> Any:
         except ImportError as e:
             raise MissingDependencyError("RandomChatModel", "llm") from e
         return RandomChatModel
+    if name in _FOLDED_ERRORS:
+        _deprecated(name, "optuna_llm_sampler.ConfigError")
+        return ConfigError
+    if name in attrs.__all__:
+        _deprecated(name, f"optuna_llm_sampler.attrs.{name}")
+        return getattr(attrs, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _deprecated(name: str, instead: str) -> None:
+    warnings.warn(
+        f"optuna_llm_sampler.{name} is deprecated since v{_DEPRECATED_IN} and will be removed "
+        f"in v{_REMOVED_IN}; use {instead}",
+        FutureWarning,
+        stacklevel=3,
+    )

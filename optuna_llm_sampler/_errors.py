@@ -11,8 +11,15 @@ class LLMSamplerError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
-class InvalidScheduleError(LLMSamplerError, ValueError):
-    """A schedule was built with arguments that cannot describe a trial pattern."""
+class ConfigError(LLMSamplerError, ValueError):
+    """An option was given a value it cannot take.
+
+    Raised by the option classes (a schedule, :class:`~optuna_llm_sampler.Choose`,
+    :class:`~optuna_llm_sampler.Screen`, :class:`~optuna_llm_sampler.Evidence`,
+    :class:`~optuna_llm_sampler.ModelBudget`, :class:`~optuna_llm_sampler.PromptConfig`) and
+    by :class:`~optuna_llm_sampler.LLMSampler` for options that do not go together; the message
+    names the option, the field, the value and what it may be.
+    """
 
 
 class SearchSpaceError(LLMSamplerError, ValueError):
@@ -20,26 +27,6 @@ class SearchSpaceError(LLMSamplerError, ValueError):
 
     The message names the offending parameter.
     """
-
-
-class PromptConfigError(LLMSamplerError, ValueError):
-    """A :class:`~optuna_llm_sampler.PromptConfig` field is out of its valid range."""
-
-
-class BudgetConfigError(LLMSamplerError, ValueError):
-    """A :class:`~optuna_llm_sampler.ModelBudget` field is out of its valid range."""
-
-
-class ScreenConfigError(LLMSamplerError, ValueError):
-    """A :class:`~optuna_llm_sampler.Screen` field is out of its valid range."""
-
-
-class ChooseConfigError(LLMSamplerError, ValueError):
-    """A :class:`~optuna_llm_sampler.Choose` field is out of its valid range."""
-
-
-class EvidenceConfigError(LLMSamplerError, ValueError):
-    """An :class:`~optuna_llm_sampler.Evidence` field is out of its valid range."""
 
 
 class ModelSpecError(LLMSamplerError, ValueError):

@@ -10,25 +10,28 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from typing import Any
 from typing import TYPE_CHECKING
 from typing import TypeVar
 
 from optuna.distributions import BaseDistribution
+from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 
 from optuna_llm_sampler._model._invoke import model_name as model_name_of
 from optuna_llm_sampler._model._output_mode import OutputModes
-from optuna_llm_sampler._policy._adaptive import _BoundAdaptive
-from optuna_llm_sampler._policy._adaptive import AdaptiveSchedule
+from optuna_llm_sampler._errors import ConfigError
 from optuna_llm_sampler._policy._adaptive import startup_trials
 from optuna_llm_sampler._policy._budget import ModelBudget
 from optuna_llm_sampler._policy._choose import Choose
 from optuna_llm_sampler._policy._choose import DEFAULT_CHOOSE
-from optuna_llm_sampler._policy._schedule import AlternatingSchedule
+from optuna_llm_sampler._policy._presets import DEFAULT_PRESET
+from optuna_llm_sampler._policy._presets import preset
 from optuna_llm_sampler._policy._schedule import as_schedule
+from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._schedule import TrialRole
 from optuna_llm_sampler._policy._screen import Screen
 from optuna_llm_sampler._proposal._evidence import Evidence
@@ -67,28 +70,24 @@ _logger = logging.getLogger(__name__)
 
 
 class LLMSampler(BaseSampler):
-    """Sampler in which a language model proposes some rounds of trials, a base sampler the rest.
+    """Sampler in which a language model proposes some trials, a base sampler the rest.
 
-    This productises the OSPP A-Tune experiment: at the start of an LLM round the model reads
-    the study's history and background knowledge and proposes that round's configurations; the
-    Bayesian optimiser handles the other trials untouched. Trial 0 is the baseline (when one is
-    given); by default (:class:`~optuna_llm_sampler.AdaptiveSchedule`) the model writes trial 7,
-    after six of the base sampler's random draws, and later gets blocks of two trials in
-    proportion to how its trials fare against the base sampler's.
+    The model reads the study's history from storage and background knowledge about the
+    system, and proposes configurations; the base sampler (TPE by default) handles every other
+    trial untouched and fills any parameter a proposal lacks. Trial 0 is the baseline when one
+    is given. By default the model writes trial 7, after six of the base sampler's random
+    draws, then earns blocks of two trials by how its trials fare against the base sampler's
+    proposals; from trial 10 it picks among the base sampler's candidates unless what it wrote
+    is ahead (the ``"adaptive"`` preset). ``schedule="alternating"`` gives two model trials and
+    two of the base sampler's in turn, the model writing every one of its rounds.
 
-    On an LLM round one trial (the lowest-numbered trial of the round that was not enqueued) asks
-    the model once for all of the round's configurations, takes the first for itself and
-    enqueues the rest with :meth:`optuna.study.Study.enqueue_trial`, so the next trials pop them.
-    Every worker computes the same owner from the trial numbers in storage, so the model is
-    called once per round even with ``n_jobs > 1`` or several processes on one storage. Other
-    trials of the round created before the owner's proposals were enqueued go to the base
-    sampler, with the reason in their ``llm_note`` attribute.
-
-    The reply is parsed leniently and repaired against the distributions (clipped, snapped,
-    nearest choice, duplicates dropped); each trial records who proposed it, the model, the
-    rationale, the repairs, the raw reply, the latency or the error as user attributes (see
-    :mod:`optuna_llm_sampler._records._attrs`). A failed model call never fails the study: the trial goes
-    to the base sampler.
+    A round asks the model once for all of its configurations; they are parsed leniently,
+    repaired against the distributions and enqueued, and every worker agrees on which trial
+    asks, so ``n_jobs > 1`` and several processes on one storage call the model once per round.
+    Each trial records who proposed it, the model, the rationale, the repairs, the raw reply
+    and the latency or the error as user attributes (names in :mod:`optuna_llm_sampler.attrs`)
+    and, with optuna-dashboard installed, a note telling its story. A failed model call never
+    fails the study: the trial goes to the base sampler and the failure is recorded.
 
     Example:
 
@@ -104,117 +103,76 @@ class LLMSampler(BaseSampler):
 
 
             sampler = LLMSampler(
-                make_chat_model("local"),
+                make_chat_model("random", seed=0),  # a stand-in, not a model; "local" is SmolLM2
                 search_space={"x": optuna.distributions.IntDistribution(1, 64)},
                 knowledge="x is the number of worker processes; the machine has 24 cores.",
                 baseline={"x": 8},
                 seed=0,
             )
             study = optuna.create_study(sampler=sampler)
-            study.optimize(objective, n_trials=8)
+            study.optimize(objective, n_trials=12)
             print([t.user_attrs["source"] for t in study.trials])
 
     Args:
         llm:
-            A LangChain chat model (``BaseChatModel``), e.g. from
-            :func:`~optuna_llm_sampler.make_chat_model`. Anything with ``invoke(messages)``
-            returning a message or a string works.
+            A LangChain chat model, e.g. from :func:`~optuna_llm_sampler.make_chat_model`.
+            Anything with ``invoke(messages)`` returning a message or a string works.
         base_sampler:
-            Sampler for every trial the schedule does not give the LLM, and for parameters a
-            proposal lacks. Default :class:`~optuna.samplers.TPESampler` seeded with ``seed``;
-            pass :class:`~optuna.samplers.GPSampler` for Gaussian-process BO.
+            Sampler for every trial the model does not propose. Default
+            :class:`~optuna.samplers.TPESampler` seeded with ``seed``.
         schedule:
-            A :class:`~optuna_llm_sampler.Schedule` or a function of the trial number (see
-            :class:`~optuna_llm_sampler.CallableSchedule`). Default
-            :class:`~optuna_llm_sampler.AdaptiveSchedule` ``()``: blocks of 2 trials, the
-            model's share between 10% and 50% following how its trials fare against the base
-            sampler's; before trial 10 the model writes one configuration, trial 7, after six
-            of the base sampler's. Its ``base_startup`` is the base sampler's start-up
-            (``n_startup_trials``, 10 for TPE's default, 20 as A-Tune's runner builds it): after trial 10 the model earns its share against the
-            base sampler's own proposals, not its random draws. ``AlternatingSchedule()``
-            gives the seed experiment's fixed two-and-two.
+            Who proposes each trial: a preset's name (``"adaptive"``, the default;
+            ``"alternating"``; ``"write"``; see :data:`~optuna_llm_sampler.PRESETS`), a
+            :class:`~optuna_llm_sampler.Schedule`, or a function of the trial number. A preset
+            also sets ``choose`` unless it is given.
         search_space:
             Parameter name to distribution, shown to the model and used to repair its reply.
-            Default: the distributions of the study's finished trials; until one exists, LLM
-            rounds go to the base sampler.
+            Default: the distributions of the study's finished trials; until one exists, the
+            model's rounds go to the base sampler.
         knowledge:
             Background for the model (system, hardware, application, what the knobs do): a
-            string, or a path (``pathlib.Path``) to a text file such as the experiment's
-            ``preknowledge.txt``.
+            string, or a path (``pathlib.Path``) to a text file.
         descriptions:
             Parameter name to a description shown next to its range (e.g. A-Tune's ``desc``).
         baseline:
-            Parameter values of the configuration to measure first. Trial 0 uses them and is
-            marked ``baseline``, unless trial 0 was already enqueued by someone else.
+            Parameter values of the configuration to measure first, as trial 0 (``baseline``).
         seed:
             Seed of the default base sampler; ignored when ``base_sampler`` is given.
-        prompt:
-            Sizes of the prompt's parts and of the history; default :class:`PromptConfig` ``()``
-            (10,000 characters in all).
-        timeout:
-            Seconds to wait for the model before giving the trial to the base sampler.
-            Default 120, enough for a small local model on two cores.
-        structured_output:
-            How to ask the model for the reply's JSON schema. :obj:`None` (default): in the
-            strongest form the model accepts: ``response_format`` type ``json_schema``
-            (OpenAI, vLLM), then type ``json_object`` with the schema beside it (llama.cpp's
-            servers), then the prompt alone; a form the server refuses (an HTTP 4xx/5xx or
-            an error naming the format) is not asked for again by this sampler, and the form
-            used is recorded on each trial (``llm_output_mode``). :obj:`True`: the two schema
-            forms only; :obj:`False`: the prompt alone; ``"json_schema"``, ``"json_object"``
-            or ``"prompt"``: that form only.
-        model_name:
-            Name recorded in the ``llm_model`` attribute; default the model's own
-            ``model_name``/``model`` field.
-        budget:
-            A :class:`~optuna_llm_sampler.ModelBudget` capping the model calls and model
-            seconds of the study; past a cap, LLM-scheduled trials go to the base sampler with
-            the reason in ``llm_note``. Default :obj:`None`: no cap.
-        screen:
-            A :class:`~optuna_llm_sampler.Screen`: ask the model for several times the round's
-            configurations and keep those a surrogate fitted on the study's history ranks
-            best (``llm_screen`` on each kept trial). Default :obj:`None`: ask for exactly
-            the round's configurations.
-        evidence:
-            An :class:`~optuna_llm_sampler.Evidence`: show the model, above the trials, what
-            the history says about each knob (each choice's count, best and mean; where the
-            good trials' numbers lie and the trend; importances), within
-            ``PromptConfig.evidence_chars``. Default :obj:`None`: the trials only.
         choose:
-            A :class:`~optuna_llm_sampler.Choose`: the base sampler draws several candidates
-            per trial of the round and the model picks among them (``llm_choice`` on each
-            picked trial) instead of writing values; ``Choose(from_trial=10)`` lets the model
-            write the rounds of TPE's random start-up and choose after. Not with ``screen``
-            or ``prefetch``. Default
-            ``Choose(from_trial=10, write_when_ahead=True, vet_writes=True)``, the
-            benchmark's verdict (``docs/ablation.md``): the model writes its rounds in TPE's
-            start-up, where good advice pays most; after them it picks among the base sampler's
-            candidates, so a model that knows nothing costs TPE no trials, unless the
-            adaptive share's evidence says its trials are ahead, in which case it goes on
-            writing. Every round it writes is vetted (a second call: its configurations among
-            the base sampler's draws, and it picks; measured in stop 23, the default since
-            stop 24). With ``screen`` or ``prefetch=True``, which need written rounds, the
-            default gives way. :obj:`None`: the model writes every round.
+            Whether a model round writes values or picks among the base sampler's candidates:
+            a :class:`~optuna_llm_sampler.Choose` (default ``Choose()``, the measured default)
+            or :obj:`None` for the model to write every round.
+        prompt:
+            Sizes of the prompt's parts and of the history (:class:`PromptConfig`).
+        timeout:
+            Seconds to wait for the model before its trial goes to the base sampler. Default
+            120, enough for a small local model on two cores.
+        structured_output:
+            How to ask for the reply's JSON schema. :obj:`None` (default): the strongest form
+            the model accepts (``json_schema``, then ``json_object``, then the prompt alone),
+            remembered once a server refuses one; :obj:`True`: the schema forms only;
+            :obj:`False`: the prompt alone; a form's name: that form only.
+        model_name:
+            Name recorded in ``llm_model``; default the model's own name.
+        budget:
+            A :class:`~optuna_llm_sampler.ModelBudget` capping the study's model calls and
+            seconds; past it the model's trials go to the base sampler. Default: no cap.
         artifact_store:
-            An Optuna artifact store (e.g. :class:`optuna.artifacts.FileSystemArtifactStore`)
-            that keeps each model call's whole prompt and raw reply as two text files attached
-            to the trial that made the call (``llm_artifacts`` on the round's trials).
-            Default :obj:`None`: only the truncated reply, in ``llm_raw_reply``.
-        prefetch:
-            Hide the model's latency behind the objective: when the last trial of an LLM
-            round starts, start the next round's model call in a background (daemon)
-            thread, so that round finds its proposals ready. The prompt then lacks the trials
-            still running or not yet started; each trial of the round records which in
-            ``llm_prefetch``. A failed call falls back like any model failure. Schedules that
-            follow the study (:class:`~optuna_llm_sampler.AdaptiveSchedule`) are not
-            prefetched: their next rounds are not decided yet. The call made after the
-            study's last round is used only if the study goes on; see :meth:`join_prefetch`.
-            Without a ``schedule``, ``prefetch=True`` takes
-            :class:`~optuna_llm_sampler.AlternatingSchedule` instead of the adaptive default.
-            Default :obj:`False`: the model sees every finished trial.
+            An Optuna artifact store that keeps each model call's whole prompt and reply as
+            files attached to the trial that made the call. Default: only the truncated reply.
 
-    Every LLM trial and every LLM slot that went to the base sampler also gets an
-    optuna-dashboard note telling its story (when optuna-dashboard is installed).
+    Experimental args (they may change without a deprecation period):
+        screen:
+            A :class:`~optuna_llm_sampler.Screen`: ask for several times the round's
+            configurations and keep those a surrogate ranks best. Needs ``choose=None``.
+        evidence:
+            An :class:`~optuna_llm_sampler.Evidence`: per-knob evidence from the history in
+            the prompt.
+        prefetch:
+            Start the next round's model call in a background thread when the current round's
+            last trial starts, so the model's latency hides behind the objective (the prompt
+            then lacks the trials still running). Needs a schedule fixed in advance and
+            ``choose=None``: ``schedule="alternating"`` is both.
     """
 
     def __init__(
@@ -222,21 +180,21 @@ class LLMSampler(BaseSampler):
         llm: BaseChatModel | Any,
         *,
         base_sampler: BaseSampler | None = None,
-        schedule: Schedule | Callable[[int], RoleLike] | None = None,
+        schedule: str | Schedule | Callable[[int], RoleLike] = DEFAULT_PRESET,
         search_space: Mapping[str, BaseDistribution] | None = None,
         knowledge: str | os.PathLike[str] | None = None,
         descriptions: Mapping[str, str] | None = None,
         baseline: Mapping[str, Any] | None = None,
         seed: int | None = None,
+        choose: Choose | None = DEFAULT_CHOOSE,
         prompt: PromptConfig | None = None,
         timeout: float | None = 120.0,
         structured_output: bool | str | None = None,
         model_name: str | None = None,
         budget: ModelBudget | None = None,
+        artifact_store: ArtifactStore | None = None,
         screen: Screen | None = None,
         evidence: Evidence | None = None,
-        choose: Choose | None = DEFAULT_CHOOSE,
-        artifact_store: ArtifactStore | None = None,
         prefetch: bool = False,
     ) -> None:
         if not callable(getattr(llm, "invoke", None)):
@@ -244,44 +202,36 @@ class LLMSampler(BaseSampler):
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be positive or None, got {timeout!r}")
         base = base_sampler if base_sampler is not None else TPESampler(seed=seed)
-        # With prefetch, a fixed schedule: an adaptive one decides a round only when it starts.
-        if schedule is None:
-            self._schedule: Schedule = (
-                AlternatingSchedule()
-                if prefetch
-                else AdaptiveSchedule(base_startup=startup_trials(base))
-            )
+        if schedule is None or isinstance(schedule, str):
+            chosen = preset(DEFAULT_PRESET if schedule is None else schedule)
+            self._schedule: Schedule = chosen.make_schedule()
+            if choose is DEFAULT_CHOOSE:
+                choose = chosen.choose
         else:
             self._schedule = as_schedule(schedule)
+        self._base_startup = startup_trials(base)
         space = check_search_space(search_space)
-        descriptions_ = check_descriptions(descriptions)
         self._baseline = check_baseline(baseline, space)
         config = prompt if prompt is not None else PromptConfig()
-        if choose is DEFAULT_CHOOSE and (screen is not None or prefetch):
-            choose = None  # the default gives way to the options that need written rounds
         choose = _check_option("choose", choose, Choose)
         screen = _check_option("screen", screen, Screen)
-        if choose is not None and screen is not None:
-            raise TypeError(
-                "LLMSampler takes choose= or screen=, not both: with choose= the model picks "
-                "from the base sampler's candidates, so there is nothing left to screen"
-            )
-        if choose is not None and prefetch:
-            raise TypeError(
-                "LLMSampler takes choose= or prefetch=True, not both: the candidates are drawn "
-                "by the base sampler from the history when the round starts"
-            )
+        _check_together(choose, screen, prefetch, self._schedule)
         if artifact_store is not None and not callable(getattr(artifact_store, "write", None)):
             raise TypeError(
                 f"artifact_store must be an Optuna artifact store (with write()), got "
                 f"{artifact_store!r}"
             )
+        if prefetch:
+            warnings.warn("LLMSampler(prefetch=True) is experimental: it may change without a "
+                          "deprecation period.", ExperimentalWarning, stacklevel=2)
         self._rounds = ModelRounds(
             RoundSettings(
                 llm=llm,
                 base=base,
                 output=OutputModes(structured_output, llm),
-                builder=PromptBuilder(config, load_knowledge(knowledge), descriptions_),
+                builder=PromptBuilder(
+                    config, load_knowledge(knowledge), check_descriptions(descriptions)
+                ),
                 config=config,
                 model_name=model_name or redact(model_name_of(llm), collect_secrets(llm)),
                 timeout=timeout,
@@ -335,7 +285,7 @@ class LLMSampler(BaseSampler):
     @property
     def choose(self) -> Choose | None:
         """How the model's rounds pick among the base sampler's candidates (:obj:`None`: they
-        write every configuration); the default gives way to ``screen`` and ``prefetch``."""
+        write every configuration)."""
         return self._rounds.settings.choose
 
     def role(self, number: int, study: Study | None = None) -> TrialRole:
@@ -344,7 +294,9 @@ class LLMSampler(BaseSampler):
         Pass ``study`` for a schedule that follows the study's results (such as
         :class:`~optuna_llm_sampler.AdaptiveSchedule`): its recorded decision is returned.
         """
-        schedule = self._schedule if study is None else self._schedule.bind(study)
+        schedule = self._schedule if study is None else self._schedule.bind(
+            study, BindContext(base_startup=self._base_startup)
+        )
         return role_of(schedule, number, baseline=self._baseline is not None)
 
     def join_prefetch(self, timeout: float | None = None) -> bool:
@@ -445,13 +397,15 @@ class LLMSampler(BaseSampler):
             self._plans[trial._trial_id] = dict(params)
 
     def _prepare(self, study: Study, trial: FrozenTrial) -> None:
-        schedule = self._bind(study)
+        schedule = self._schedule.bind(
+            study, BindContext(in_ask=True, base_startup=self._base_startup)
+        )
         role = role_of(schedule, trial.number, baseline=self._baseline is not None)
         decision = schedule.explain(trial.number)
         # The schedule's decision goes to storage with the trial's first attributes, in one
         # transaction: a base trial is then one write.
         attrs: dict[str, Any] = {_attrs.ATTR_SHARE: decision} if decision is not None else {}
-        decided = schedule.take_unwritten() if isinstance(schedule, _BoundAdaptive) else {}
+        decided = schedule.take_records()
         base_name = self._rounds.settings.base_name
         llm_round = False
         if "fixed_params" in trial.system_attrs:
@@ -480,13 +434,6 @@ class LLMSampler(BaseSampler):
             if plan is not None:
                 self._set_plan(trial, plan)
 
-    def _bind(self, study: Study) -> Schedule:
-        """The schedule bound to ``study``; an adaptive one leaves its decisions to
-        :meth:`_prepare`, which writes them with the trial's attributes."""
-        if type(self._schedule).bind is AdaptiveSchedule.bind:  # Not a subclass's own bind.
-            return _BoundAdaptive(self._schedule, study, in_ask=True)
-        return self._schedule.bind(study)
-
     def _redacted(self, error: Exception) -> str:
         return redact(f"{type(error).__name__}: {error}", collect_secrets(self._rounds.settings.llm))
 
@@ -505,3 +452,21 @@ def _check_option(name: str, value: _T | None, kind: type[_T]) -> _T | None:
     if value is not None and not isinstance(value, kind):
         raise TypeError(f"{name} must be a {kind.__name__} or None, got {value!r}")
     return value
+
+
+def _check_together(
+    choose: Choose | None, screen: Screen | None, prefetch: bool, schedule: Schedule
+) -> None:
+    """Refuse options that do not go together, saying what to pass instead."""
+    if choose is not None and screen is not None:
+        raise ConfigError(
+            "screen= ranks configurations the model writes, but with choose=Choose() (the "
+            "default) its rounds from trial 10 on pick among the base sampler's candidates: "
+            "pass choose=None with screen="
+        )
+    if prefetch and (choose is not None or schedule.follows_study):
+        raise ConfigError(
+            "prefetch=True prepares a round before it starts, which needs a schedule fixed in "
+            "advance and rounds the model writes: pass schedule='alternating' (or a fixed "
+            "Schedule with choose=None)"
+        )

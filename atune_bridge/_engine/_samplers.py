@@ -441,8 +441,10 @@ def build_plan(engine: str, ctx: SamplerContext) -> EnginePlan:
     return _ENGINES[resolve_engine(engine)](ctx)
 
 
-def with_llm(plan: EnginePlan, llm: Any, ctx: SamplerContext, *, knowledge: str | None = None) -> EnginePlan:
-    """``plan`` with :class:`optuna_llm_sampler.LLMSampler` over its sampler.
+def with_llm(plan: EnginePlan, llm: Any, ctx: SamplerContext, *, knowledge: str | None = None,
+             schedule: str = "adaptive") -> EnginePlan:
+    """``plan`` with :class:`optuna_llm_sampler.LLMSampler` over its sampler; ``schedule`` is
+    the model's role (a preset's name: ``adaptive``, ``alternating``, ``write``).
 
     Raises:
         UnsupportedEngineError: ``optuna_llm_sampler`` cannot be imported, or ``LLMSampler``
@@ -462,6 +464,7 @@ def with_llm(plan: EnginePlan, llm: Any, ctx: SamplerContext, *, knowledge: str 
             baseline=dict(ctx.baseline) or None,
             knowledge=Path(knowledge) if knowledge else None,
             seed=ctx.seed,
+            schedule=schedule,
         )
     except (ValueError, OSError) as exc:  # e.g. an unreadable knowledge file
         raise UnsupportedEngineError(plan.engine, f"LLMSampler cannot be set up: {exc}") from exc

@@ -77,6 +77,9 @@ class EngineConfig:
             task stops answering (404) but its trials stay for reports and the dashboard.
         knowledge: path of a text file given to ``LLMSampler`` as background (system,
             workload, what the knobs do); used only with an LLM.
+        schedule: the model's role, a preset of ``LLMSampler`` (``"adaptive"``, the default;
+            ``"alternating"``: two model trials and two of the engine's in turn; ``"write"``);
+            used only with an LLM.
         search: the base search of engine ``llm`` (``optuna_llm_sampler._search.SEARCHES``:
             ``tpe``, ``sobol-tpe``, ``sobol-gp``, ``gp``, ``random``); ``None``: ``tpe``.
     """
@@ -84,6 +87,7 @@ class EngineConfig:
     storage: str | None = "sqlite:///atune-engine.db"
     llm: str | None = None
     knowledge: str | None = None
+    schedule: str = "adaptive"
     seed: int | None = None
     rank_percent_sign: bool = False
     purge_on_delete: bool = False
@@ -210,7 +214,8 @@ class TaskStore:
             raise UnsupportedEngineError(
                 plan.engine, f"the language model {self.config.llm!r} cannot be built: {type(exc).__name__}: {exc}"
             ) from exc
-        return with_llm(plan, model, ctx, knowledge=self.config.knowledge)
+        return with_llm(plan, model, ctx, knowledge=self.config.knowledge,
+                        schedule=self.config.schedule)
 
     def _save_state(self, task: _Task) -> None:
         task.state["updated"] = _now()

@@ -9,6 +9,11 @@ DEFAULT_STORAGE = "sqlite:///atune-bridge.db"
 """Where studies go unless told otherwise: a SQLite file in the working directory."""
 
 DEFAULT_LLM = "local"
+
+SCHEDULES = ("adaptive", "alternating", "write")
+"""The model roles ``--schedule`` takes: ``optuna_llm_sampler.PRESETS`` by name."""
+
+DEFAULT_SCHEDULE = "adaptive"
 """The model asked unless told otherwise: the offline SmolLM2 model, which needs no key."""
 
 
@@ -30,6 +35,11 @@ class RunnerConfig:
         multi_objective: Optimise each metric as its own objective (a Pareto front) instead
             of A-Tune's weighted improvement rate.
         seed: Seed of the samplers.
+        schedule: The model's role, a preset of ``LLMSampler``: ``"adaptive"`` (default: the
+            model writes one trial of TPE's start-up, then earns its share of trials by how
+            they fare and picks among TPE's candidates unless what it wrote is ahead),
+            ``"alternating"`` (two model trials, two of TPE's, repeating: the experiment this
+            project grew from), ``"write"`` (the adaptive share, the model writing every round).
         llm_timeout: Seconds one model call may take before its trial goes to TPE. Default
             300: the offline model on two busy cores can need minutes for a round.
         command_timeout: Seconds each ``set``/``get``/restart/evaluation command may take.
@@ -76,6 +86,7 @@ class RunnerConfig:
     knowledge: str | None = None
     multi_objective: bool = False
     seed: int | None = None
+    schedule: str = DEFAULT_SCHEDULE
     llm_timeout: float = 300.0
     command_timeout: float = 120.0
     benchmark_timeout: float = 1800.0
@@ -103,6 +114,10 @@ class RunnerConfig:
         return None
 
     def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(
+                f"RunnerConfig.schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
         for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
             value = getattr(self, name)
             if not value > 0:

@@ -31,7 +31,7 @@ STUDY_CONFIRM = "atune_bridge:confirm"
 run made one: the report and the study note show it as the verified gain."""
 
 ATTR_DISCARDED = "llm_discarded"
-"""``optuna_llm_sampler.ATTR_DISCARDED``: a model proposal failed without ever running (the run
+"""``optuna_llm_sampler.attrs.ATTR_DISCARDED``: a model proposal failed without ever running (the run
 stopped in the middle of its round); counts and reports leave it out."""
 
 

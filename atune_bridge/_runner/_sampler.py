@@ -106,6 +106,7 @@ def build_sampler(
     baseline: Mapping[str, Any],
     seed: int | None,
     n_startup_trials: int,
+    schedule: str = "adaptive",
     llm_timeout: float = 300.0,
     artifact_dir: str | None = None,
     search: str | None = None,
@@ -114,7 +115,9 @@ def build_sampler(
     ``tpe``) with ``n_startup_trials`` start-up trials, wrapped in ``LLMSampler`` unless
     ``llm`` is ``"none"``.
 
-    With ``artifact_dir`` the model's prompts and raw replies are kept there as Optuna artifacts.
+    ``schedule`` names the model's role (a preset of ``LLMSampler``: ``adaptive``,
+    ``alternating``, ``write``). With ``artifact_dir`` the model's prompts and raw replies are
+    kept there as Optuna artifacts.
 
     Raises:
         SamplerUnavailableError: the sampler package, the search or the model cannot be loaded.
@@ -138,6 +141,7 @@ def build_sampler(
             descriptions=dict(descriptions),
             baseline=dict(baseline),
             seed=seed,
+            schedule=schedule,
             timeout=llm_timeout,
             artifact_store=(
                 optuna.artifacts.FileSystemArtifactStore(_make_dir(artifact_dir))

@@ -296,9 +296,11 @@ def _alternating() -> dict[str, Any]:
 
 
 def _adaptive_schedule(**settings: Any) -> dict[str, Any]:
+    """An AdaptiveSchedule with ``settings``; ``base_startup`` None (every base trial is the
+    bar) unless given, as the schedules these options pin were measured."""
     from optuna_llm_sampler import AdaptiveSchedule
 
-    return {"schedule": AdaptiveSchedule(**settings)}
+    return {"schedule": AdaptiveSchedule(**{"base_startup": None, **settings})}
 
 
 _STOP19 = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier", "model_first": True,
@@ -384,26 +386,27 @@ the model-free arms' (:func:`make_arm` builds it with the run's seed)."""
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
-    return {"screen": Screen()}
+    return {"screen": Screen(), "choose": None}
 
 
 def _choose() -> dict[str, Any]:
     from optuna_llm_sampler import Choose
 
-    return {"choose": Choose()}
+    return {"choose": Choose(from_trial=0, write_when_ahead=False, vet_writes=False)}
 
 
 def _hybrid() -> dict[str, Any]:
     from optuna_llm_sampler import Choose
 
-    return {"choose": Choose(from_trial=10)}
+    return {"choose": Choose(write_when_ahead=False, vet_writes=False)}
 
 
 def _choose_of(**changes: Any) -> dict[str, Any]:
     """The choose of stops 17-23, ``Choose(from_trial=10, write_when_ahead=True)``, with ``changes``."""
     from optuna_llm_sampler import Choose
 
-    return {"choose": Choose(**{"from_trial": 10, "write_when_ahead": True, **changes})}
+    return {"choose": Choose(**{"from_trial": 10, "write_when_ahead": True, "vet_writes": False,
+                                **changes})}
 
 
 def _write() -> dict[str, Any]:

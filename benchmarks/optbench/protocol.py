@@ -7,8 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import MISSING, asdict, dataclass, field, is_dataclass
-from dataclasses import fields as dataclass_fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +98,7 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
 
 def chosen_trials(trials: Sequence[FrozenTrial], limit: int) -> list[int]:
     """Numbers below ``limit`` of the trials whose configuration the model chose (``llm_choice``)."""
-    from optuna_llm_sampler import ATTR_CHOICE
-
+    from optuna_llm_sampler.attrs import ATTR_CHOICE
     return [t.number for t in trials if t.number < limit and ATTR_CHOICE in t.user_attrs]
 
 
@@ -110,7 +108,7 @@ def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list
     A round's latency is recorded on each of its trials: it is counted once per round, and a
     vetted round's second call (``llm_vet``) once more.
     """
-    from optuna_llm_sampler import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE, ATTR_VET
+    from optuna_llm_sampler.attrs import ATTR_ERROR, ATTR_LATENCY, ATTR_ROUND, ATTR_SOURCE, ATTR_VET
 
     sources = []
     latencies: dict[Any, float] = {}
@@ -133,18 +131,24 @@ def model_accounting(trials: Sequence[FrozenTrial], arm_name: str) -> tuple[list
 _CALL = re.compile(r"(\w+)\(([^()]*)\)")
 
 
+_AT_ADDITION = {
+    "Choose": {"candidates": "4", "from_trial": "0", "write_when_ahead": "False",
+               "write_after": "0", "vet_writes": "False"},
+}
+"""For each option class whose fields grew, the value each field had when it was added: the
+one that keeps what runs recorded without it did."""
+
+
 def same_settings(kept: str, now: str) -> bool:
     """Whether runs recorded with settings ``kept`` ran what ``now`` builds.
 
     The same text, or the same once the fields ``now`` names and ``kept`` does not are left
-    out, when each of them is at its default: a field added to ``Choose`` or
-    ``AdaptiveSchedule`` after the runs, at the value that keeps what they did, changes nothing
-    they ran.
+    out, when each of them is at the value it had when it was added (:data:`_AT_ADDITION`): a
+    field added to ``Choose`` after the runs, at the value that keeps what they did, changes
+    nothing they ran.
     """
     if kept == now:
         return True
-    import optuna_llm_sampler
-
     calls_kept, calls_now = _CALL.findall(kept), _CALL.findall(now)
     if [name for name, _ in calls_kept] != [name for name, _ in calls_now]:
         return False
@@ -154,10 +158,9 @@ def same_settings(kept: str, now: str) -> bool:
             return False
         if fields_kept == fields_now:
             continue
-        cls = getattr(optuna_llm_sampler, name, None)
-        if not is_dataclass(cls):
+        defaults = _AT_ADDITION.get(name)
+        if defaults is None:
             return False
-        defaults = {f.name: repr(f.default) for f in dataclass_fields(cls) if f.default is not MISSING}
         for field, value in fields_now.items():
             if fields_kept.get(field, defaults.get(field)) != value:
                 return False

@@ -20,9 +20,11 @@ sampled, and every worker reads them from there, so all agree on the role of a t
 from __future__ import annotations
 
 import bisect
+import copy
 import math
 import threading
 from typing import Any
+from typing import Literal
 from typing import TYPE_CHECKING
 
 from optuna.study import StudyDirection
@@ -30,7 +32,8 @@ from optuna.trial import TrialState
 
 from optuna_llm_sampler._records import _attrs
 from optuna_llm_sampler._records._attr_io import read_study_system_attrs
-from optuna_llm_sampler._errors import InvalidScheduleError
+from optuna_llm_sampler._errors import ConfigError
+from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._schedule import Schedule
 from optuna_llm_sampler._policy._schedule import TrialRole
 
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
     from optuna.study import Study
     from optuna.trial import FrozenTrial
 
+
+AUTO = "auto"
+"""``AdaptiveSchedule(base_startup=AUTO)``: the base sampler's start-up, told at bind time."""
 
 SCORES = ("earlier", "pooled")
 """What :class:`AdaptiveSchedule` measures a trial's score against (its ``score``)."""
@@ -137,18 +143,19 @@ class AdaptiveSchedule(Schedule):
             ``write_when_ahead``, its written rounds (with no written trial in the window it
             chooses). Measured in stop 24 (``docs/ablation.md``, eleventh pass).
         base_startup:
-            The base sampler's random start-up trials (``n_startup_trials`` of TPE and of
-            GPSampler). Its trials numbered below are random draws, which any good advice
-            beats; with ``base_startup`` set, the model's later blocks (and with ``Choose``'s
-            ``write_when_ahead`` its written rounds) are earned only against the base
-            sampler's trials from this number on, its model's proposals: until one of those
-            is scored the model gets ``floor`` and picks. The early blocks are still judged
-            against every trial of the base sampler: there the model's trial replaces a
-            random draw. The model's own trials are scored as before, against the whole
-            field. :obj:`None`: every trial of the base sampler is the bar. :class:`~optuna_llm_sampler.LLMSampler`'s default schedule sets it to
-            its base sampler's start-up: judged against A-Tune's 20 random start-up draws,
-            good advice looked far ahead, took half of trials 11 to 29 and left TPE's model
-            a narrow start (``docs/ablation.md``, twelfth pass).
+            The base sampler's random start-up trials. Its trials numbered below are random
+            draws, which any good advice beats; the model's later blocks (and with
+            ``Choose``'s ``write_when_ahead`` its written rounds) are earned only against the
+            base sampler's trials from this number on, its model's proposals: until one of
+            those is scored the model gets ``floor`` and picks. The early blocks are still
+            judged against every trial of the base sampler: there the model's trial replaces
+            a random draw. The model's own trials are scored against the whole field.
+            ``"auto"`` (default): the start-up the sampler reports when it binds the schedule
+            (:class:`BindContext`: ``n_startup_trials`` of Optuna's TPE, GP and CMA-ES
+            samplers, 10 for TPE's default, 20 as A-Tune's runner builds it); judged against
+            20 random draws, good advice looked far ahead, took half of trials 11 to 29 and
+            left TPE's model a narrow start. An int sets it; :obj:`None`: every trial of the
+            base sampler is the bar.
         round_size:
             Trials per block; an LLM block is one model call. Default 2.
         prior:
@@ -170,7 +177,7 @@ class AdaptiveSchedule(Schedule):
         early_round_trials: int | None = 1,
         score: str = "pooled",
         window: int | None = None,
-        base_startup: int | None = None,
+        base_startup: int | Literal["auto"] | None = AUTO,
         round_size: int = 2,
         prior: float = 1.0,
         baseline_first: bool = True,
@@ -178,51 +185,51 @@ class AdaptiveSchedule(Schedule):
         self.floor = _check_share("floor", floor)
         self.ceiling = _check_share("ceiling", ceiling)
         if self.floor > self.ceiling:
-            raise InvalidScheduleError(
+            raise ConfigError(
                 f"floor must not exceed ceiling, got floor={floor!r} > ceiling={ceiling!r}"
             )
         self.early_share = _check_share("early_share", early_share)
         if isinstance(early_trials, bool) or not isinstance(early_trials, int) or early_trials < 0:
-            raise InvalidScheduleError(f"early_trials must be an int >= 0, got {early_trials!r}")
+            raise ConfigError(f"early_trials must be an int >= 0, got {early_trials!r}")
         self.early_trials = early_trials
         if not isinstance(early_on_evidence, bool):
-            raise InvalidScheduleError(
+            raise ConfigError(
                 f"early_on_evidence must be True or False, got {early_on_evidence!r}"
             )
         self.early_on_evidence = early_on_evidence
         if not isinstance(model_first, bool):
-            raise InvalidScheduleError(f"model_first must be True or False, got {model_first!r}")
+            raise ConfigError(f"model_first must be True or False, got {model_first!r}")
         self.model_first = model_first
         if early_round_trials is not None and (
             isinstance(early_round_trials, bool)
             or not isinstance(early_round_trials, int)
             or early_round_trials < 1
         ):
-            raise InvalidScheduleError(
+            raise ConfigError(
                 f"early_round_trials must be an int >= 1 or None, got {early_round_trials!r}"
             )
         self.early_round_trials = early_round_trials
         if score not in SCORES:
-            raise InvalidScheduleError(
+            raise ConfigError(
                 f"score must be one of {', '.join(map(repr, SCORES))}, got {score!r}"
             )
         self.score = score
         if window is not None and (isinstance(window, bool) or not isinstance(window, int)
                                    or window < 1):
-            raise InvalidScheduleError(f"window must be an int >= 1 or None, got {window!r}")
+            raise ConfigError(f"window must be an int >= 1 or None, got {window!r}")
         self.window = window
-        if base_startup is not None and (
+        if base_startup is not None and base_startup != AUTO and (
             isinstance(base_startup, bool) or not isinstance(base_startup, int) or base_startup < 0
         ):
-            raise InvalidScheduleError(
-                f"base_startup must be an int >= 0 or None, got {base_startup!r}"
+            raise ConfigError(
+                f"base_startup must be 'auto', an int >= 0 or None, got {base_startup!r}"
             )
         self.base_startup = base_startup
         if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
-            raise InvalidScheduleError(f"round_size must be an int >= 1, got {round_size!r}")
+            raise ConfigError(f"round_size must be an int >= 1, got {round_size!r}")
         self.max_round_size = round_size
         if not isinstance(prior, (int, float)) or isinstance(prior, bool) or not prior > 0:
-            raise InvalidScheduleError(f"prior must be a positive number, got {prior!r}")
+            raise ConfigError(f"prior must be a positive number, got {prior!r}")
         self.prior = float(prior)
         self.baseline_first = bool(baseline_first)
         self._decided: dict[tuple[int, int], dict[int, dict[str, Any]]] = {}
@@ -245,7 +252,7 @@ class AdaptiveSchedule(Schedule):
             f"early_on_evidence={self.early_on_evidence}, model_first={self.model_first}, "
             f"early_round_trials={self.early_round_trials}, score={self.score!r}, "
             + (f"window={self.window}, " if self.window is not None else "")
-            + (f"base_startup={self.base_startup}, " if self.base_startup is not None else "")
+            + f"base_startup={self.base_startup!r}, "
             + f"round_size={self.max_round_size}, prior={self.prior}, "
             f"baseline_first={self.baseline_first})"
         )
@@ -266,8 +273,16 @@ class AdaptiveSchedule(Schedule):
     def round_of(self, number: int) -> range | None:
         return self._round(number, self.role(number))
 
-    def bind(self, study: Study) -> Schedule:
-        return _BoundAdaptive(self, study)
+    follows_study = True
+
+    def bind(self, study: Study, context: BindContext | None = None) -> Schedule:
+        context = context or BindContext()
+        rule = self
+        if self.base_startup == AUTO:
+            # A copy that shares this schedule's decisions, with the start-up resolved.
+            rule = copy.copy(self)
+            rule.base_startup = context.base_startup
+        return _BoundAdaptive(rule, study, in_ask=context.in_ask)
 
     # The rule ---------------------------------------------------------------------------------
 
@@ -317,9 +332,15 @@ class AdaptiveSchedule(Schedule):
         """The first of the base sampler's trial numbers that the block at ``start`` is judged
         against: 0 for an early block (the model's start-up trial replaces a random draw, so
         random draws are its bar), ``base_startup`` after them."""
-        if self.base_startup is None or self._is_early(start):
+        startup = self._startup
+        if startup is None or self._is_early(start):
             return 0
-        return self.base_startup
+        return startup
+
+    @property
+    def _startup(self) -> int | None:
+        """``base_startup`` as an int; ``"auto"`` not yet resolved by a bind counts as None."""
+        return None if self.base_startup == AUTO else self.base_startup  # type: ignore[return-value]
 
     def _is_early(self, start: int) -> bool:
         return start + self.max_round_size <= self.early_trials
@@ -357,7 +378,7 @@ class AdaptiveSchedule(Schedule):
         """
         # Without a bar (no base trial scored since the base sampler's start-up) there is no
         # evidence: the share stays at the floor and the rounds choose.
-        no_bar = self.base_startup is not None and not self._is_early(start) and not base_rewards
+        no_bar = self._startup is not None and not self._is_early(start) and not base_rewards
         p_better = 0.5 if no_bar else probability_better(llm_rewards, base_rewards, self.prior)
         # The model has to be ahead to earn more than the floor: a model as good as the base
         # sampler only costs model calls, and at one half the evidence is usually none.
@@ -392,7 +413,7 @@ class AdaptiveSchedule(Schedule):
                 if len(written) != len(llm_rewards)
                 else {}
             ),
-            **({"bar_from": self.base_since(start)} if self.base_startup is not None else {}),
+            **({"bar_from": self.base_since(start)} if self._startup is not None else {}),
             "credit": credit,
         }
 
@@ -407,7 +428,7 @@ class _BoundAdaptive(Schedule):
 
     With ``in_ask`` it is bound for a trial being asked (LLMSampler's ``before_trial``): the
     decisions are kept for the caller to write with the trial's own attributes, in the same
-    transaction (:meth:`take_unwritten`), before the trial is sampled, which is when another
+    transaction (:meth:`take_records`), before the trial is sampled, which is when another
     worker could first need them; and the trials are read from the list Optuna keeps for the
     ask, which outside one may be stale.
     """
@@ -418,6 +439,7 @@ class _BoundAdaptive(Schedule):
         self._schedule = schedule
         self._study = study
         self.max_round_size = schedule.max_round_size
+        self.follows_study = True
         self._in_ask = in_ask
         self._unwritten: dict[str, dict[str, Any]] = {}
 
@@ -446,7 +468,7 @@ class _BoundAdaptive(Schedule):
             "role": role.value,
         }
 
-    def take_unwritten(self) -> dict[str, dict[str, Any]]:
+    def take_records(self) -> dict[str, Any]:
         """The decisions made since the last call and not yet in storage, by attribute key."""
         unwritten, self._unwritten = self._unwritten, {}
         return unwritten
@@ -624,7 +646,8 @@ def startup_trials(sampler: object) -> int | None:
     """The random start-up trials of ``sampler``: ``n_startup_trials`` of Optuna's TPE, GP and
     CMA-ES samplers; :obj:`None` for a sampler that declares none.
 
-    LLMSampler's default :class:`AdaptiveSchedule` takes it as ``base_startup``.
+    LLMSampler tells it to the schedule it binds (:class:`BindContext`), and
+    :class:`AdaptiveSchedule`'s ``base_startup="auto"`` takes it.
     """
     value = getattr(sampler, "_n_startup_trials", None)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -634,7 +657,7 @@ def startup_trials(sampler: object) -> int | None:
 
 def _check_share(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise InvalidScheduleError(f"{name} must be a number in [0, 1], got {value!r}")
+        raise ConfigError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 
 

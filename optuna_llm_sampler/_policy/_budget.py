@@ -13,7 +13,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from optuna_llm_sampler._records import _attrs
-from optuna_llm_sampler._errors import BudgetConfigError
+from optuna_llm_sampler._errors import ConfigError
 
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class ModelBudget:
     def __post_init__(self) -> None:
         calls = self.max_calls
         if calls is not None and (isinstance(calls, bool) or not isinstance(calls, int) or calls < 0):
-            raise BudgetConfigError(f"max_calls must be an int >= 0 or None, got {calls!r}")
+            raise ConfigError(f"max_calls must be an int >= 0 or None, got {calls!r}")
         seconds = self.max_seconds
         if seconds is not None and (
             isinstance(seconds, bool)
@@ -70,7 +70,7 @@ class ModelBudget:
             or not math.isfinite(seconds)
             or seconds < 0
         ):
-            raise BudgetConfigError(
+            raise ConfigError(
                 f"max_seconds must be a finite number >= 0 or None, got {seconds!r}"
             )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from optuna_llm_sampler._errors import ChooseConfigError
+from optuna_llm_sampler._errors import ConfigError
 
 @dataclasses.dataclass(frozen=True)
 class Choose:
@@ -38,35 +38,37 @@ class Choose:
             study.optimize(lambda t: (t.suggest_int("x", 1, 64) - 24) ** 2, n_trials=8)
             print([t.user_attrs.get("llm_choice") for t in study.trials])
 
+    ``Choose()`` is LLMSampler's default: the model writes its rounds in the base sampler's
+    random start-up, where good advice pays most; after it the model picks among the base
+    sampler's candidates, so a model that knows nothing costs the base sampler no trials,
+    unless the trials it wrote are ahead, and then it goes on writing; every round it writes
+    is vetted. Changing one field keeps the others.
+
     Args:
         candidates:
             Candidates drawn per trial of the round. Default 4: enough for the model's
             knowledge to matter, a list short enough for a small model to read.
         from_trial:
-            Rounds that start before this trial number are written by the model, as without
-            ``Choose``; later rounds choose. Default 0: every round chooses. Before TPE has
-            learnt anything (its first 10 trials are random draws) its candidates carry no
-            information for a model to choose from, and a model that knows the service is
-            worth most there; later, choosing keeps a model that knows nothing from taking
-            trials away from TPE's own proposals. ``Choose(from_trial=10)`` is that hybrid;
-            LLMSampler's default adds ``write_when_ahead=True`` and ``vet_writes=True``.
+            Rounds that start before this trial number are written by the model; later
+            rounds choose. Default 10, TPE's random start-up: before TPE has learnt anything
+            its candidates carry no information for a model to choose from, and a model that
+            knows the service is worth most there; later, choosing keeps a model that knows
+            nothing from taking trials away from TPE's own proposals. 0: every round chooses.
         write_when_ahead:
-            With :class:`~optuna_llm_sampler.AdaptiveSchedule`, a round from ``from_trial`` on
-            is still written when the schedule's evidence for its block says the trials the
-            model wrote are ahead of the base sampler's (``p_written``, or ``p_better`` when
-            it has picked none, above one half in the trial's ``llm_share``): a model that
-            has shown it knows the service keeps writing values the base sampler would not
-            draw; one that has not picks among them. The trials it picked do not count here:
-            they are the base sampler's draws, and a model that picks well can still write
-            badly.
-            Default :obj:`False` here, :obj:`True` in LLMSampler's default ``choose``. Other
-            schedules record no evidence: their rounds choose.
+            With a schedule that records evidence (:class:`~optuna_llm_sampler.AdaptiveSchedule`),
+            a round from ``from_trial`` on is still written when the evidence for its block
+            says the trials the model wrote are ahead of the base sampler's (``p_written``, or
+            ``p_better`` when it has picked none, above one half in the trial's
+            ``llm_share``): a model that has shown it knows the service keeps writing values
+            the base sampler would not draw; one that has not picks among them. The trials it
+            picked do not count here: they are the base sampler's draws, and a model that
+            picks well can still write badly. Default :obj:`True`. Schedules that record no
+            evidence choose.
         write_after:
             A round that would be written chooses instead while the study has fewer than
-            this many complete trials. A small model shown only the baseline copies it:
-            SmolLM2's first written configuration is worth well under TPE's random draws
-            (``docs/ablation.md``), while picking among those draws costs nothing. Default 0:
-            rounds before ``from_trial`` are written from the first trial on.
+            this many complete trials. A small model shown only the baseline copies it, while
+            picking among the base sampler's draws costs nothing. Default 0: rounds before
+            ``from_trial`` are written from the first trial on.
         vet_writes:
             A round that writes asks the model twice: it writes its configurations, which
             then join the base sampler's draws (``candidates`` per trial in all, the model's
@@ -75,15 +77,15 @@ class Choose:
             one (``llm_choice``), and each records the vetting (``llm_vet``). A model that
             writes worse than the base sampler draws can prefer the draws, and one whose
             configurations are better keeps them. If the second call fails or picks nothing,
-            the written configurations stand. Default :obj:`False` here, :obj:`True` in
-            LLMSampler's default ``choose`` (since stop 24).
+            the written configurations stand. Default :obj:`True`: a second model call per
+            written round.
     """
 
     candidates: int = 4
-    from_trial: int = 0
-    write_when_ahead: bool = False
+    from_trial: int = 10
+    write_when_ahead: bool = True
     write_after: int = 0
-    vet_writes: bool = False
+    vet_writes: bool = True
 
     def applies_to(
         self, round_start: int, p_better: float | None = None, complete: int | None = None
@@ -105,36 +107,24 @@ class Choose:
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int):
-            raise ChooseConfigError(
+            raise ConfigError(
                 f"Choose(candidates=...) must be an int, got {self.candidates!r}"
             )
         if not 2 <= self.candidates <= 20:
-            raise ChooseConfigError(
+            raise ConfigError(
                 f"Choose(candidates={self.candidates}) must be between 2 and 20: one candidate "
                 "leaves nothing to choose, and a long list is more than a small model reads"
             )
         for flag in ("write_when_ahead", "vet_writes"):
             if not isinstance(getattr(self, flag), bool):
-                raise ChooseConfigError(
+                raise ConfigError(
                     f"Choose({flag}=...) must be True or False, got {getattr(self, flag)!r}"
                 )
         for field in ("from_trial", "write_after"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ChooseConfigError(f"Choose({field}=...) must be an int >= 0, got {value!r}")
+                raise ConfigError(f"Choose({field}=...) must be an int >= 0, got {value!r}")
 
 
-DEFAULT_CHOOSE = Choose(from_trial=10, write_when_ahead=True, vet_writes=True)
-"""LLMSampler's default: written rounds in TPE's random start-up; after it, chosen rounds,
-unless the model's trials are ahead of the base sampler's.
-
-Every written round is vetted: the model's configuration joins the base sampler's draws and
-the model picks among them, so a model that writes worse than the base sampler draws can keep
-a draw instead (measured in stop 23, the tenth pass of ``docs/ablation.md``; the default
-since stop 24).
-
-The fourth pass of the ablation (``docs/ablation.md``, 1,000 seeds per problem) found it
-within noise of TPE on the problems whose names mean nothing (where writing every round cost
-3.8 standard errors late on Ackley) and as good as writing every round with good advice
-(where choosing every late round fell behind it).
-"""
+DEFAULT_CHOOSE = Choose()
+"""LLMSampler's ``choose`` when none is given (a preset's ``choose`` may replace it)."""

@@ -6,19 +6,22 @@ the model is asked once per round for as many configurations as the round has tr
 
 A schedule that follows the study (:class:`~optuna_llm_sampler.AdaptiveSchedule`) overrides
 :meth:`Schedule.bind`: the sampler binds the schedule to the study before asking for a role,
-and the bound schedule records each decision in the study's storage so that every worker
-reads the same role for a trial number.
+telling it what it knows (:class:`BindContext`: whether a trial is being asked, the base
+sampler's start-up), and the bound schedule records each decision in the study's storage so
+that every worker reads the same role for a trial number. Any schedule can do the same through
+this protocol; the sampler treats the default no differently from a user's.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 from typing import Any
 from typing import TYPE_CHECKING
 from typing import Union
 
-from optuna_llm_sampler._errors import InvalidScheduleError
+from optuna_llm_sampler._errors import ConfigError
 
 
 if TYPE_CHECKING:
@@ -38,6 +41,26 @@ class TrialRole(str, enum.Enum):
 RoleLike = Union[TrialRole, str, bool]
 
 
+@dataclasses.dataclass(frozen=True)
+class BindContext:
+    """What the sampler tells a schedule it binds to a study.
+
+    Attributes:
+        in_ask: The schedule is bound for the trial being asked (inside ``study.ask()``,
+            before the trial is sampled). It may read the trials Optuna holds for this ask
+            rather than reading storage again, and it should leave the records it would write
+            to :meth:`Schedule.take_records`: the sampler writes them with the trial's own
+            attributes in one transaction, before any other worker can need them. Outside an
+            ask (``LLMSampler.role(n, study)``) a bound schedule writes its records itself.
+        base_startup: The base sampler's random start-up trials (``n_startup_trials`` of
+            Optuna's TPE, GP and CMA-ES samplers), :obj:`None` when it declares none. Trials of
+            the base sampler numbered below are random draws.
+    """
+
+    in_ask: bool = False
+    base_startup: int | None = None
+
+
 class Schedule(abc.ABC):
     """Base class of schedules.
 
@@ -48,23 +71,41 @@ class Schedule(abc.ABC):
 
     max_round_size: int = 4
 
+    follows_study: bool = False
+    """Whether the roles depend on the study's results, read through :meth:`bind`. Such a
+    schedule decides a round only when the round starts, so its rounds cannot be prepared
+    ahead (``prefetch``); a fixed schedule's roles are a pure function of the trial number."""
+
     @abc.abstractmethod
     def role(self, number: int) -> TrialRole:
         """Return the role of trial ``number`` (``number >= 0``)."""
 
-    def bind(self, study: Study) -> Schedule:
+    def bind(self, study: Study, context: BindContext | None = None) -> Schedule:
         """Return the schedule that decides the roles of ``study``'s trials.
 
-        Fixed schedules are pure functions of the trial number and return themselves; a
-        schedule that follows the study's results returns a view that reads and records its
-        decisions in the study's storage.
+        Fixed schedules are pure functions of the trial number and return themselves (a
+        sampler may then prepare a round before it starts: ``prefetch``); a schedule that
+        follows the study's results returns a view that reads and records its decisions in
+        the study's storage, told by ``context`` what the sampler knows.
         """
         return self
 
-    def explain(self, number: int) -> dict[str, Any] | None:
-        """What the decision for trial ``number`` was based on, to record on the trial.
+    def take_records(self) -> dict[str, Any]:
+        """Study system attributes this bound schedule decided and has not written yet.
 
-        :obj:`None` for fixed schedules, whose decision is the trial number itself.
+        A schedule bound with ``BindContext(in_ask=True)`` leaves its records here; the sampler
+        takes them once per trial and writes them with the trial's first attributes. Fixed
+        schedules record nothing: ``{}``.
+        """
+        return {}
+
+    def explain(self, number: int) -> dict[str, Any] | None:
+        """What the decision for trial ``number`` was based on, to record on the trial
+        (``llm_share``).
+
+        :obj:`None` for fixed schedules, whose decision is the trial number itself. A record
+        may carry ``p_written`` (or ``p_better``): the probability that the trials the model
+        wrote are ahead of the base sampler's, which ``Choose(write_when_ahead=True)`` judges.
         """
         return None
 
@@ -89,7 +130,7 @@ class Schedule(abc.ABC):
 
 def _check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidScheduleError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
 
 
@@ -124,7 +165,7 @@ class AlternatingSchedule(Schedule):
         self.llm = _check_int("llm", llm, 0)
         self.base = _check_int("base", base, 0)
         if llm + base == 0:
-            raise InvalidScheduleError("llm + base must be at least 1")
+            raise ConfigError("llm + base must be at least 1")
         self.baseline_first = bool(baseline_first)
         self.max_round_size = max(llm, 1)
 
@@ -266,7 +307,7 @@ class CallableSchedule(Schedule):
 
     def __init__(self, fn: Callable[[int], RoleLike], *, max_round_size: int = 4) -> None:
         if not callable(fn):
-            raise InvalidScheduleError(f"fn must be callable, got {fn!r}")
+            raise ConfigError(f"fn must be callable, got {fn!r}")
         self.fn = fn
         self.max_round_size = _check_int("max_round_size", max_round_size, 1)
 
@@ -281,7 +322,7 @@ class CallableSchedule(Schedule):
                 return TrialRole(value.lower())
             except ValueError:
                 pass
-        raise InvalidScheduleError(
+        raise ConfigError(
             f"schedule function returned {value!r} for trial {number}; "
             "expected a TrialRole, 'llm', 'base', 'baseline' or a bool"
         )
@@ -298,6 +339,6 @@ def as_schedule(schedule: Schedule | Callable[[int], RoleLike] | None) -> Schedu
         return schedule
     if callable(schedule):
         return CallableSchedule(schedule)
-    raise InvalidScheduleError(
+    raise ConfigError(
         f"schedule must be a Schedule or a callable of the trial number, got {schedule!r}"
     )

@@ -20,7 +20,7 @@ from optuna.distributions import IntDistribution
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_llm_sampler._errors import ScreenConfigError
+from optuna_llm_sampler._errors import ConfigError
 
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class Screen:
         for name, minimum in (("factor", 1), ("min_trials", 2), ("n_estimators", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ScreenConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
+                raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
 
     def select(
         self,

@@ -24,7 +24,7 @@ from optuna.distributions import IntDistribution
 from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
-from optuna_llm_sampler._errors import EvidenceConfigError
+from optuna_llm_sampler._errors import ConfigError
 
 
 if TYPE_CHECKING:
@@ -77,16 +77,16 @@ class Evidence:
         if isinstance(self.good_fraction, bool) or not (
             isinstance(self.good_fraction, (int, float)) and 0.0 < self.good_fraction <= 1.0
         ):
-            raise EvidenceConfigError(
+            raise ConfigError(
                 f"good_fraction must be a number in (0, 1], got {self.good_fraction!r}"
             )
         for name, minimum in (("min_trials", 2), ("importance_trials", 2)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise EvidenceConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
+                raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
         t = self.trend_threshold
         if isinstance(t, bool) or not (isinstance(t, (int, float)) and 0.0 <= t <= 1.0):
-            raise EvidenceConfigError(f"trend_threshold must be a number in [0, 1], got {t!r}")
+            raise ConfigError(f"trend_threshold must be a number in [0, 1], got {t!r}")
 
     def render(
         self,

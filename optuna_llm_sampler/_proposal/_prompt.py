@@ -18,7 +18,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 
-from optuna_llm_sampler._errors import PromptConfigError
+from optuna_llm_sampler._errors import ConfigError
 from optuna_llm_sampler._records._text import TRUNCATED
 from optuna_llm_sampler._records._text import truncate
 
@@ -80,11 +80,11 @@ class PromptConfig:
     def __post_init__(self) -> None:
         minimum = len(SYSTEM_PROMPT) + 300
         if self.max_chars < minimum:
-            raise PromptConfigError(f"max_chars must be at least {minimum}, got {self.max_chars}")
+            raise ConfigError(f"max_chars must be at least {minimum}, got {self.max_chars}")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise PromptConfigError(
+                raise ConfigError(
                     f"{field.name} must be a non-negative int, got {value!r}"
                 )
 

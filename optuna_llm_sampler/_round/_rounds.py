@@ -188,12 +188,10 @@ class ModelRounds:
     def prefetch_next(self, study: Study, trial: FrozenTrial, schedule: Schedule) -> None:
         """Once the last trial of an LLM round starts, start the next round's model call.
 
-        A schedule that follows the study (one whose :meth:`~Schedule.bind` does not return
-        itself) has not decided the next rounds yet, and is not prefetched.
+        A schedule that follows the study has not decided the next rounds yet, and is not
+        prefetched.
         """
-        if self._prefetch is None:
-            return
-        if schedule.bind(study) is not schedule:
+        if self._prefetch is None or schedule.follows_study:
             return
         s = self.settings
         if role_of(schedule, trial.number, baseline=s.baseline) is not TrialRole.LLM:

@@ -32,8 +32,8 @@ def model_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """LLMSampler as the runner and the engine build it, with the model proposing trial 1.
 
     For tests of what happens on the model's trials (timeouts, artifacts, the engine's wiring):
-    the default schedule gives the model trial 7 first, after six of TPE's draws. This is the
-    default until stop 21, ``AdaptiveSchedule(model_first=True, early_share=0.5)``.
+    the default schedule gives the model trial 7 first, after six of TPE's draws:
+    ``AdaptiveSchedule(model_first=True, early_share=0.5)`` gives it trial 1.
     """
     import optuna_llm_sampler
 
@@ -48,13 +48,12 @@ def unvetted(monkeypatch: pytest.MonkeyPatch) -> None:
 
     For tests whose subject is not vetting (prompts, replies, artifacts, rounds): the default
     choose asks the model a second time on each round it writes, to pick among its own
-    configurations and TPE's draws. This is the default of stops 17-23,
-    ``Choose(from_trial=10, write_when_ahead=True)``.
+    configurations and TPE's draws: ``Choose(vet_writes=False)`` asks once.
     """
     import optuna_llm_sampler
 
     _default(monkeypatch, "choose",
-             lambda: optuna_llm_sampler.Choose(from_trial=10, write_when_ahead=True))
+             lambda: optuna_llm_sampler.Choose(vet_writes=False))
 
 
 def _default_schedule(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
@@ -63,13 +62,15 @@ def _default_schedule(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
 
 
 def _default(monkeypatch: pytest.MonkeyPatch, option: str, make: Any) -> None:
-    """Give every LLMSampler built without ``option`` the value ``make()`` returns."""
+    """Give every LLMSampler built with ``option`` at its default (absent, or the default
+    preset's name, which the runner and the engine pass) the value ``make()`` returns."""
     import optuna_llm_sampler
 
     original = optuna_llm_sampler.LLMSampler
 
     def build(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault(option, make())
+        if kwargs.get(option, "adaptive") == "adaptive":
+            kwargs[option] = make()
         return original(*args, **kwargs)
 
     monkeypatch.setattr(optuna_llm_sampler, "LLMSampler", build)

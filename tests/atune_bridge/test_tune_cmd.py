@@ -31,6 +31,7 @@ def test_the_flags_and_their_defaults() -> None:
     assert (args.confirm, args.target_gain, args.patience, args.warm_start) == (3, None, None, [])
     assert (args.rerank, args.rerank_repeats) == (None, 1)  # None: 3 when confirming, else off
     assert args.artifact_dir is None
+    assert args.schedule == "adaptive"
     args = build_parser().parse_args([
         "tune", "--server", "s", "--client", "c", "--storage", "sqlite:///x.db", "--study", "n",
         "--llm", "none", "--trials", "7", "--knowledge", "k.txt", "--multi-objective", "--seed", "3",
@@ -109,6 +110,33 @@ def test_artifact_dir_keeps_each_model_calls_prompt_and_reply_there(toy: Toy, tm
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=toy.root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (tmp_path / "other.artifacts").exists()
+
+
+def test_schedule_alternating_runs_the_two_and_two(toy: Toy) -> None:
+    import optuna
+
+    done = toy.cli("--trials", "9", "--llm", "random:0", "--schedule", "alternating", timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    study = optuna.load_study(study_name="toy", storage=toy.storage)
+    sources = [t.user_attrs.get("source") for t in sorted(study.trials, key=lambda t: t.number)]
+    assert sources[:9] == ["baseline", "llm", "llm", "TPESampler", "TPESampler",
+                           "llm", "llm", "TPESampler", "TPESampler"]
+    # Rounds of two, the model writing both configurations: no picks among TPE's draws.
+    assert not any("llm_choice" in t.user_attrs for t in study.trials)
+
+
+def test_the_schedules_are_the_samplers_presets() -> None:
+    from optuna_llm_sampler import PRESETS
+
+    from atune_bridge._runner._config import SCHEDULES
+
+    assert SCHEDULES == tuple(PRESETS)
+
+
+def test_an_unknown_schedule_is_refused_naming_the_choices(toy: Toy) -> None:
+    done = toy.cli("--schedule", "fast")
+    assert done.returncode == 2
+    assert "adaptive" in done.stderr and "alternating" in done.stderr
 
 
 def test_a_file_that_is_not_a_project_is_an_error_naming_it(toy: Toy) -> None:

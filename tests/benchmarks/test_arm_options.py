@@ -63,15 +63,15 @@ def test_adaptive_one_shot_and_late_shot_keep_the_schedules_of_stops_19_21_and_2
     # Spelled out, so that a change of AdaptiveSchedule's defaults cannot move them.
     assert schedule("llm:random+adaptive") == (
         "AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=10, early_share=0.5, early_on_evidence=False, "
-        "model_first=True, early_round_trials=None, score='earlier', round_size=2, prior=1.0, baseline_first=True)")
+        "model_first=True, early_round_trials=None, score='earlier', base_startup=None, round_size=2, prior=1.0, baseline_first=True)")
     assert schedule("llm:random+one-shot") == (
         "AdaptiveSchedule(floor=0.1, ceiling=0.5, early_trials=10, early_share=0.5, early_on_evidence=True, "
-        "model_first=True, early_round_trials=1, score='pooled', round_size=2, prior=1.0, baseline_first=True)")
+        "model_first=True, early_round_trials=1, score='pooled', base_startup=None, round_size=2, prior=1.0, baseline_first=True)")
     assert schedule("llm:random+one-shot-base-first") == schedule("llm:random+one-shot").replace(
         "model_first=True", "model_first=False")
     # Since stop 25 the default also takes TPE's start-up as its base_startup.
-    assert schedule("llm:random+late-shot") == repr(AdaptiveSchedule())
-    assert schedule("llm:random") == repr(AdaptiveSchedule(base_startup=10))
+    assert schedule("llm:random+late-shot") == repr(AdaptiveSchedule(base_startup=None))
+    assert schedule("llm:random") == repr(AdaptiveSchedule())  # base_startup: TPE's, at bind
     # The options built on +adaptive change only what they name.
     assert schedule("llm:random+early-evidence") == schedule("llm:random+adaptive").replace(
         "early_on_evidence=False", "early_on_evidence=True")
@@ -144,5 +144,5 @@ def test_starts20_gives_the_base_tpe_a_start_up_of_20_as_atune_bridge_tune_does(
     assert make_arm("llm:random", problem, 0).sampler.base_sampler._n_startup_trials == 10
     assert make_arm("tpe-starts20", problem, 0).sampler._n_startup_trials == 20
     # LLMSampler's default schedule follows it; +late-shot pins stop 24's, which did not.
-    assert make_arm("llm:random+starts20", problem, 0).sampler.schedule.base_startup == 20
+    assert make_arm("llm:random+starts20", problem, 0).sampler.schedule.base_startup == "auto"
     assert make_arm("llm:random+starts20+late-shot", problem, 0).sampler.schedule.base_startup is None

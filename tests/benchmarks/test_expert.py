@@ -9,7 +9,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 
 from optbench.expert import EXPERT_MODEL_NAME, NGINX_ADVICE, ExpertChatModel, ExpertUnavailableError, check_expert
-from optuna_llm_sampler import ATTR_MODEL, ATTR_SOURCE, AdaptiveSchedule, LLMSampler
+from optuna_llm_sampler import AdaptiveSchedule, LLMSampler
+from optuna_llm_sampler.attrs import ATTR_MODEL, ATTR_SOURCE
 
 SPACE = {
     "gzip": CategoricalDistribution(["on", "static", "off"]),

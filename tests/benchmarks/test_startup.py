@@ -28,7 +28,7 @@ WHOLE_ROUNDS = AdaptiveSchedule(early_round_trials=None, early_on_evidence=False
                                 early_share=0.5)
 """LLMSampler's default until stop 19 (arm option ``+adaptive``): whole start-up rounds."""
 
-MODEL_FIRST = {"model_first": True, "early_share": 0.5}
+MODEL_FIRST = {"model_first": True, "early_share": 0.5, "base_startup": None}
 """With the default's other settings, LLMSampler's default until stop 21 (arm option ``+one-shot``)."""
 
 TPE = ["baseline"] + ["tpe"] * 11

@@ -59,14 +59,20 @@ def model_first(**settings: Any) -> AdaptiveSchedule:
     return AdaptiveSchedule(**{"model_first": True, "early_share": 0.5, **settings})
 
 
+def choosing(**changes: Any) -> Choose:
+    """Every round picks among the base sampler's candidates, none is vetted: for tests of
+    choosing itself. ``changes`` set other fields."""
+    return Choose(**{"from_trial": 0, "write_when_ahead": False, "vet_writes": False, **changes})
+
+
 def unvetted() -> Choose:
     """The default choose of stops 17-23: written rounds are not vetted (one call per round).
 
     For tests whose subject is not vetting (prompts, rounds, attributes, schedules, budgets):
-    the default, ``Choose(vet_writes=True)``, asks the model a second time on every round it
+    the default, ``Choose()``, vets: it asks the model a second time on every round it
     writes, to pick among its own configurations and the base sampler's draws.
     """
-    return Choose(from_trial=10, write_when_ahead=True)
+    return Choose(vet_writes=False)
 
 
 def suggest_all(trial: optuna.Trial, space: dict[str, BaseDistribution] = SPACE) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable
 import json
 import re
@@ -14,11 +16,11 @@ from llm_fakes import objective
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from optuna_llm_sampler import AdaptiveSchedule
-from optuna_llm_sampler import ATTR_CHOICE
-from optuna_llm_sampler import ATTR_SHARE
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_CHOICE
+from optuna_llm_sampler.attrs import ATTR_SHARE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import Choose
-from optuna_llm_sampler import InvalidScheduleError
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import TrialRole
 from optuna_llm_sampler._policy._adaptive import decisions
@@ -102,7 +104,7 @@ def chosen_and_written_after(study: optuna.Study, start: int) -> tuple[int, int]
 @pytest.mark.parametrize(("params", "writes_late"), [(GOOD, True), (BAD, False)])
 def test_with_write_when_ahead_a_model_ahead_keeps_writing_one_behind_chooses(params, writes_late) -> None:
     study = run(writes_or_picks_first(params), AdaptiveSchedule(floor=0.1, ceiling=0.6),
-                n=40, choose=Choose(from_trial=10, write_when_ahead=True))
+                n=40, choose=Choose(vet_writes=False))
     chosen, written = chosen_and_written_after(study, 10)
     for trial in model_trials_from(study, 10):
         ahead = (writing_evidence(trial) or 0.0) > 0.5
@@ -150,7 +152,7 @@ def writes_bad_or_picks_the_best() -> ScriptedChatModel:
 def test_with_write_when_ahead_trials_the_model_picked_do_not_earn_it_rounds_to_write() -> None:
     # It picks well, so its trials overall get ahead; it writes badly, so it keeps picking.
     study = run(writes_bad_or_picks_the_best(), AdaptiveSchedule(floor=0.1, ceiling=0.6),
-                n=60, choose=Choose(from_trial=10, write_when_ahead=True))
+                n=60, choose=Choose(vet_writes=False))
     late = model_trials_from(study, 10)
     assert any(t.user_attrs[ATTR_SHARE]["p_better"] > 0.5 for t in late)
     assert all(writing_evidence(t) < 0.5 for t in late)
@@ -159,7 +161,7 @@ def test_with_write_when_ahead_trials_the_model_picked_do_not_earn_it_rounds_to_
 
 def test_without_write_when_ahead_a_model_ahead_chooses_all_the_same() -> None:
     study = run(writes_or_picks_first(GOOD), AdaptiveSchedule(floor=0.1, ceiling=0.6),
-                n=40, choose=Choose(from_trial=10))
+                n=40, choose=Choose(write_when_ahead=False, vet_writes=False))
     chosen, written = chosen_and_written_after(study, 10)
     assert chosen > 0 and written == 0
 
@@ -214,7 +216,7 @@ def test_with_early_on_evidence_only_the_trials_the_model_wrote_judge_its_early_
     # Trial 1 sees the baseline alone, so it picks among the base sampler's draws (write_after),
     # and picks badly; what it writes is good. Its pick says nothing about its writing.
     study = run(writes_good_or_picks_the_worst(), AdaptiveSchedule(model_first=True, early_share=0.5),
-                n=10, choose=Choose(from_trial=10, write_when_ahead=True, write_after=2))
+                n=10, choose=Choose(write_after=2, vet_writes=False))
     made = decisions(study)
     assert ATTR_CHOICE in study.trials[1].user_attrs
     assert made[5]["p_better"] < 0.5 and made[5]["written"] == [0, 0]
@@ -473,7 +475,7 @@ def test_probability_better_is_one_half_without_evidence_and_moves_with_it() -> 
     ],
 )
 def test_invalid_arguments_raise_naming_them(kwargs: dict, name: str) -> None:
-    with pytest.raises(InvalidScheduleError, match=name):
+    with pytest.raises(ConfigError, match=name):
         AdaptiveSchedule(**kwargs)
 
 
@@ -553,7 +555,7 @@ def test_with_a_window_a_block_is_decided_on_the_recent_trials_alone() -> None:
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "20"])
 def test_a_window_must_be_a_positive_int(bad) -> None:
-    with pytest.raises(InvalidScheduleError, match="window must be an int >= 1 or None"):
+    with pytest.raises(ConfigError, match="window must be an int >= 1 or None"):
         AdaptiveSchedule(window=bad)
 
 
@@ -561,7 +563,7 @@ def test_with_base_startup_later_blocks_are_earned_against_the_base_samplers_own
     # The base sampler's first 20 trials are its random start-up: good advice beats those
     # whatever the base sampler's model would do, so they are not the bar.
     def blocks(base_startup: int | None) -> dict[int, dict]:
-        study = run(writes_or_picks_first(GOOD), n=40, choose=Choose(from_trial=10, write_when_ahead=True),
+        study = run(writes_or_picks_first(GOOD), n=40, choose=Choose(vet_writes=False),
                     schedule=AdaptiveSchedule(floor=0.1, ceiling=0.6, base_startup=base_startup))
         by_base = {t.number for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "RandomSampler"}
         for block, record in decisions(study).items():
@@ -590,20 +592,25 @@ def test_with_base_startup_the_early_blocks_are_still_judged_against_the_random_
     assert decisions(study)[5]["role"] == "base" and decisions(study)[5]["p_better"] < 0.5
 
 
-def test_by_default_the_schedule_takes_the_base_samplers_start_up() -> None:
-    def default_schedule(**base) -> AdaptiveSchedule:
+@pytest.mark.parametrize("schedule", [None, AdaptiveSchedule(ceiling=0.3)])
+def test_the_schedule_takes_the_base_samplers_start_up_when_bound(schedule) -> None:
+    def bar_from(**base) -> int | None:
         kind = base.pop("kind", optuna.samplers.TPESampler)
-        return LLMSampler(constant_replier(GOOD), base_sampler=kind(seed=0, **base),
-                          search_space=SPACE).schedule
+        sampler = LLMSampler(constant_replier(GOOD), base_sampler=kind(seed=0, **base),
+                             search_space=SPACE,
+                             **({} if schedule is None else {"schedule": copy.deepcopy(schedule)}))
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        study.optimize(objective, n_trials=12)
+        return decisions(study)[11].get("bar_from")
 
-    assert default_schedule().base_startup == 10  # TPE's default
-    assert default_schedule(n_startup_trials=20).base_startup == 20  # A-Tune's random_starts
-    assert default_schedule(kind=RandomSampler).base_startup is None  # all its trials are draws
-    assert "base_startup=20" in repr(default_schedule(n_startup_trials=20))
-    assert "base_startup" not in repr(AdaptiveSchedule())
+    assert bar_from() == 10  # TPE's default
+    assert bar_from(n_startup_trials=20) == 20  # A-Tune's random_starts
+    assert bar_from(kind=RandomSampler) is None  # it declares no start-up: every trial is a bar
+    assert "base_startup='auto'" in repr(AdaptiveSchedule())
+    assert "base_startup=20" in repr(AdaptiveSchedule(base_startup=20))
 
 
 @pytest.mark.parametrize("bad", [-1, 2.5, True, "20"])
 def test_base_startup_must_be_an_int_of_zero_or_more(bad) -> None:
-    with pytest.raises(InvalidScheduleError, match="base_startup must be an int >= 0 or None"):
+    with pytest.raises(ConfigError, match="base_startup must be 'auto', an int >= 0 or None"):
         AdaptiveSchedule(base_startup=bad)

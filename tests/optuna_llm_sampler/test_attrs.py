@@ -33,8 +33,8 @@ class KeyedModel(ScriptedChatModel):
 
 
 def test_attribute_names_are_stable_public_constants() -> None:
-    assert optuna_llm_sampler.ATTR_SOURCE == "source"
-    assert (optuna_llm_sampler.SOURCE_LLM, optuna_llm_sampler.SOURCE_BASELINE) == ("llm", "baseline")
+    assert optuna_llm_sampler.attrs.ATTR_SOURCE == "source"
+    assert (optuna_llm_sampler.attrs.SOURCE_LLM, optuna_llm_sampler.attrs.SOURCE_BASELINE) == ("llm", "baseline")
     names = [getattr(optuna_llm_sampler, n) for n in optuna_llm_sampler.__all__ if n.startswith("ATTR_")]
     assert len(names) == len(set(names))
 

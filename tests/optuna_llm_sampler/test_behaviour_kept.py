@@ -69,12 +69,18 @@ def _model(kind: str, seed: int) -> Any:
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "default": lambda: {},
     "two-and-two": lambda: {"schedule": AlternatingSchedule(), "choose": None},
-    "adaptive-ceiling-0.3": lambda: {"schedule": AdaptiveSchedule(ceiling=0.3, base_startup=10)},
-    "choose-6-candidates": lambda: {
-        "choose": Choose(candidates=6, from_trial=10, write_when_ahead=True, vet_writes=True)
-    },
+    # A user's AdaptiveSchedule with one field changed takes the base sampler's start-up
+    # (base_startup="auto") as the default does: its trials are the default's with that field
+    # changed, recorded as AdaptiveSchedule(ceiling=0.3, base_startup=10) before that was so.
+    "adaptive-ceiling-0.3": lambda: {"schedule": AdaptiveSchedule(ceiling=0.3)},
+    # Choose's own defaults are the sampler's: recorded as Choose(candidates=6, from_trial=10,
+    # write_when_ahead=True, vet_writes=True) before they were.
+    "choose-6-candidates": lambda: {"choose": Choose(candidates=6)},
 }
-"""Each case's LLMSampler options as they are written today (the recording's meaning)."""
+"""Each case's LLMSampler options; the recording's trials are what they run."""
+
+PRESET_CASES = {"default": "adaptive", "two-and-two": "alternating"}
+"""The presets that name a case's options exactly: the same trials."""
 
 
 def run_case(case: str, kind: str, seed: int) -> list[list[Any]]:
@@ -112,6 +118,18 @@ def test_trials_are_the_recorded_ones(case: str, kind: str, seed: int) -> None:
     assert ran == recorded
     # The case exercises what it names: the model proposed some of the trials.
     assert any(source == "llm" for _, source in ran)
+
+
+@pytest.mark.parametrize("kind", ["random", "scripted"])
+@pytest.mark.parametrize("case", list(PRESET_CASES))
+def test_a_preset_runs_the_trials_of_the_options_it_names(case: str, kind: str) -> None:
+    recorded = json.loads(RECORDING.read_text())[_key(case, kind, 0)]
+    sampler = LLMSampler(_model(kind, 0), search_space=SPACE, baseline=BASELINE, seed=0,
+                         schedule=PRESET_CASES[case])
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=TRIALS)
+    ran = json.loads(json.dumps([[t.params, t.user_attrs.get("source")] for t in study.trials]))
+    assert ran == recorded
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--record"]:

@@ -12,9 +12,9 @@ from llm_fakes import round_records
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
-from optuna_llm_sampler import ATTR_NOTE
-from optuna_llm_sampler import ATTR_SOURCE
-from optuna_llm_sampler import BudgetConfigError
+from optuna_llm_sampler.attrs import ATTR_NOTE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import ModelBudget
@@ -66,7 +66,7 @@ def test_no_budget_means_no_cap() -> None:
      ({"max_seconds": float("inf")}, "max_seconds"), ({"max_seconds": -2}, "max_seconds")],
 )
 def test_invalid_caps_raise_naming_them(kwargs: dict, name: str) -> None:
-    with pytest.raises(BudgetConfigError, match=name):
+    with pytest.raises(ConfigError, match=name):
         ModelBudget(**kwargs)
 
 

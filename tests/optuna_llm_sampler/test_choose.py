@@ -11,15 +11,17 @@ from optuna.samplers import RandomSampler
 from optuna.samplers import TPESampler
 import pytest
 
+from llm_fakes import choosing
 from llm_fakes import objective
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
-from optuna_llm_sampler import ATTR_CHOICE
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_CHOICE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import Choose
-from optuna_llm_sampler import ChooseConfigError
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import FirstNSchedule
 from optuna_llm_sampler import LLMSampler
+from optuna_llm_sampler._policy._choose import DEFAULT_CHOOSE
 from optuna_llm_sampler import Screen
 from optuna_llm_sampler._proposal._candidates import draw_candidates
 from optuna_llm_sampler._proposal._candidates import read_choices
@@ -41,7 +43,7 @@ def pick_best_workers(prompt: str, index: int) -> str:
                                    for k in ranked[:n]]})
 
 
-def run(replier, n_trials: int, *, base=None, choose=Choose(candidates=4), schedule=None):
+def run(replier, n_trials: int, *, base=None, choose=choosing(), schedule=None):
     model = ScriptedChatModel(replier=replier)
     sampler = LLMSampler(
         model,
@@ -139,15 +141,16 @@ def test_a_reply_choosing_nothing_falls_back_to_the_base_sampler_with_the_reason
     assert "99" in trial.user_attrs["llm_error"]
 
 
-def test_choose_with_screen_is_refused() -> None:
-    with pytest.raises(TypeError, match="choose= or screen="):
+@pytest.mark.parametrize("choose", [DEFAULT_CHOOSE, Choose(candidates=6)])
+def test_a_screen_with_rounds_that_choose_is_refused_saying_what_to_pass(choose) -> None:
+    with pytest.raises(ConfigError, match="pass choose=None with screen="):
         LLMSampler(ScriptedChatModel(replier=pick_best_workers), search_space=SPACE,
-                   choose=Choose(), screen=Screen())
+                   choose=choose, screen=Screen())
 
 
 @pytest.mark.parametrize("bad", [1, 21, 2.0, True])
 def test_choose_refuses_counts_that_leave_nothing_to_choose_or_too_much_to_read(bad) -> None:
-    with pytest.raises(ChooseConfigError, match="candidates"):
+    with pytest.raises(ConfigError, match="candidates"):
         Choose(candidates=bad)
 
 
@@ -165,7 +168,7 @@ def write_or_pick(prompt: str, index: int) -> str:
 def test_with_from_trial_rounds_before_it_are_written_and_rounds_after_chosen() -> None:
     from optuna_llm_sampler import AlternatingSchedule
 
-    study, model = run(write_or_pick, 13, choose=Choose(from_trial=9),
+    study, model = run(write_or_pick, 13, choose=Choose(from_trial=9, write_when_ahead=False, vet_writes=False),
                        schedule=AlternatingSchedule())
     llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
     # Rounds 1-2 and 5-6 start before trial 9: written; round 9-10 starts there: chosen.
@@ -178,7 +181,7 @@ def test_with_from_trial_rounds_before_it_are_written_and_rounds_after_chosen() 
 def test_with_write_after_a_round_reached_with_too_few_complete_trials_chooses() -> None:
     from optuna_llm_sampler import AlternatingSchedule
 
-    study, model = run(write_or_pick, 13, choose=Choose(from_trial=9, write_after=2),
+    study, model = run(write_or_pick, 13, choose=Choose(from_trial=9, write_when_ahead=False, write_after=2, vet_writes=False),
                        schedule=AlternatingSchedule())
     llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
     assert [t.number for t in llm] == [1, 2, 5, 6, 9, 10]
@@ -189,7 +192,7 @@ def test_with_write_after_a_round_reached_with_too_few_complete_trials_chooses()
 
 
 def test_write_after_counts_complete_trials_and_is_not_applied_without_a_count() -> None:
-    choose = Choose(from_trial=10, write_after=2)
+    choose = Choose(write_when_ahead=False, write_after=2, vet_writes=False)
     assert choose.applies_to(1, None, complete=1)
     assert not choose.applies_to(1, None, complete=2)
     assert not choose.applies_to(1, None)
@@ -199,25 +202,25 @@ def test_write_after_counts_complete_trials_and_is_not_applied_without_a_count()
 
 @pytest.mark.parametrize("bad", [-1, 2.5, True, "10"])
 def test_choose_refuses_a_from_trial_that_is_not_a_trial_number(bad) -> None:
-    with pytest.raises(ChooseConfigError, match="from_trial"):
+    with pytest.raises(ConfigError, match="from_trial"):
         Choose(from_trial=bad)
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, False, "2"])
 def test_choose_refuses_a_write_after_that_is_not_a_count(bad) -> None:
-    with pytest.raises(ChooseConfigError, match="write_after"):
+    with pytest.raises(ConfigError, match="write_after"):
         Choose(write_after=bad)
 
 
 @pytest.mark.parametrize("bad", [1, "yes", None])
 def test_choose_refuses_a_write_when_ahead_that_is_not_a_bool(bad) -> None:
-    with pytest.raises(ChooseConfigError, match="write_when_ahead"):
+    with pytest.raises(ConfigError, match="write_when_ahead"):
         Choose(write_when_ahead=bad)
 
 
 def test_with_a_fixed_schedule_write_when_ahead_has_no_evidence_and_rounds_choose() -> None:
     model = ScriptedChatModel(replier=write_or_pick)
-    sampler = default_sampler(model, choose=Choose(from_trial=10, write_when_ahead=True))
+    sampler = default_sampler(model, choose=Choose(vet_writes=False))
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=15)
     llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
@@ -227,8 +230,9 @@ def test_with_a_fixed_schedule_write_when_ahead_has_no_evidence_and_rounds_choos
 def default_sampler(model: ScriptedChatModel, **options) -> LLMSampler:
     from optuna_llm_sampler import AlternatingSchedule
 
+    options = {"schedule": AlternatingSchedule(), **options}
     return LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                      schedule=AlternatingSchedule(), structured_output=True, **options)
+                      structured_output=True, **options)
 
 
 def test_by_default_rounds_of_the_random_start_up_are_written_and_later_rounds_chosen() -> None:
@@ -258,8 +262,9 @@ def test_choose_none_has_the_model_write_every_round() -> None:
     assert not any("## Candidates" in p for p in model.prompts)
 
 
-@pytest.mark.parametrize("option", [{"screen": Screen()}, {"prefetch": True}])
-def test_the_default_choose_gives_way_to_options_that_need_written_rounds(option) -> None:
+@pytest.mark.parametrize("option", [{"screen": Screen(), "choose": None},
+                                    {"prefetch": True, "choose": None}])
+def test_options_that_need_written_rounds_run_with_rounds_that_write(option) -> None:
     model = ScriptedChatModel(replier=write_or_pick)
     sampler = default_sampler(model, **option)
     study = optuna.create_study(direction="maximize", sampler=sampler)
@@ -270,20 +275,28 @@ def test_the_default_choose_gives_way_to_options_that_need_written_rounds(option
     assert not any(ATTR_CHOICE in t.user_attrs for t in llm)
 
 
-def test_an_explicit_choose_with_prefetch_is_still_refused() -> None:
-    with pytest.raises(TypeError, match="choose= or prefetch=True"):
+def test_an_explicit_choose_with_prefetch_is_refused_saying_what_to_pass() -> None:
+    with pytest.raises(ConfigError, match="pass schedule='alternating'"):
         LLMSampler(ScriptedChatModel(replier=pick_best_workers), search_space=SPACE,
-                   choose=Choose(from_trial=10), prefetch=True)
+                   choose=Choose(write_when_ahead=False, vet_writes=False), prefetch=True)
 
 
 def test_the_sampler_says_how_its_rounds_choose() -> None:
     from optuna_llm_sampler._policy._choose import DEFAULT_CHOOSE
 
     model = ScriptedChatModel(replier=pick_best_workers)
-    assert LLMSampler(model, search_space=SPACE).choose is DEFAULT_CHOOSE
-    assert LLMSampler(model, search_space=SPACE, choose=Choose(candidates=6)).choose == Choose(candidates=6)
-    # The default gives way to a screen, which needs written rounds.
-    assert LLMSampler(model, search_space=SPACE, screen=Screen()).choose is None
+    assert LLMSampler(model, search_space=SPACE).choose == Choose() == DEFAULT_CHOOSE
+    assert LLMSampler(model, search_space=SPACE, choose=choosing(candidates=6)).choose == choosing(candidates=6)
+    assert LLMSampler(model, search_space=SPACE, choose=None).choose is None
+    # A preset brings its own, unless one is given.
+    assert LLMSampler(model, search_space=SPACE, schedule="alternating").choose is None
+    assert LLMSampler(model, search_space=SPACE, schedule="alternating",
+                      choose=Choose(candidates=6)).choose == Choose(candidates=6)
+
+
+def test_one_field_changed_keeps_the_other_defaults() -> None:
+    changed = Choose(candidates=6)
+    assert (changed.from_trial, changed.write_when_ahead, changed.vet_writes) == (10, True, True)
 
 
 # --- vet_writes: what the model wrote competes with the base sampler's draws --------------------
@@ -322,7 +335,7 @@ def picks_a_draw(listed: dict[int, dict], own: list[int]) -> str:
 
 
 def vetted_run(pick, n_trials: int = 3, **kwargs):
-    return run(vetting(pick), n_trials, choose=Choose(from_trial=9, vet_writes=True),
+    return run(vetting(pick), n_trials, choose=Choose(from_trial=9, write_when_ahead=False),
                schedule=lambda n: n == 1, **kwargs)
 
 
@@ -385,7 +398,7 @@ def test_a_vetted_round_of_two_keeps_each_pick_in_the_reply_order() -> None:
         return json.dumps({"choices": [{"candidate": second}, {"candidate": draw}]})
 
     study, model = run(vetting(own_second_then_a_draw), 4,
-                       choose=Choose(from_trial=9, vet_writes=True),
+                       choose=Choose(from_trial=9, write_when_ahead=False),
                        schedule=lambda n: n in (1, 2))
     listed = candidates_in(model.prompts[1])
     assert len(listed) == 8 and _OWN_LINE.search(model.prompts[1]).groups()[1:] == ("6", "2")
@@ -416,7 +429,7 @@ def test_a_round_of_two_that_wrote_one_configuration_is_vetted_as_a_round_of_one
             reply["configurations"] = reply["configurations"][:1]
         return json.dumps(reply)
 
-    study, model = run(vetting(picks_own, write=writes_one), 4, choose=Choose(from_trial=9, vet_writes=True),
+    study, model = run(vetting(picks_own, write=writes_one), 4, choose=Choose(from_trial=9, write_when_ahead=False),
                        schedule=lambda n: n in (1, 2))
     write, vet = model.prompts
     assert "Propose 2 new" in write
@@ -441,7 +454,7 @@ def test_places_of_its_own_follow_the_configurations_and_are_returned_in_its_ord
 
 @pytest.mark.parametrize("bad", [1, "yes", None])
 def test_choose_refuses_a_vet_writes_that_is_not_a_bool(bad) -> None:
-    with pytest.raises(ChooseConfigError, match="vet_writes"):
+    with pytest.raises(ConfigError, match="vet_writes"):
         Choose(vet_writes=bad)
 
 
@@ -451,7 +464,7 @@ def test_a_vetted_round_counts_two_calls_against_the_budget() -> None:
     model = ScriptedChatModel(replier=vetting(picks_own))
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
                          schedule=lambda n: n in (1, 3), structured_output=True,
-                         choose=Choose(from_trial=9, vet_writes=True),
+                         choose=Choose(from_trial=9, write_when_ahead=False),
                          budget=ModelBudget(max_calls=2))
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=5)
@@ -475,7 +488,7 @@ def test_a_vetting_reply_that_writes_a_configuration_again_leaves_the_written_on
 
 @pytest.mark.parametrize(("pick", "kept"), [(picks_own, "written"), (picks_a_draw, "draw")])
 def test_by_default_the_models_written_start_up_trial_is_vetted_among_three_draws(pick, kept) -> None:
-    from optuna_llm_sampler import ATTR_VET
+    from optuna_llm_sampler.attrs import ATTR_VET
     from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 
     model = ScriptedChatModel(replier=vetting(pick))

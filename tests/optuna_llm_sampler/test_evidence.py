@@ -17,10 +17,10 @@ from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE as FAKE_SPACE
-from optuna_llm_sampler import ATTR_EVIDENCE_CHARS
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_EVIDENCE_CHARS
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import Evidence
-from optuna_llm_sampler import EvidenceConfigError
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import PromptConfig
@@ -124,5 +124,5 @@ def test_without_the_option_there_is_no_evidence() -> None:
      ({"importance_trials": "ten"}, "importance_trials"), ({"trend_threshold": 2}, "trend_threshold")],
 )
 def test_invalid_fields_raise_naming_them(kwargs: dict, name: str) -> None:
-    with pytest.raises(EvidenceConfigError, match=name):
+    with pytest.raises(ConfigError, match=name):
         Evidence(**kwargs)

@@ -8,8 +8,8 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState
 from optuna.trial import create_trial
 
-from optuna_llm_sampler import ATTR_FAIL_REASON
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_FAIL_REASON
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler._proposal._history import evaluated_params
 from optuna_llm_sampler._proposal._history import read_history
 from optuna_llm_sampler._proposal._history import search_space_from_trials

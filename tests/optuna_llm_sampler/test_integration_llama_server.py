@@ -23,8 +23,8 @@ import pytest
 
 from llm_fakes import unvetted
 from optuna_llm_sampler import AlternatingSchedule
-from optuna_llm_sampler import ATTR_OUTPUT_MODE
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_OUTPUT_MODE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 

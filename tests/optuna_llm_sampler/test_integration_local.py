@@ -15,10 +15,10 @@ import pytest
 
 from llm_fakes import model_first
 from llm_fakes import unvetted
-from optuna_llm_sampler import ATTR_ERROR
-from optuna_llm_sampler import ATTR_MODEL
-from optuna_llm_sampler import ATTR_RAW_REPLY
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_ERROR
+from optuna_llm_sampler.attrs import ATTR_MODEL
+from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import PromptConfig
@@ -115,9 +115,8 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
 
 
 def test_by_default_the_real_local_model_vets_what_it_wrote_among_tpes_draws() -> None:
-    from optuna_llm_sampler import ATTR_CHOICE
-    from optuna_llm_sampler import ATTR_VET
-
+    from optuna_llm_sampler.attrs import ATTR_CHOICE
+    from optuna_llm_sampler.attrs import ATTR_VET
     # The default choose vets a written round: trial 2 starts in TPE's start-up, so it is written.
     sampler = local_sampler(schedule=lambda n: n == 2)
     study = optuna.create_study(direction="maximize", sampler=sampler)

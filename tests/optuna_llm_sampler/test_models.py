@@ -153,7 +153,7 @@ def test_llm_sampler_runs_its_round_through_tongyi(monkeypatch, chat_server) -> 
     import optuna
 
     from optuna_llm_sampler import AlternatingSchedule
-    from optuna_llm_sampler import ATTR_SOURCE
+    from optuna_llm_sampler.attrs import ATTR_SOURCE
     from optuna_llm_sampler import LLMSampler
 
     handler, url = chat_server

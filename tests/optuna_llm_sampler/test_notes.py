@@ -15,14 +15,15 @@ from optuna.trial import TrialState
 import optuna_dashboard
 import pytest
 
+from llm_fakes import choosing
 from llm_fakes import fixed_replier
 from llm_fakes import objective
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
-from optuna_llm_sampler import ATTR_ARTIFACTS
-from optuna_llm_sampler import ATTR_DISCARDED
-from optuna_llm_sampler import ATTR_NOTE
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_ARTIFACTS
+from optuna_llm_sampler.attrs import ATTR_DISCARDED
+from optuna_llm_sampler.attrs import ATTR_NOTE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import discard_waiting_proposals
 from optuna_llm_sampler import is_discarded
@@ -243,7 +244,7 @@ def test_a_picked_candidate_says_it_was_chosen_not_written() -> None:
 
     model = ScriptedChatModel(replier=pick_first)
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=FirstNSchedule(1, round_size=1), choose=Choose())
+                         schedule=FirstNSchedule(1, round_size=1), choose=choosing())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     note = note_of(study, study.trials[1])
@@ -272,7 +273,7 @@ def test_a_vetted_trial_says_where_its_configuration_was_listed_and_what_it_runs
 
     model = ScriptedChatModel(replier=write_then_vet)
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=lambda n: n == 1, choose=Choose(from_trial=5, vet_writes=True))
+                         schedule=lambda n: n == 1, choose=Choose(from_trial=5, write_when_ahead=False))
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     note = note_of(study, study.trials[1])

@@ -24,9 +24,9 @@ from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
-from optuna_llm_sampler import ATTR_ERROR
-from optuna_llm_sampler import ATTR_OUTPUT_MODE
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_ERROR
+from optuna_llm_sampler.attrs import ATTR_OUTPUT_MODE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model

@@ -17,7 +17,7 @@ from optuna.distributions import IntDistribution
 import pytest
 
 from optuna_llm_sampler import AdaptiveSchedule
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import Evidence
@@ -80,6 +80,7 @@ def test_every_option_pickles_before_and_after_a_study() -> None:
         search_space=SPACE,
         schedule=EveryKthSchedule(3),
         screen=Screen(),
+        choose=None,
         evidence=Evidence(),
         budget=ModelBudget(max_calls=5),
         knowledge="k",

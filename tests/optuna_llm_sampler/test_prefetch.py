@@ -8,6 +8,7 @@ import threading
 import time
 
 import optuna
+import pytest
 from optuna.samplers import RandomSampler
 
 from llm_fakes import objective
@@ -17,13 +18,17 @@ from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
 from optuna_llm_sampler import AdaptiveSchedule
-from optuna_llm_sampler import ATTR_ERROR
-from optuna_llm_sampler import ATTR_PREFETCH
-from optuna_llm_sampler import ATTR_PROPOSED_BY
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_ERROR
+from optuna_llm_sampler.attrs import ATTR_PREFETCH
+from optuna_llm_sampler.attrs import ATTR_PROPOSED_BY
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import EveryKthSchedule
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler._policy._prefetch import Prefetch
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
 
 def _prefetch_threads() -> list[threading.Thread]:
@@ -31,6 +36,10 @@ def _prefetch_threads() -> list[threading.Thread]:
 
 
 def _run(model: ScriptedChatModel, n_trials: int, **kwargs) -> tuple[optuna.Study, LLMSampler]:
+    # Prefetching needs a schedule fixed in advance and rounds the model writes.
+    kwargs = {"schedule": "alternating", **kwargs}
+    if not isinstance(kwargs["schedule"], str):
+        kwargs.setdefault("choose", None)
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
                          prefetch=True, **kwargs)
     study = optuna.create_study(sampler=sampler)
@@ -100,7 +109,7 @@ def test_several_threads_still_call_the_model_once_per_round() -> None:
         return objective(trial)
 
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         prefetch=True)
+                         schedule="alternating", prefetch=True)
     study = optuna.create_study(sampler=sampler)
     study.optimize(slow, n_trials=24, n_jobs=3)
     assert sampler.join_prefetch(timeout=30)
@@ -112,10 +121,11 @@ def test_several_threads_still_call_the_model_once_per_round() -> None:
             assert t.user_attrs["llm_round"] in asked
 
 
-def test_a_schedule_that_follows_the_study_is_not_prefetched() -> None:
+def test_a_schedule_that_follows_the_study_is_refused_saying_what_to_pass() -> None:
+    # It decides a round only when the round starts: there is nothing to prepare ahead.
     model = ScriptedChatModel(replier=random_replier())
-    study, _ = _run(model, n_trials=9, schedule=AdaptiveSchedule())
-    assert not any(ATTR_PREFETCH in t.user_attrs for t in study.trials)
+    with pytest.raises(ConfigError, match="schedule='alternating'"):
+        _run(model, n_trials=9, schedule=AdaptiveSchedule())
 
 
 def test_a_copy_starts_with_nothing_ahead() -> None:

@@ -15,10 +15,10 @@ from optuna.trial import TrialState
 from optuna.trial import create_trial
 import pytest
 
-from optuna_llm_sampler import ATTR_FAIL_REASON
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_FAIL_REASON
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import PromptConfig
-from optuna_llm_sampler import PromptConfigError
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler._proposal._history import read_history
 from optuna_llm_sampler._proposal._prompt import PromptBuilder
 from optuna_llm_sampler._proposal._prompt import describe_distribution
@@ -141,9 +141,9 @@ def test_knowledge_from_a_file(tmp_path) -> None:
 
 
 def test_config_rejects_nonsense() -> None:
-    with pytest.raises(PromptConfigError, match="max_chars"):
+    with pytest.raises(ConfigError, match="max_chars"):
         PromptConfig(max_chars=10)
-    with pytest.raises(PromptConfigError, match="best_trials"):
+    with pytest.raises(ConfigError, match="best_trials"):
         PromptConfig(best_trials=-1)
 
 

@@ -10,14 +10,14 @@ from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
 import pytest
 
-from optuna_llm_sampler import ATTR_MODEL
-from optuna_llm_sampler import ATTR_RAW_REPLY
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_MODEL
+from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import ModelSpecError
-from optuna_llm_sampler import SOURCE_LLM
+from optuna_llm_sampler.attrs import SOURCE_LLM
 from optuna_llm_sampler._model._invoke import bind_schema
 from optuna_llm_sampler._model._invoke import reply_schema
 

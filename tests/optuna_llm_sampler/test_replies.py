@@ -13,8 +13,8 @@ from optuna.distributions import IntDistribution
 from optuna.samplers import RandomSampler
 import pytest
 
-from optuna_llm_sampler import ATTR_REPAIRS
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_REPAIRS
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import LLMSampler
 

@@ -25,11 +25,11 @@ from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
 from optuna_llm_sampler import AlternatingSchedule
-from optuna_llm_sampler import ATTR_ERROR
-from optuna_llm_sampler import ATTR_LATENCY
-from optuna_llm_sampler import ATTR_NOTE
-from optuna_llm_sampler import ATTR_RAW_REPLY
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_ERROR
+from optuna_llm_sampler.attrs import ATTR_LATENCY
+from optuna_llm_sampler.attrs import ATTR_NOTE
+from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 

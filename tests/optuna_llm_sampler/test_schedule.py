@@ -10,7 +10,7 @@ from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import CallableSchedule
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import FirstNSchedule
-from optuna_llm_sampler import InvalidScheduleError
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import TrialRole
 from optuna_llm_sampler._policy._schedule import Schedule
 from optuna_llm_sampler._policy._schedule import as_schedule
@@ -78,12 +78,12 @@ def test_callable_rounds_are_cut_at_max_round_size() -> None:
     ],
 )
 def test_invalid_arguments_raise_naming_them(make) -> None:
-    with pytest.raises(InvalidScheduleError):
+    with pytest.raises(ConfigError):
         make()
 
 
 def test_callable_returning_nonsense_raises_naming_the_trial() -> None:
-    with pytest.raises(InvalidScheduleError, match="trial 4"):
+    with pytest.raises(ConfigError, match="trial 4"):
         CallableSchedule(lambda n: 42).role(4)  # type: ignore[arg-type,return-value]
 
 

@@ -13,13 +13,13 @@ from llm_fakes import objective
 from llm_fakes import prompt_n
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
-from optuna_llm_sampler import ATTR_SCREEN
-from optuna_llm_sampler import ATTR_SOURCE
+from optuna_llm_sampler.attrs import ATTR_SCREEN
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import FirstNSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import Screen
-from optuna_llm_sampler import ScreenConfigError
+from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler._policy._screen import encode
 
 
@@ -43,7 +43,7 @@ def good_last(prompt: str, index: int) -> str:
 def run(schedule, screen: Screen | None, n: int) -> tuple[optuna.Study, ScriptedChatModel]:
     model = ScriptedChatModel(replier=good_last)
     sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE,
-                         schedule=schedule, screen=screen, structured_output=True)
+                         schedule=schedule, screen=screen, choose=None, structured_output=True)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=n)
     return study, model
@@ -101,7 +101,7 @@ def test_encoding_scales_numbers_and_one_hots_choices() -> None:
     [({"factor": 0}, "factor"), ({"min_trials": 1}, "min_trials"), ({"n_estimators": 2.5}, "n_estimators")],
 )
 def test_invalid_fields_raise_naming_them(kwargs: dict, name: str) -> None:
-    with pytest.raises(ScreenConfigError, match=name):
+    with pytest.raises(ConfigError, match=name):
         Screen(**kwargs)
 
 

@@ -20,7 +20,9 @@ sys.path.insert(0, str(SAMPLER_TESTS))
 
 from llm_fakes import SPACE, read_call_log, round_records, rounds_with_an_owner  # noqa: E402
 
-from optuna_llm_sampler import ATTR_SOURCE, AlternatingSchedule  # noqa: E402
+from optuna_llm_sampler import AlternatingSchedule  # noqa: E402
+
+from optuna_llm_sampler.attrs import ATTR_SOURCE
 
 
 @pytest.mark.postgres

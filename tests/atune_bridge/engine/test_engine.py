@@ -484,8 +484,19 @@ def test_llm_engine_wires_llm_sampler(model_first: None) -> None:
     task, reply = begin(engine, engine="llm", max_eval=4)
     assert type(engine.study(task).sampler).__name__ == "LLMSampler"
     assert drive(engine, task, first=reply["param"])["finished"] is True
-    sources = [t.user_attrs.get(sampler_mod.ATTR_SOURCE) for t in engine.study(task).trials]
-    assert sampler_mod.SOURCE_LLM in sources  # the scripted reply became a trial
+    sources = [t.user_attrs.get(sampler_mod.attrs.ATTR_SOURCE) for t in engine.study(task).trials]
+    assert sampler_mod.attrs.SOURCE_LLM in sources  # the scripted reply became a trial
+
+
+def test_the_engines_schedule_is_the_model_role_it_was_started_with() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    model = FakeListChatModel(responses=['{"worker_processes": "2", "worker_connections": 1024, "keepalive_timeout": 30, "ratio": 0.7}'] * 50)
+    engine = OptimizerEngine(EngineConfig(storage=None, seed=1, schedule="alternating"),
+                             chat_model=model)
+    task, reply = begin(engine, engine="llm", max_eval=6)
+    assert type(engine.study(task).sampler.schedule).__name__ == "AlternatingSchedule"
+    assert engine.study(task).sampler.choose is None  # the model writes its rounds
 
 
 @pytest.mark.parametrize(("search", "base"), [(None, "TPESampler"), ("sobol-tpe", "SobolTPESampler"), ("tpe", "TPESampler")])

@@ -198,7 +198,7 @@ def test_each_trial_shows_the_model_its_latency_its_error_and_why_it_fell_back(t
     toy = copy_toy(tmp_path)
     sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen",
                          schedule=AlternatingSchedule(),  # rounds 1-2 and 5-6
-                         choose=Choose(from_trial=10, write_when_ahead=True))  # unvetted: a call a round
+                         choose=Choose(vet_writes=False))  # unvetted: a call a round
     result = Runner(load_server(toy.server_path), load_client(toy.client_path()),
                     toy.config(n_trials=7), sampler=sampler).run()
     summary = summarize(result)
@@ -224,7 +224,7 @@ def test_a_trial_the_model_chose_says_which_candidate_it_picked(tmp_path: Path) 
     model = FakeListChatModel(responses=[json.dumps({"choices": [{"candidate": 3}, {"candidate": 1}]})])
     toy = copy_toy(tmp_path)
     sampler = LLMSampler(model, base_sampler=TPESampler(seed=0), model_name="fake-qwen",
-                         schedule=FirstNSchedule(2, round_size=2), choose=Choose(candidates=4))
+                         schedule=FirstNSchedule(2, round_size=2), choose=Choose(from_trial=0, write_when_ahead=False, vet_writes=False))
     result = Runner(load_server(toy.server_path), load_client(toy.client_path()),
                     toy.config(n_trials=4), sampler=sampler).run()
     summary = summarize(result)

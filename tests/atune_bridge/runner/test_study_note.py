@@ -59,7 +59,7 @@ def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(
 ) -> None:
     toy.runner(llm="random:0", n_trials=2).run()
     owner = toy.study().trials[1]
-    ids = owner.user_attrs[optuna_llm_sampler.ATTR_ARTIFACTS]
+    ids = owner.user_attrs[optuna_llm_sampler.attrs.ATTR_ARTIFACTS]
     folder = toy.root / "study.artifacts"
     assert sorted(p.name for p in folder.iterdir()) == sorted(ids.values())
     assert "=== human ===" in (folder / ids["prompt"]).read_text()
@@ -70,7 +70,7 @@ def test_prompts_and_replies_are_kept_next_to_the_sqlite_file(
 def test_no_artifacts_when_asked_for_none(toy: Toy, model_first: None) -> None:
     toy.runner(llm="random:0", n_trials=2, artifact_dir="none").run()
     assert not (toy.root / "study.artifacts").exists()
-    assert optuna_llm_sampler.ATTR_ARTIFACTS not in toy.study().trials[1].user_attrs
+    assert optuna_llm_sampler.attrs.ATTR_ARTIFACTS not in toy.study().trials[1].user_attrs
 
 
 def test_the_artifact_folder_follows_the_storage() -> None:
