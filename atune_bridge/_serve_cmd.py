@@ -56,6 +56,10 @@ def add_parser(subparsers: Any) -> None:
                              "(read only); without it, history_path names studies of --storage only")
     parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
                         help="tasks held in memory at most, about 45 KB each (default %(default)s; see docs/limits.md)")
+    from atune_bridge._tune_cmd import add_search_argument
+
+    add_search_argument(parser, "engine llm, under the model (its start-up is the task's random_starts; "
+                                "engine bayes runs the gp search, tpe TPE)")
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -112,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     storage = None if args.storage.strip().lower() in ("none", "memory") else args.storage
     llm = None if args.llm.strip().lower() in ("none", "") else args.llm.strip()
     config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge,
-                          schedule=args.schedule, history_dir=args.history_dir,
-                          max_tasks=args.max_tasks)
+                          schedule=args.schedule, search=args.search,
+                          history_dir=args.history_dir, max_tasks=args.max_tasks)
     chat_model = None
     if llm is not None:
         try:

@@ -70,6 +70,8 @@ def add_parser(subparsers: Any) -> None:
                         help="optimise each metric as an objective (Pareto front) instead of A-Tune's "
                              "weighted improvement rate")
     parser.add_argument("--seed", type=int, help="seed of the samplers")
+    add_search_argument(parser, "the trials the model does not write (all of them with --llm none); "
+                                "its start-up is the client's random_starts")
     parser.add_argument("--llm-timeout", type=float, default=300.0, metavar="SEC",
                         help="seconds one model call may take before its trial goes to TPE "
                              "(default: %(default)g)")
@@ -109,6 +111,15 @@ def add_parser(subparsers: Any) -> None:
                         help="folder keeping each model call's whole prompt and reply as Optuna artifacts "
                              "(default: <db stem>.artifacts/ beside a SQLite storage; 'none' keeps none)")
     parser.set_defaults(func=run)
+
+
+def add_search_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--search NAME``: the base search (``optuna_llm_sampler._search.SEARCHES``), its help listing each."""
+    from optuna_llm_sampler._search import DEFAULT_SEARCH, SEARCHES, search_names
+
+    listed = "; ".join(f"{name}: {SEARCHES[name][1]}" for name in search_names())
+    parser.add_argument("--search", choices=search_names(), default=DEFAULT_SEARCH, metavar="NAME",
+                        help=f"the base search for {what} (default: %(default)s). {listed}")
 
 
 def progress_line(report: TrialReport, names: list[str]) -> str:
@@ -230,6 +241,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         warm_start=tuple(args.warm_start),
         artifact_dir=args.artifact_dir,
         pass_env=tuple(args.pass_env),
+        search=args.search,
     )
     names = [e.name for e in client.evaluations]
     runner = Runner(server, client, config,

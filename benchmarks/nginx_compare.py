@@ -85,7 +85,7 @@ def run_arm(arm_name: str, seed: int, args: argparse.Namespace, storage: str, pr
 
     study_name = f"nginx-compare-{arm_name}-seed{seed}-t{args.trials}"
     _script("param.sh", "reset")  # every run starts from the study's baseline settings
-    arm = make_arm(arm_name, problem, seed, llm_timeout=args.llm_timeout)
+    arm = make_arm(arm_name, problem, seed, trials=args.trials, llm_timeout=args.llm_timeout)
     study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize", load_if_exists=True)
     arm.attach(study)  # the expert reads the best so far from storage
     config = RunnerConfig(storage=storage, study_name=study_name, llm="none", n_trials=args.trials,

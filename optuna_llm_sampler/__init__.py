@@ -40,6 +40,11 @@ from optuna_llm_sampler._policy._screen import Screen
 from optuna_llm_sampler._proposal._evidence import Evidence
 from optuna_llm_sampler._proposal._prompt import PromptConfig
 from optuna_llm_sampler._records._storage import sqlite_storage
+from optuna_llm_sampler._search import make_search
+from optuna_llm_sampler._search import RoundedGPSampler
+from optuna_llm_sampler._search import SobolGPSampler
+from optuna_llm_sampler._search import SobolSampler
+from optuna_llm_sampler._search import SobolTPESampler
 from optuna_llm_sampler._records._waiting import discard_waiting_proposals
 from optuna_llm_sampler._records._waiting import is_discarded
 from optuna_llm_sampler._sampler import LLMSampler
@@ -76,15 +81,20 @@ __all__ = [
     "Preset",
     "PromptConfig",
     "RandomChatModel",
+    "RoundedGPSampler",
     "Schedule",
     "Screen",
     "SearchSpaceError",
+    "SobolGPSampler",
+    "SobolSampler",
+    "SobolTPESampler",
     "TrialRole",
     "__version__",
     "attrs",
     "discard_waiting_proposals",
     "is_discarded",
     "make_chat_model",
+    "make_search",
     "sqlite_storage",
 ]
 

@@ -22,6 +22,11 @@ class ConfigError(LLMSamplerError, ValueError):
     """
 
 
+class SearchError(ConfigError):
+    """A base search's name is unknown, or the search cannot run here (PyTorch missing for a
+    Gaussian process); the message names the searches there are."""
+
+
 class SearchSpaceError(LLMSamplerError, ValueError):
     """The ``search_space``, ``descriptions`` or ``baseline`` argument is malformed.
 

@@ -59,3 +59,10 @@ spec="$root"
 [ -n "$extras" ] && spec="$root[$extras]"
 # The pip cache keeps the llama-cpp-python wheel: only the first install builds it (~5 min).
 "$venv/bin/python" -m pip install -q -e "$spec"
+# HEBO (the benchmark's hebo arm) declares numpy<1.25 and pymoo==0.6.0, which clash with numpy 2;
+# it runs on both (see the bench extra in pyproject.toml, which lists what it imports), so it is
+# installed without its declared dependencies.
+if [[ ",$extras," == *",bench,"* ]] && ! "$venv/bin/python" -c "import hebo" 2>/dev/null; then
+    echo "bootstrap: installing HEBO 0.3.6 without its numpy<1.25 and pymoo==0.6.0 pins"
+    "$venv/bin/python" -m pip install -q --no-deps "HEBO==0.3.6"
+fi

@@ -9,7 +9,10 @@ A-Tune engine          what runs here
 =====================  =====================================================================
 ``random``             ``RandomSampler`` (A-Tune: skopt with a dummy estimator, i.e. random)
 ``tpe``                ``TPESampler`` (A-Tune: hyperopt's TPE)
-``bayes``              ``GPSampler`` (A-Tune: skopt's Gaussian process). GPSampler needs
+``bayes``              ``RoundedGPSampler`` (A-Tune: skopt's Gaussian process): Optuna's
+                       ``GPSampler``, with a knob of more than 10,000 values searched as
+                       continuous and rounded rather than listed value by value (a knob from
+                       0 to 2**28 would take gigabytes and minutes per trial). It needs
                        PyTorch; without it the task runs ``TPESampler`` and says so in the
                        POST reply's ``message``, the task's ``warnings`` and the log.
 ``forest``, ``gbrt``,  ``TPESampler(multivariate=True)``: A-Tune runs skopt with a random
@@ -33,8 +36,10 @@ A-Tune engine          what runs here
 ``Bayesian_Transfer``  ``TPESampler(multivariate=True)``, seeded by ``x_ref``/``y_ref`` and
                        by the best trials of the studies ``history_path`` names (for every
                        engine: :mod:`atune_bridge._engine._transfer`).
-``llm``                ``LLMSampler`` over ``TPESampler`` (needs the engine started with a
-                       model: ``--llm SPEC``).
+``llm``                ``LLMSampler`` over the engine's base search (``serve --search``,
+                       default ``tpe``; ``sobol-tpe`` starts TPE from a scrambled Sobol design
+                       of ``random_starts`` trials); needs the engine started with a model
+                       (``--llm SPEC``).
 =====================  =====================================================================
 
 ``random_starts`` becomes ``n_startup_trials`` of TPE and GP (Optuna's default 10 when absent).
@@ -60,7 +65,6 @@ from optuna.distributions import (
 from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import (
     BaseSampler,
-    GPSampler,
     GridSampler,
     QMCSampler,
     RandomSampler,
@@ -104,6 +108,8 @@ class SamplerContext:
     seed: int
     random_starts: int | None = None
     split_count: int | None = None
+    search: str | None = None
+    """The base search of engine ``llm`` (``serve --search``); ``None``: the default one."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +179,10 @@ def _tpe_multivariate(engine: str, why: str) -> Factory:
 
 def _bayes(ctx: SamplerContext) -> EnginePlan:
     if gp_available():
-        sampler = GPSampler(seed=ctx.seed, n_startup_trials=_startup(ctx))
-        return EnginePlan("bayes", sampler, "GPSampler", ctx.max_eval)
+        from optuna_llm_sampler._search import RoundedGPSampler
+
+        sampler = RoundedGPSampler(seed=ctx.seed, n_startup_trials=_startup(ctx))
+        return EnginePlan("bayes", sampler, "RoundedGPSampler", ctx.max_eval)
     plan = _tpe(ctx)
     return replace(
         plan,
@@ -197,8 +205,14 @@ def _lhs(ctx: SamplerContext) -> EnginePlan:
 
 
 def _llm(ctx: SamplerContext) -> EnginePlan:
-    plan = _tpe(ctx)
-    return replace(plan, engine="llm", runs="LLMSampler over TPESampler", wants_llm=True)
+    from optuna_llm_sampler._search import DEFAULT_SEARCH, SearchError, make_search
+
+    name = ctx.search or DEFAULT_SEARCH
+    try:
+        sampler = make_search(name, seed=ctx.seed, n_startup_trials=_startup(ctx))
+    except SearchError as exc:
+        raise UnsupportedEngineError("llm", f"engine 'llm': {exc}") from exc
+    return EnginePlan("llm", sampler, f"LLMSampler over the {name} search", ctx.max_eval, wants_llm=True)
 
 
 def _snap(dist: BaseDistribution, value: float) -> Any:

@@ -94,6 +94,8 @@ class EngineConfig:
             ``STUDY@FILE`` (read only; see :mod:`atune_bridge._engine._transfer`). ``None``
             (the default): ``history_path`` names studies of the engine's own storage only.
         max_tasks: the most tasks held in memory (see the module doc), about 45 KB each.
+        search: the base search of engine ``llm`` (``optuna_llm_sampler._search.SEARCHES``:
+            ``tpe``, ``sobol-tpe``, ``sobol-gp``, ``gp``, ``random``); ``None``: ``tpe``.
     """
 
     storage: str | None = "sqlite:///atune-engine.db"
@@ -105,6 +107,7 @@ class EngineConfig:
     purge_on_delete: bool = False
     history_dir: str | None = None
     max_tasks: int = MAX_TASKS
+    search: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_tasks < 1:
@@ -363,8 +366,8 @@ class TaskStore:
         _logger.info("task %s rebuilt from storage (%s, phase %s)", task_id, plan.runs, state.get("phase"))
         return _Task(task_id, study, knobs, space, spec, dict(state), plan, warnings)
 
-    @staticmethod
-    def _context(knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *, seed: int) -> SamplerContext:
+    def _context(self, knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *,
+                 seed: int) -> SamplerContext:
         return SamplerContext(
             knobs=tuple(knobs),
             space=space,
@@ -373,4 +376,5 @@ class TaskStore:
             seed=seed,
             random_starts=spec.get("random_starts"),
             split_count=spec.get("split_count"),
+            search=self.config.search,
         )

@@ -84,6 +84,8 @@ class RunnerConfig:
         max_output_bytes: The most of a command's output that is read (its last bytes): the
             benchmark's output the evaluations read, a failed step's output kept on the trial.
             Default 4 MiB (:data:`~atune_bridge._runner._shell.MAX_OUTPUT_BYTES`).
+        search: The base search under the model (``optuna_llm_sampler._search.SEARCHES``:
+            ``tpe``, ``sobol-tpe``, ``sobol-gp``, ``gp``, ``random``). None: ``tpe``.
     """
 
     storage: str = DEFAULT_STORAGE
@@ -109,6 +111,7 @@ class RunnerConfig:
     artifact_dir: str | None = None
     pass_env: tuple[str, ...] = ()
     max_output_bytes: int = MAX_OUTPUT_BYTES
+    search: str | None = None
 
     def artifact_folder(self) -> str | None:
         """The artifact folder this configuration asks for (see ``artifact_dir``), or None."""

@@ -480,6 +480,7 @@ class Runner:
                 schedule=self.config.schedule,
                 llm_timeout=self.config.llm_timeout,
                 artifact_dir=self.config.artifact_folder(),
+                search=self.config.search,
             )
         self._sampler = sampler
         study = optuna.create_study(

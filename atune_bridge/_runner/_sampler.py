@@ -1,5 +1,5 @@
-"""The sampler the runner tunes with: TPE, wrapped in ``LLMSampler`` unless the model is
-``"none"``, and what the model is told (the machine, the project, each parameter).
+"""The sampler the runner tunes with: a base search (``--search``, by default TPE), wrapped in ``LLMSampler`` unless the model is ``"none"``, and what the model
+is told (the machine, the project, each parameter).
 
 Imports the A-Tune formats and the runner's ``_errors``.
 """
@@ -109,17 +109,20 @@ def build_sampler(
     schedule: str = "adaptive",
     llm_timeout: float = 300.0,
     artifact_dir: str | None = None,
+    search: str | None = None,
 ) -> BaseSampler:
-    """TPE, wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
+    """The base search ``search`` (:func:`optuna_llm_sampler._search.make_search`, default
+    ``tpe``) with ``n_startup_trials`` start-up trials, wrapped in ``LLMSampler`` unless
+    ``llm`` is ``"none"``.
 
     ``schedule`` names the model's role (a preset of ``LLMSampler``: ``adaptive``,
     ``alternating``, ``write``). With ``artifact_dir`` the model's prompts and raw replies are
     kept there as Optuna artifacts.
 
     Raises:
-        SamplerUnavailableError: the sampler package or the model cannot be loaded.
+        SamplerUnavailableError: the sampler package, the search or the model cannot be loaded.
     """
-    base = optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(1, n_startup_trials))
+    base = build_search(search, seed=seed, n_startup_trials=n_startup_trials)
     if llm.strip().lower() == "none":
         return base
     try:
@@ -147,6 +150,22 @@ def build_sampler(
         )
     except (ValueError, ImportError, OSError, RuntimeError) as exc:
         raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
+
+
+def build_search(search: str | None, *, seed: int | None, n_startup_trials: int) -> BaseSampler:
+    """The base search named ``search`` (default ``tpe``), at least one start-up trial.
+
+    Raises:
+        SamplerUnavailableError: the name is unknown, or the search needs what is not installed.
+    """
+    try:
+        from optuna_llm_sampler._search import DEFAULT_SEARCH, SearchError, make_search
+    except ImportError as exc:
+        raise SamplerUnavailableError(f"--search: optuna_llm_sampler cannot be imported ({exc})") from exc
+    try:
+        return make_search(search or DEFAULT_SEARCH, seed=seed, n_startup_trials=max(1, n_startup_trials))
+    except SearchError as exc:
+        raise SamplerUnavailableError(f"--search {search}: {exc}") from exc
 
 
 def _make_dir(path: str) -> str:

@@ -1,6 +1,7 @@
 """Arms: the optimisers a benchmark compares, each a name on the command line.
 
-Model-free arms are Optuna's samplers and A-Tune's default engine; ``llm:SPEC`` arms are
+Model-free arms are Optuna's samplers, A-Tune's default engine and the field's optimisers
+(SMAC3, HEBO, Nevergrad's NGOpt: :mod:`optbench.peers`); ``llm:SPEC`` arms are
 LLMSampler over TPE with a model spec (anything ``make_chat_model`` takes, ``random`` among
 them, a stand-in that is not a model) or ``llm:expert``, scripted nginx advice that is not a
 model either (see :mod:`optbench.expert`).
@@ -186,7 +187,7 @@ def _stable_repr(value: Any) -> str:
     return type(value).__name__ if " at 0x" in text else text
 
 
-def _tpe(problem: Problem, seed: int) -> BaseSampler:
+def _tpe(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed)
 
 
@@ -195,40 +196,90 @@ ATUNE_RANDOM_STARTS = 20
 runner (``atune-bridge tune``) and the engine give TPE that many start-up trials."""
 
 
-def _tpe_starts20(problem: Problem, seed: int) -> BaseSampler:
+def _tpe_starts20(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed, n_startup_trials=ATUNE_RANDOM_STARTS)
 
 
-def _tpe_indep(problem: Problem, seed: int) -> BaseSampler:
+def _tpe_indep(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed, multivariate=False)
 
 
-def _tpe_mv(problem: Problem, seed: int) -> BaseSampler:
+def _tpe_mv(problem: Problem, seed: int, trials: int) -> BaseSampler:
     return TPESampler(seed=seed, multivariate=True, group=True)
 
 
-def _gp(problem: Problem, seed: int) -> BaseSampler:
+def _gp(problem: Problem, seed: int, trials: int) -> BaseSampler:
     if importlib.util.find_spec("torch") is None:
         raise ArmError("arm 'gp' needs torch (GPSampler): pip install torch (the bench extra's bootstrap installs the CPU wheel)")
-    return optuna.samplers.GPSampler(seed=seed)
+    from optuna_llm_sampler._search import RoundedGPSampler
+
+    return RoundedGPSampler(seed=seed)
 
 
-def _gbrt(problem: Problem, seed: int) -> BaseSampler:
+def _gbrt(problem: Problem, seed: int, trials: int) -> BaseSampler:
     if importlib.util.find_spec("skopt") is None:
         raise ArmError("arm 'gbrt' needs scikit-optimize: pip install scikit-optimize")
     return GBRTSampler(seed=seed, n_initial_points=10)
 
 
-#: model-free arms: name -> (factory, one line for --list)
-MODEL_FREE: dict[str, tuple[Callable[[Problem, int], BaseSampler], str]] = {
-    "random": (lambda p, s: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
+def _search(name: str) -> Callable[[Problem, int, int], BaseSampler]:
+    """The factory of the base search ``name`` (``optuna_llm_sampler._search.SEARCHES``), TPE's
+    start-up of 10 trials (the baseline and nine design points)."""
+
+    def factory(problem: Problem, seed: int, trials: int) -> BaseSampler:
+        from optuna_llm_sampler._search import SearchError, make_search
+
+        try:
+            return make_search(name, seed=seed)
+        except SearchError as e:
+            raise ArmError(f"arm {name!r}: {e}") from None
+
+    return factory
+
+
+def _peer(name: str) -> Callable[[Problem, int, int], BaseSampler]:
+    """The factory of peer arm ``name`` (:mod:`optbench.peers`), refusing it when its package is absent."""
+
+    def factory(problem: Problem, seed: int, trials: int) -> BaseSampler:
+        _check_peer(name)
+        from optbench import peers
+
+        if name == "smac-noisy":
+            return peers.SMACSampler(seed, trials, deterministic=False)
+        cls = {"smac": peers.SMACSampler, "hebo": peers.HEBOSampler, "ngopt": peers.NGOptSampler}[name]
+        return cls(seed, trials)
+
+    return factory
+
+
+def _check_peer(name: str) -> None:
+    from optbench.peers import MODULES, PACKAGES
+
+    package = name.partition("-")[0]
+    if importlib.util.find_spec(MODULES[package]) is None:
+        raise ArmError(f"arm {name!r} needs {PACKAGES[package]}: install the bench extra "
+                       "(bash scripts/bootstrap.sh bench)")
+
+
+#: model-free arms: name -> (factory of (problem, seed, trials), one line for --list)
+MODEL_FREE: dict[str, tuple[Callable[[Problem, int, int], BaseSampler], str]] = {
+    "random": (lambda p, s, t: RandomSampler(seed=s), "uniform random search (Optuna's RandomSampler)"),
     "tpe": (_tpe, "Optuna's default TPESampler (Optuna 5: multivariate; 10 random start trials)"),
     "tpe-starts20": (_tpe_starts20, "TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune gives TPE"),
     "tpe-indep": (_tpe_indep, "TPESampler(multivariate=False): one density per knob, Optuna 4's default"),
     "tpe-mv": (_tpe_mv, "TPESampler(multivariate=True, group=True); on a fixed space the same as 'tpe' in Optuna 5"),
-    "gp": (_gp, "Optuna's GPSampler (needs torch)"),
+    "gp": (_gp, "Optuna's GPSampler, knobs of more than 10,000 values searched as continuous and rounded (RoundedGPSampler; needs torch)"),
     "gbrt": (_gbrt, "A-Tune's gbrt engine: scikit-optimize's GBRT optimiser, 10 random starts"),
+    "sobol-tpe": (_search("sobol-tpe"), "SobolTPESampler: TPE whose 10 start-up trials (the baseline and 9) are a scrambled Sobol design over every knob"),
+    "sobol-gp": (_search("sobol-gp"), "SobolGPSampler: the Sobol start-up, then Optuna's GP with wide knobs rounded (needs torch; about a second per trial)"),
+    "smac": (_peer("smac"), "SMAC3's hyperparameter-optimisation facade (random forest, Sobol initial design), each configuration measured once"),
+    "smac-noisy": (_peer("smac-noisy"), "SMAC3's facade with its noisy-objective intensifier: it measures incumbents again, up to 3 times"),
+    "hebo": (_peer("hebo"), "HEBO (Sobol start of 1 + knobs, GP with input warping and fitted noise, MACE acquisitions); seconds per trial"),
+    "ngopt": (_peer("ngopt"), "Nevergrad's NGOpt: picks its algorithm from the budget, the dimension and the knob types"),
 }
+
+PEERS = ("smac", "smac-noisy", "hebo", "ngopt")
+"""The arms that run another library's optimiser (:mod:`optbench.peers`)."""
 
 LLM_ARMS: dict[str, str] = {
     "llm:random": "LLMSampler over TPE; the model is the 'random' stand-in (NOT a model: uniform random replies)",
@@ -327,6 +378,11 @@ _BASE_STARTUP = "base_n_startup_trials"
 the base sampler with the run's seed, so an option cannot build it)."""
 
 
+_BASE_SEARCH = "base_search"
+"""The key an option sets to replace the base TPE: a factory of ``(problem, seed, trials)``, as
+the model-free arms' (:func:`make_arm` builds it with the run's seed)."""
+
+
 def _screen() -> dict[str, Any]:
     from optuna_llm_sampler import Screen
 
@@ -391,6 +447,8 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "unvetted": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-23: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
     "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
+    "sobol-tpe": (lambda: {_BASE_SEARCH: _search("sobol-tpe")}, "base_sampler=SobolTPESampler(seed): TPE whose start-up trials are a scrambled Sobol design over every knob, categorical ones included, instead of random draws"),
+    "sobol-gp": (lambda: {_BASE_SEARCH: _search("sobol-gp")}, "base_sampler=SobolGPSampler(seed): the Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (needs torch; about a second per trial)"),
 }
 
 
@@ -413,6 +471,10 @@ def check_arm(name: str, problem: Problem) -> None:
             raise ArmError("arm 'gp' needs torch (GPSampler); install the bench extra with scripts/bootstrap.sh")
         if name == "gbrt" and importlib.util.find_spec("skopt") is None:
             raise ArmError("arm 'gbrt' needs scikit-optimize (the bench extra)")
+        if name in PEERS:
+            _check_peer(name)
+        if name == "sobol-gp" and importlib.util.find_spec("torch") is None:
+            raise ArmError("arm 'sobol-gp' needs torch (GPSampler); install the bench extra with scripts/bootstrap.sh")
         return
     if not name.startswith("llm:") or not name[4:]:
         raise ArmError(f"unknown arm {name!r}: choose from {', '.join(arm_names())} or llm:SPEC")
@@ -439,12 +501,13 @@ def check_arm(name: str, problem: Problem) -> None:
         raise ArmError(f"arm {name!r}: {e}") from None
 
 
-def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | None = 300.0,
+def make_arm(name: str, problem: Problem, seed: int, *, trials: int = 30, llm_timeout: float | None = 300.0,
              llm_threads: int | None = None) -> Arm:
-    """Build arm ``name`` for one run of ``problem`` with ``seed``; ``llm_threads`` for ``llm:local``."""
+    """Build arm ``name`` for one run of ``problem`` with ``seed`` and ``trials`` trials (the
+    budget SMAC and NGOpt are told); ``llm_threads`` for ``llm:local``."""
     check_arm(name, problem)
     if name in MODEL_FREE:
-        return Arm(name, MODEL_FREE[name][0](problem, seed))
+        return Arm(name, MODEL_FREE[name][0](problem, seed, trials))
     from optuna_llm_sampler import LLMSampler, make_chat_model
 
     base_name, options = split_arm(name)
@@ -461,9 +524,16 @@ def make_arm(name: str, problem: Problem, seed: int, *, llm_timeout: float | Non
         model = make_chat_model(spec)
     settings = {k: v for option in options for k, v in LLM_OPTIONS[option][0]().items()}
     startup = settings.pop(_BASE_STARTUP, None)
+    search = settings.pop(_BASE_SEARCH, None)
+    if search is not None and startup is not None:
+        raise ArmError(f"arm {name!r}: +starts20 sets TPE's start-up, and a base search option replaces TPE")
+    if search is not None:
+        base: BaseSampler = search(problem, seed, trials)
+    else:
+        base = TPESampler(seed=seed) if startup is None else TPESampler(seed=seed, n_startup_trials=startup)
     sampler = LLMSampler(
         model,
-        base_sampler=TPESampler(seed=seed) if startup is None else TPESampler(seed=seed, n_startup_trials=startup),
+        base_sampler=base,
         search_space=problem.space,
         knowledge=problem.knowledge or None,
         descriptions=problem.descriptions or None,

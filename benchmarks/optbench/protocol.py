@@ -59,7 +59,7 @@ def run_once(problem: Problem, arm_name: str, seed: int, trials: int, *, llm_tim
     draws at the same trial numbers (common random numbers: less variance between arms).
     """
     started = time.perf_counter()
-    arm = make_arm(arm_name, problem, seed, llm_timeout=llm_timeout, llm_threads=llm_threads)
+    arm = make_arm(arm_name, problem, seed, trials=trials, llm_timeout=llm_timeout, llm_threads=llm_threads)
     study = optuna.create_study(direction=problem.direction, sampler=arm.sampler)
     arm.attach(study)
     if not arm.uses_model:

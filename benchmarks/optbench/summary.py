@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optbench.peers import peer_label
 from optbench.protocol import RunRecord
 
 CHECKPOINTS = (5, 10, 20, 30)
@@ -21,9 +22,12 @@ STAND_IN = {
 
 
 def label(arm: str) -> str:
-    """How ``arm`` is shown: a stand-in says so after its options (``llm:random+adaptive (stand-in, ...)``)."""
+    """How ``arm`` is shown: a stand-in says so after its options (``llm:random+adaptive (stand-in, ...)``),
+    another library's optimiser names its version (``hebo (HEBO 0.3.6)``)."""
     base = arm.partition("+")[0]
-    return arm + STAND_IN[base][len(base):] if base in STAND_IN else arm
+    if base in STAND_IN:
+        return arm + STAND_IN[base][len(base):]
+    return peer_label(arm) or arm
 
 
 def best_so_far(values: Sequence[float | None], maximize: bool) -> list[float | None]:

@@ -415,8 +415,10 @@ def test_engine_maps_to_sampler(engine_name: str, sampler: str) -> None:
 
 def test_bayes_is_gp_or_tpe_with_a_warning() -> None:
     plan = build_plan("bayes", _ctx())
-    if gp_available():  # pragma: no cover - torch is not installed in this project's venv
-        assert type(plan.sampler).__name__ == "GPSampler" and plan.warning is None
+    if gp_available():  # the bench extra installs torch
+        # GPSampler that searches a knob wider than 10,000 values as continuous, rounded
+        assert type(plan.sampler).__name__ == "RoundedGPSampler" and plan.warning is None
+        assert isinstance(plan.sampler, optuna.samplers.GPSampler)
     else:
         assert type(plan.sampler).__name__ == "TPESampler" and "PyTorch" in (plan.warning or "")
 
@@ -495,6 +497,18 @@ def test_the_engines_schedule_is_the_model_role_it_was_started_with() -> None:
     task, reply = begin(engine, engine="llm", max_eval=6)
     assert type(engine.study(task).sampler.schedule).__name__ == "AlternatingSchedule"
     assert engine.study(task).sampler.choose is None  # the model writes its rounds
+
+
+@pytest.mark.parametrize(("search", "base"), [(None, "TPESampler"), ("sobol-tpe", "SobolTPESampler"), ("tpe", "TPESampler")])
+def test_the_llm_engine_puts_the_model_over_the_engines_search(search: str | None, base: str) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    model = FakeListChatModel(responses=["{}"] * 5)
+    engine = OptimizerEngine(EngineConfig(storage=None, seed=1, search=search), chat_model=model)
+    task, _ = begin(engine, engine="llm", max_eval=4)
+    assert type(engine.study(task).sampler.base_sampler).__name__ == base
+    with pytest.raises(UnsupportedEngineError, match="unknown search 'bogus'"):  # serve's --search refuses it first
+        build_plan("llm", _ctx(search="bogus"))
 
 
 def test_a_deleted_llm_task_leaves_no_proposal_waiting(two_trial_rounds: None) -> None:

@@ -1,0 +1,114 @@
+"""The named base searches: one table from a name (``--search NAME``) to a sampler factory.
+
+The runner (``atune-bridge tune --search``), the engine (``atune-bridge serve --search``) and
+the benchmark's arms build their base sampler from here, so a name means the same sampler
+everywhere.
+
+==============  ==================================================================================
+name            what runs
+==============  ==================================================================================
+``tpe``         Optuna's :class:`~optuna.samplers.TPESampler`, random start-up (the default).
+``sobol-tpe``   :class:`SobolTPESampler`: the start-up trials from a scrambled Sobol design (every
+                knob stratified, categorical ones included), then Optuna's multivariate TPE
+                learning from every trial. Fast (hundredths of a second per trial).
+``sobol-gp``    :class:`SobolGPSampler`: the Sobol start-up, then Optuna's Gaussian process with
+                wide knobs rounded. Needs PyTorch; about a second per trial on two cores.
+``gp``          :class:`RoundedGPSampler` with its random start-up. Needs PyTorch.
+``random``      Optuna's :class:`~optuna.samplers.RandomSampler`.
+==============  ==================================================================================
+
+``n_startup_trials`` counts complete trials, the baseline included, as TPE's does: with 10, the
+baseline and nine design points come before the model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from optuna.samplers import RandomSampler
+from optuna.samplers import TPESampler
+
+from optuna_llm_sampler._errors import SearchError
+from optuna_llm_sampler._search._gp import RoundedGPSampler
+from optuna_llm_sampler._search._start import SobolGPSampler
+from optuna_llm_sampler._search._start import SobolTPESampler
+
+
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
+
+
+DEFAULT_STARTUP = 10
+"""Start-up trials (the baseline included) when none is given: TPE's own default."""
+
+
+def _sobol_tpe(seed: int | None, startup: int) -> BaseSampler:
+    return SobolTPESampler(seed=seed, n_startup_trials=startup)
+
+
+def _tpe(seed: int | None, startup: int) -> BaseSampler:
+    return TPESampler(seed=seed, n_startup_trials=startup)
+
+
+def _sobol_gp(seed: int | None, startup: int) -> BaseSampler:
+    return SobolGPSampler(seed=seed, n_startup_trials=startup)
+
+
+def _gp(seed: int | None, startup: int) -> BaseSampler:
+    return RoundedGPSampler(seed=seed, n_startup_trials=startup)
+
+
+def _random(seed: int | None, startup: int) -> BaseSampler:
+    return RandomSampler(seed=seed)
+
+
+SEARCHES: dict[str, tuple[Callable[[int | None, int], BaseSampler], str]] = {
+    "sobol-tpe": (_sobol_tpe, "scrambled Sobol start-up over every knob, then multivariate TPE (fast)"),
+    "tpe": (_tpe, "Optuna's TPE with its random start-up (fast)"),
+    "sobol-gp": (_sobol_gp, "scrambled Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (PyTorch; about a second per trial)"),
+    "gp": (_gp, "Optuna's Gaussian process with wide knobs rounded, random start-up (PyTorch; about a second per trial)"),
+    "random": (_random, "uniform random search"),
+}
+"""Each base search by name: its factory of ``(seed, n_startup_trials)`` and one line saying what it is."""
+
+_NEEDS_TORCH = ("sobol-gp", "gp")
+
+DEFAULT_SEARCH = "tpe"
+"""The base search when none is named: TPE, which ``sobol-tpe`` has not been seen to beat under
+LLMSampler on the recorded nginx surface (``docs/search.md``)."""
+
+
+def search_names() -> tuple[str, ...]:
+    """Every base search name, the default first."""
+    return (DEFAULT_SEARCH, *(name for name in SEARCHES if name != DEFAULT_SEARCH))
+
+
+def make_search(
+    name: str = DEFAULT_SEARCH, *, seed: int | None = None, n_startup_trials: int | None = None
+) -> BaseSampler:
+    """The base search called ``name`` (see :data:`SEARCHES`).
+
+    Args:
+        name: A name of :data:`SEARCHES`; matched without regard to case.
+        seed: Seed of every sampler it builds.
+        n_startup_trials: Complete trials, the baseline included, before the model takes over.
+            Default :data:`DEFAULT_STARTUP` (10).
+
+    Raises:
+        SearchError: ``name`` is unknown, ``n_startup_trials`` is negative, or a Gaussian-process
+            search is asked for without PyTorch.
+    """
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in SEARCHES:
+        raise SearchError(f"unknown search {name!r}; choose one of {', '.join(search_names())}")
+    startup = DEFAULT_STARTUP if n_startup_trials is None else n_startup_trials
+    if isinstance(startup, bool) or not isinstance(startup, int) or startup < 0:
+        raise SearchError(f"search {key!r}: n_startup_trials must be a whole number >= 0, got {startup!r}")
+    if key in _NEEDS_TORCH and importlib.util.find_spec("torch") is None:
+        raise SearchError(
+            f"search {key!r} needs PyTorch (Optuna's Gaussian process): pip install torch, "
+            f"or choose {DEFAULT_SEARCH!r}"
+        )
+    return SEARCHES[key][0](seed, startup)
