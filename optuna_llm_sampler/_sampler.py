@@ -133,7 +133,8 @@ class LLMSampler(BaseSampler):
         baseline:
             Parameter values of the configuration to measure first, as trial 0 (``baseline``).
         seed:
-            Seed of the default base sampler; ignored when ``base_sampler`` is given.
+            Seed of the default base sampler (ignored when ``base_sampler`` is given) and of
+            the ``random`` stand-in when it was built without one.
         choose:
             Whether a model round writes values or picks among the base sampler's candidates:
             a :class:`~optuna_llm_sampler.Choose` (default ``Choose()``, the measured default)
@@ -197,6 +198,8 @@ class LLMSampler(BaseSampler):
             raise TypeError(f"llm must be a chat model with an invoke() method, got {llm!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be positive or None, got {timeout!r}")
+        if seed is not None and getattr(llm, "seed", 0) is None and hasattr(llm, "with_seed"):
+            llm = llm.with_seed(seed)  # a stand-in built without a seed replays with the study
         base = base_sampler if base_sampler is not None else TPESampler(seed=seed)
         self._schedule, choose = model_role(schedule, choose, screen, prefetch)
         self._base_startup = startup_trials(base)

@@ -12,6 +12,7 @@ Imported only by ``make_chat_model("local")`` (or ``optuna_llm_sampler.LocalChat
 from __future__ import annotations
 
 import atexit
+import pickle
 import threading
 import weakref
 from typing import Any
@@ -84,6 +85,11 @@ class LocalChatModel(BaseChatModel):
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
         self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        # Pydantic's deepcopy copies private attributes, the lock among them; a copy is what
+        # a pickle round trip gives.
+        return pickle.loads(pickle.dumps(self))
 
     @property
     def _llm_type(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import pickle
 import threading
 from typing import Any
 from typing import ClassVar
@@ -77,6 +78,16 @@ class RandomChatModel(BaseChatModel):
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)
         self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        # Pydantic's deepcopy copies private attributes, the lock among them; a copy is what
+        # a pickle round trip gives.
+        return pickle.loads(pickle.dumps(self))
+
+    def with_seed(self, seed: int) -> RandomChatModel:
+        """This stand-in drawing from ``seed``: LLMSampler's ``seed`` seeds a stand-in built
+        without one, so that a seeded study replays."""
+        return type(self)(seed=seed, model_name=self.model_name)
 
     @property
     def _llm_type(self) -> str:

@@ -40,8 +40,12 @@ def keep_exchange(
     round_label: str,
     prompt: str,
     reply: str | None,
+    call: str = "round",
 ) -> dict[str, str]:
     """Upload ``prompt`` and ``reply`` (when not None) to ``store``, attached to trial ``number``.
+
+    The files are named for the call: ``llm-prompt-round-7-8.txt`` for the round's call,
+    ``llm-prompt-vet-7-8.txt`` for the vetting call (``call="vet"``) that follows it.
 
     Returns ``{"prompt": id, "reply": id}`` for the ones kept; ``{}`` without a store or when the
     upload failed (logged as a warning).
@@ -57,7 +61,7 @@ def keep_exchange(
             for kind, text in (("prompt", prompt), ("reply", reply)):
                 if text is None:
                     continue
-                path = os.path.join(folder, f"llm-{kind}-round-{round_label}.txt")
+                path = os.path.join(folder, f"llm-{kind}-{call}-{round_label}.txt")
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(text)
                 kept[kind] = optuna.artifacts.upload_artifact(

@@ -47,12 +47,11 @@ def markdown_text(value: Any, limit: int = 1500) -> str:
 
 def trial_note(number: int, attrs: Mapping[str, Any]) -> str | None:
     """The Markdown note of trial ``number`` from its user attributes, or :obj:`None` when the
-    trial has nothing to do with the model (the baseline, a base-sampler slot, a user's trial)."""
+    trial has nothing to do with the model (the baseline or its slot, a base-sampler slot, a
+    user's trial): a model slot that went to the base sampler records its round."""
     source = str(attrs.get(_attrs.ATTR_SOURCE, ""))
     is_llm = source == _attrs.SOURCE_LLM
-    fell_back = not is_llm and any(
-        key in attrs for key in (_attrs.ATTR_NOTE, _attrs.ATTR_ERROR, _attrs.ATTR_ROUND)
-    )
+    fell_back = not is_llm and any(key in attrs for key in (_attrs.ATTR_ERROR, _attrs.ATTR_ROUND))
     if not (is_llm or fell_back):
         return None
     proposer = "the model" if is_llm else markdown_text(source or "the base sampler")

@@ -126,7 +126,7 @@ def ask_model(
         reply, mode = s.output.invoke(s.llm, sent, prompt.messages(), s.timeout)
     except (ModelTimeoutError, ModelCallError) as e:
         call.error = redact(str(e), secrets)
-        about.update(_keep(s, study, number, round_, prompt, None, secrets))
+        about.update(_keep(s, study, number, round_, prompt, None, secrets, vetting=bool(own)))
     else:
         about[_attrs.ATTR_OUTPUT_MODE] = mode.value
         text = reply.text
@@ -135,7 +135,8 @@ def ask_model(
                                      f"to reply_chars ({c.reply_chars}) before reading"))
             text = text[: c.reply_chars]
         call.raw = redact(text, secrets)
-        about.update(_keep(s, study, number, round_, prompt, call.raw, secrets))
+        about.update(_keep(s, study, number, round_, prompt, call.raw, secrets,
+                           vetting=bool(own)))
         about[_attrs.ATTR_RAW_REPLY] = truncate(call.raw, c.raw_reply_chars)
         about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
     call.candidates = candidates
@@ -152,9 +153,12 @@ def _keep(
     prompt: Any,
     reply: str | None,
     secrets: Any,
+    *,
+    vetting: bool,
 ) -> dict[str, Any]:
     if s.artifact_store is None:
         return {}
     text = redact(prompt_text(prompt.messages()), secrets)
-    kept = keep_exchange(s.artifact_store, study, number, round_.label, text, reply)
+    kept = keep_exchange(s.artifact_store, study, number, round_.label, text, reply,
+                         call="vet" if vetting else "round")
     return {_attrs.ATTR_ARTIFACTS: kept} if kept else {}

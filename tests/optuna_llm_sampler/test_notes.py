@@ -30,6 +30,7 @@ from optuna_llm_sampler import is_discarded
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler._proposal._history import read_history
 from optuna_llm_sampler._records._notes import save_trial_note
+from optuna_llm_sampler._records._notes import trial_note
 
 
 CONFIG = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "ratio": 0.9, "timeout_s": 1.0,
@@ -136,6 +137,10 @@ def test_the_prompt_and_the_raw_reply_are_kept_as_artifacts_of_the_asking_trial(
     assert "Propose 2 new configurations" in prompt
     assert (tmp_path / ids["reply"]).read_text() == REPEATED  # whole, not truncated
     assert f"prompt `{ids['prompt']}`" in note_of(study, owner)
+    # The vetting call that follows the round's keeps its exchange under names of its own.
+    vet_ids = owner.user_attrs["llm_vet"]["artifacts"]
+    assert metas[vet_ids["prompt"]].filename == "llm-prompt-vet-1-2.txt"
+    assert metas[vet_ids["reply"]].filename == "llm-reply-vet-1-2.txt"
 
 
 def test_a_failing_artifact_store_does_not_stop_the_study(
@@ -281,3 +286,10 @@ def test_a_vetted_trial_says_where_its_configuration_was_listed_and_what_it_runs
     if vet_reply != "garbage":
         vet = study.trials[1].user_attrs["llm_vet"]
         assert f"listed as candidate {vet['own'][0]} of 4; it picked {vet['picked']}" in note
+
+
+def test_the_baseline_slot_without_a_baseline_gets_no_note() -> None:
+    # Trial 0 of a study without a baseline was never the model's: nothing to explain.
+    attrs = {"source": "TPESampler", "llm_note": "baseline slot, but no baseline was given"}
+    assert trial_note(0, attrs) is None
+    assert trial_note(3, {**attrs, "llm_round": 3}) is not None  # a model slot is explained

@@ -8,6 +8,7 @@ neither gives an error naming the model and the fix.
 from __future__ import annotations
 
 import importlib.util
+import copy
 import pickle
 import threading
 
@@ -199,3 +200,22 @@ def test_a_plain_object_model_that_pickles_travels_as_itself() -> None:
 class _Echo:
     def invoke(self, messages: object) -> str:
         return '{"x": 3}'
+
+
+@pytest.mark.parametrize("spec", ["random", "random:4", "local"])
+def test_deepcopy_gives_a_working_sampler(spec: str) -> None:
+    if spec == "local":
+        pytest.importorskip("llama_cpp")
+    sampler = LLMSampler(make_chat_model(spec), search_space=SPACE, schedule="alternating")
+    copied = copy.deepcopy(sampler)
+    assert type(copied.llm) is type(sampler.llm) and copied.llm is not sampler.llm
+    if spec.startswith("random"):
+        study = optuna.create_study(sampler=copied)
+        study.optimize(objective, n_trials=3)
+
+
+@needs_openai
+def test_deepcopy_rebuilds_an_openai_model_from_its_spec() -> None:
+    sampler = LLMSampler(make_chat_model("openai:qwen2.5@http://127.0.0.1:9/v1"), search_space=SPACE)
+    copied = copy.deepcopy(sampler)
+    assert type(copied.llm).__name__ == "ChatOpenAI" and copied.llm is not sampler.llm

@@ -86,3 +86,18 @@ def test_its_proposals_go_through_the_whole_pipeline_of_llm_sampler() -> None:
         assert t.params["connections"] % 64 == 0  # repaired onto the step grid
         for name, dist in SPACE.items():
             assert dist._contains(dist.to_internal_repr(t.params[name]))
+
+
+def test_the_samplers_seed_seeds_a_stand_in_built_without_one() -> None:
+    def sources(seed: int) -> list[object]:
+        space = {"workers": SPACE["workers"]}
+        sampler = LLMSampler(make_chat_model("random"), search_space=space, seed=seed,
+                             schedule="alternating")
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(lambda t: float(t.suggest_int("workers", 1, 8)), n_trials=6)
+        return [t.params for t in study.trials]
+
+    assert sources(3) == sources(3)
+    assert sources(3) != sources(4)
+    seeded = make_chat_model("random", seed=9)
+    assert LLMSampler(seeded, search_space=SPACE, seed=3).llm is seeded  # its own seed stands
