@@ -8,6 +8,7 @@ default work folder, another test's nginx or the system's nginx.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -99,7 +100,8 @@ class Study:
         return result
 
     def script(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.sh(" ".join(["bash", str(SCRIPTS / name), *args]), check=check)
+        # quoted: a test's bad value ("1;reboot") must reach the script, not the shell
+        return self.sh(" ".join(["bash", shlex.quote(str(SCRIPTS / name)), *map(shlex.quote, args)]), check=check)
 
     @property
     def master(self) -> int:
