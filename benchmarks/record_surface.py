@@ -46,6 +46,7 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -415,6 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f", other CPU {trial.user_attrs[LOAD_ATTR]:.2f}")
             say(f"{done}/{total} trial {report.number} {args.metric} {shown}{load}  ({rate:.1f} s a trial this run)")
 
+        # A stop while the recorder waits for a quiet machine (outside the runner, which
+        # handles its own signals) still runs the teardown.
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
         run_commands(args.setup, args.workdir)
         try:
             # One run of the runner per pass: a measurement taken again, or one that failed,
