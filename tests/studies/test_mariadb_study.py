@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from optuna.trial import TrialState
 
 from atune_bridge import load_client, load_server
+from service_helpers import StudyShell, answers, free_port, have, live_pids_using
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "studies" / "mariadb"
@@ -32,50 +31,14 @@ SERVER = STUDY / "mariadb_server.yaml"
 CLIENT = STUDY / "mariadb_client.yaml"
 
 
-def _have(tool: str) -> bool:
-    return shutil.which(tool) is not None or Path("/usr/sbin", tool).exists() or Path("/usr/bin", tool).exists()
-
-
 pytestmark = [
     pytest.mark.mariadb,
     pytest.mark.skipif(
-        not (_have("mariadbd") and _have("mariadb-install-db") and _have("sysbench")),
+        not (have("mariadbd") and have("mariadb-install-db") and have("sysbench")),
         reason="the MariaDB study needs mariadb-server and sysbench from Debian's packages: "
                "apt-get install -y mariadb-server sysbench",
     ),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _live_pids_using(work: Path) -> list[int]:
-    """Live (not zombie) processes whose command line points into ``work``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            if stat[stat.rindex(")") + 2] in "ZX":
-                continue
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, ValueError):
-            continue
-        if str(work) in cmdline:
-            found.append(int(proc.name))
-    return found
 
 
 def _study_env(work: Path, port: int) -> dict[str, str]:
@@ -84,25 +47,13 @@ def _study_env(work: Path, port: int) -> dict[str, str]:
                 MARIADB_STUDY_DURATION="1", MARIADB_STUDY_WARMUP="0", MARIADB_STUDY_THREADS="4")
 
 
-class Study:
+class Study(StudyShell):
     """One private study instance: a work folder, a port, and its scripts."""
 
     def __init__(self, work: Path, port: int) -> None:
+        super().__init__(SCRIPTS, _study_env(work, port))
         self.work = work
         self.port = port
-        self.env = _study_env(work, port)
-
-    def sh(self, command: str, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run a YAML command as the runner does: ``sh -c`` from the repository root."""
-        result = subprocess.run(["/bin/sh", "-c", command], cwd=ROOT, env=self.env, text=True,
-                                capture_output=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr}{result.stdout}")
-        return result
-
-    def script(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        # quoted: a test's bad value ("1;reboot") must reach the script, not the shell
-        return self.sh(" ".join(["bash", shlex.quote(str(SCRIPTS / name)), *map(shlex.quote, args)]), check=check)
 
     def sql(self, query: str) -> str:
         return subprocess.run(
@@ -111,7 +62,7 @@ class Study:
             text=True, capture_output=True, check=True, timeout=30).stdout.strip()
 
     def server_pids(self) -> list[int]:
-        return [p for p in _live_pids_using(self.work)
+        return [p for p in live_pids_using(self.work)
                 if f"--defaults-file={self.work}/conf/my.cnf" in Path(f"/proc/{p}/cmdline").read_text().replace("\0", " ")]
 
     def params(self) -> str:
@@ -123,7 +74,7 @@ class Study:
 def template(tmp_path_factory) -> Path:
     """A work folder with its data directory and sysbench's tables, made once (server stopped)."""
     work = tmp_path_factory.mktemp("mdb") / "work"
-    s = Study(work, _free_port())
+    s = Study(work, free_port())
     s.script("start.sh")
     s.script("stop.sh")
     assert s.server_pids() == []
@@ -134,10 +85,10 @@ def template(tmp_path_factory) -> Path:
 def study(template: Path, tmp_path: Path):
     work = tmp_path / "work"
     shutil.copytree(template, work, symlinks=True)
-    s = Study(work, _free_port())
+    s = Study(work, free_port())
     yield s
     s.script("stop.sh", check=False)
-    assert _live_pids_using(s.work) == [], "a process of the study is still running"
+    assert live_pids_using(s.work) == [], "a process of the study is still running"
 
 
 def _other_value(knob, current: str) -> str:
@@ -173,7 +124,7 @@ def test_study_files_load_without_problems() -> None:
 
 
 def test_baseline_values_lie_in_the_domain(tmp_path: Path) -> None:
-    s = Study(tmp_path / "work", _free_port())
+    s = Study(tmp_path / "work", free_port())
     for knob in load_server(SERVER).knobs:
         value = s.sh(knob.get).stdout.strip()
         assert knob.contains(value), f"{knob.name}: baseline {value!r} outside its domain"
@@ -186,7 +137,7 @@ def test_baseline_values_lie_in_the_domain(tmp_path: Path) -> None:
 def test_start_and_stop_a_private_server(study: Study) -> None:
     spec = load_server(SERVER)
     study.sh(spec.startworkload)
-    assert _answers(study.port)
+    assert answers(study.port)
     [pid] = study.server_pids()
     cnf = (study.work / "conf" / "my.cnf").read_text()
     assert f"datadir={study.work}/data" in cnf and f"socket={study.work}/run/mariadb.sock" in cnf
@@ -198,7 +149,7 @@ def test_start_and_stop_a_private_server(study: Study) -> None:
     study.sh(spec.startworkload)
     assert study.server_pids() not in ([], [pid]) and len(study.server_pids()) == 1
     study.sh(spec.stopworkload)
-    assert study.server_pids() == [] and not _answers(study.port)
+    assert study.server_pids() == [] and not answers(study.port)
     study.sh(spec.stopworkload)  # idempotent
 
 
@@ -219,7 +170,7 @@ def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("not the study's")
-    s = Study(foreign, _free_port())
+    s = Study(foreign, free_port())
     for name in ("start.sh", "bench.sh"):
         result = s.script(name, check=False)
         assert result.returncode != 0 and "refusing" in result.stderr
@@ -229,7 +180,7 @@ def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
 
 
 def test_set_refuses_unknown_knobs_and_bad_values(tmp_path: Path) -> None:
-    s = Study(tmp_path / "work", _free_port())
+    s = Study(tmp_path / "work", free_port())
     for args in (("nope", "1"), ("innodb_flush_method", "nosync"), ("table_open_cache", "100;reboot"),
                  ("sync_binlog", "-1"), ("innodb_buffer_pool_size", "1G"), ("innodb_doublewrite", "on'")):
         result = s.script("param.sh", "set", *args, check=False)
