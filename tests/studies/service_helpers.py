@@ -1,5 +1,6 @@
 """What the studies' tests share: finding Debian's binaries, a free loopback port, the processes
-a study left running, and running a study's YAML commands as the runner runs them."""
+a study left running, another value for a knob, and running a study's YAML commands as the
+runner runs them."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ def live_pids_using(work: Path, open_files_of: str | None = None) -> list[int]:
         if hit:
             found.append(int(proc.name))
     return found
+
+
+def other_value(knob, current: str) -> str:
+    """A value of ``knob``'s domain other than ``current``, as its set command receives it."""
+    if knob.dtype == "string":
+        return next(o for o in knob.options if o != current)
+    lo, hi = knob.pairs[0]
+    step = knob.effective_step
+    for candidate in (lo + step, lo, hi):
+        if str(int(candidate)) != current:
+            return str(int(candidate))
+    raise AssertionError(knob)
 
 
 class StudyShell:

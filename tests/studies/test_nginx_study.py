@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from atune_bridge import load_client, load_server
-from service_helpers import StudyShell, answers, free_port, have, live_pids_using
+from service_helpers import StudyShell, answers, free_port, have, live_pids_using, other_value
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "studies" / "nginx"
@@ -62,18 +62,6 @@ def study(tmp_path: Path):
     yield s
     s.script("stop.sh", check=False)
     assert live_pids_using(s.work, "nginx") == [], "a process of the study is still running"
-
-
-def _other_value(knob, current: str) -> str:
-    """A value of ``knob``'s domain other than ``current``, as its set command receives it."""
-    if knob.dtype == "string":
-        return next(o for o in knob.options if o != current)
-    lo, hi = knob.pairs[0]
-    step = knob.effective_step
-    for candidate in (lo + step, lo, hi):
-        if str(int(candidate)) != current:
-            return str(int(candidate))
-    raise AssertionError(knob)
 
 
 # --------------------------------------------------------------------------- files
@@ -172,7 +160,7 @@ def test_every_knob_round_trips_and_renders(study: Study) -> None:
     baseline, chosen = {}, {}
     for knob in spec.knobs:
         baseline[knob.name] = study.sh(knob.get).stdout.strip()
-        value = _other_value(knob, baseline[knob.name])
+        value = other_value(knob, baseline[knob.name])
         study.sh(knob.set.replace("$value", value))
         assert study.sh(knob.get).stdout.strip() == value, knob.name
         chosen[knob.name] = value
