@@ -50,6 +50,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ LOAD_ATTR = "other_cpu"
 LOAD_BEFORE_ATTR = "other_cpu_before"
 WAITED_ATTR = "quiet_waited"
 RETAKE_ATTR = "quiet_retake"
+FAILURES_TO_GIVE_UP = 2
+"""A planned configuration that fails this often (the service refuses it, say) is left out."""
 
 
 def sobol_design(space: Mapping[str, BaseDistribution], n: int, seed: int) -> list[dict[str, Any]]:
@@ -152,9 +155,20 @@ def retaken(study: optuna.Study) -> int:
     return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.user_attrs.get(RETAKE_ATTR))
 
 
+def given_up(study: optuna.Study) -> set[int]:
+    """Planned measurements that failed ``FAILURES_TO_GIVE_UP`` times: not tried again."""
+    failures = Counter(plan_index(t) for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    return {i for i, n in failures.items() if i is not None and i != BASELINE_INDEX and n >= FAILURES_TO_GIVE_UP}
+
+
+def settled(study: optuna.Study) -> set[int]:
+    """Planned measurements that need no more trials: completed and kept, or given up."""
+    return done_indices(study) | given_up(study)
+
+
 def remaining(study: optuna.Study, plan: Sequence[tuple[str, str]]) -> int:
     """How many planned measurements, the baseline's included, are still to be made."""
-    done = done_indices(study)
+    done = settled(study)
     return sum(1 for i in range(BASELINE_INDEX, len(plan)) if i not in done)
 
 
@@ -162,7 +176,8 @@ class PlanSampler(BaseSampler):
     """Gives each new trial the first planned measurement not yet completed.
 
     The plan index is stored on the trial, so a trial that failed or was killed is measured
-    again by the next one, and a resumed recording continues where it stopped. With a
+    again by the next one (a configuration that fails twice is left out), and a resumed
+    recording continues where it stopped. With a
     :class:`~optbench.quiet.QuietGate`, each trial first waits for a quiet machine, and a
     trial during which other processes were busy is marked to be taken again (the baseline's
     own measurement, trial 0, too: a later trial then measures the baseline in its place).
@@ -183,7 +198,7 @@ class PlanSampler(BaseSampler):
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
-        done = done_indices(study)
+        done = settled(study)
         index = next((i for i in range(BASELINE_INDEX, len(self._plan)) if i not in done), len(self._plan) - 1)
         kind, config = ("baseline", "baseline") if index == BASELINE_INDEX else self._plan[index]
         attrs: dict[str, Any] = {PLAN_ATTR: index, "surface_kind": kind, "surface_config": config}
@@ -289,6 +304,11 @@ def export(study: optuna.Study, space: Mapping[str, BaseDistribution], metric: s
         seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_start and t.datetime_complete else ""
         rows.append({"kind": kind, "config": config, **{n: t.params[n] for n in names}, metric: value,
                      "trial": t.number, "seconds": seconds, LOAD_ATTR: t.user_attrs.get(LOAD_ATTR, "")})
+    dropped = given_up(study)
+    failed = {t.user_attrs.get("surface_config") for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+              if plan_index(t) in dropped}
+    if failed:
+        meta["failed"] = sorted(failed)
     columns = ["kind", "config", *names, metric, "trial", "seconds"]
     if any(row[LOAD_ATTR] != "" for row in rows):
         columns.append(LOAD_ATTR)

@@ -13,6 +13,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+from atune_bridge import load_server
 from optbench.quiet import QuietOptions
 from optbench.surface import SurfaceModel, load_surface
 
@@ -101,6 +102,28 @@ def test_a_toy_project_is_recorded_and_loads_as_a_surface(tmp_path: Path) -> Non
         "--out", str(out), "--points", "16", "--repeat-configs", "1", "--repeats", "3", "--workdir", str(tmp_path),
     ]) == 0
     assert (out / "measurements.csv").read_text() == before
+
+
+def test_a_configuration_the_service_refuses_twice_is_left_out(tmp_path: Path) -> None:
+    write_toy_project(tmp_path)
+    client = (tmp_path / "client.yaml").read_text()
+    (tmp_path / "client.yaml").write_text(client.replace('benchmark: "', 'benchmark: "[ $(cat mode) = slow ] && '))
+    out = tmp_path / "surface"
+    code = record_surface.main([
+        "--server", str(tmp_path / "server.yaml"), "--client", str(tmp_path / "client.yaml"), "--metric", "score",
+        "--out", str(out), "--points", "4", "--repeat-configs", "0", "--repeats", "0", "--workdir", str(tmp_path),
+    ])
+    assert code == 0
+    with (out / "measurements.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    design = record_surface.sobol_design(load_server(tmp_path / "server.yaml").search_space(), 4, 0)
+    fast = sorted(f"d{i:04d}" for i, point in enumerate(design) if point["mode"] == "fast")
+    assert fast, "the design has fast points"
+    assert sorted(row["config"] for row in rows) == sorted(
+        ["baseline"] + [f"d{i:04d}" for i in range(4) if f"d{i:04d}" not in fast])
+    assert json.loads((out / "surface.json").read_text())["recorded"]["failed"] == fast
+    study = optuna.load_study(study_name="surface-toy", storage=f"sqlite:///{out / 'recording.db'}")
+    assert sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials) == 2 * len(fast)
 
 
 # --------------------------------------------------------------------------- quiet mode
