@@ -1,4 +1,4 @@
-"""Benchmark problems: the recorded nginx surface, any recorded surface, and two meaningless controls.
+"""Benchmark problems: the recorded nginx and MariaDB surfaces, any recorded surface, and two meaningless controls.
 
 A :class:`Problem` is what an optimiser sees: a typed search space, a direction, a baseline
 (trial 0 of every run), and a noisy objective. The two synthetic problems are standard
@@ -151,6 +151,7 @@ def styblinski_tang_mixed() -> Problem:
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "nginx-surface": lambda: surface_problem(SURFACES / "nginx", "nginx-surface"),
+    "mariadb-surface": lambda: surface_problem(SURFACES / "mariadb", "mariadb-surface"),
     "ackley-mixed": ackley_mixed,
     "styblinski-tang-mixed": styblinski_tang_mixed,
 }

@@ -32,7 +32,8 @@ def toy_surface(tmp_path_factory) -> Path:
 def test_list_names_every_problem_and_arm() -> None:
     out = compare("--list")
     assert out.returncode == 0, out.stderr
-    for name in ["nginx-surface", "ackley-mixed", "styblinski-tang-mixed", *MODEL_FREE, "smac", "hebo", "ngopt",
+    for name in ["nginx-surface", "mariadb-surface", "ackley-mixed", "styblinski-tang-mixed", *MODEL_FREE,
+                 "smac", "hebo", "ngopt",
                  "llm:random", "llm:expert"]:
         assert name in out.stdout
     assert "NOT a model" in out.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -9,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from optbench.problems import make_problem
 from optbench.surface import CompiledForest, SurfaceError, SurfaceModel, load_surface
 from surface_fixture import BASELINE, truth, write_surface
 
 ROOT = Path(__file__).resolve().parents[2]
-NGINX = ROOT / "benchmarks" / "surfaces" / "nginx"
 
 
 def test_a_surface_folder_loads_with_its_space_baseline_and_repeats(tmp_path: Path) -> None:
@@ -98,19 +99,37 @@ def test_the_surrogate_ranks_held_out_configurations_like_the_truth(tmp_path: Pa
     assert math.isclose(model.mean(best), truth(best), rel_tol=0.25)
 
 
-@pytest.mark.skipif(not (NGINX / "surface.json").exists(), reason="the nginx surface is not recorded yet")
-def test_the_shipped_nginx_surface_is_a_full_recording() -> None:
-    surface = load_surface(NGINX)
-    kinds = {}
+SHIPPED = {
+    # surface folder: (problem name, tools whose versions are recorded, a word of its knowledge file)
+    "nginx": ("nginx-surface", ("nginx", "wrk"), "gzip"),
+    "mariadb": ("mariadb-surface", ("mariadbd", "sysbench"), "innodb_buffer_pool_size"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(SHIPPED))
+def test_a_shipped_surface_is_a_full_quiet_recording(folder: str) -> None:
+    path = ROOT / "benchmarks" / "surfaces" / folder
+    if not (path / "surface.json").exists():
+        pytest.skip(f"benchmarks/surfaces/{folder} is not recorded yet")
+    problem_name, tools, word = SHIPPED[folder]
+    surface = load_surface(path)
+    kinds: dict[str, int] = {}
     for config in surface.configs:
         kinds[config] = kinds.get(config, 0) + 1
-    assert sum(1 for c in kinds if c.startswith("d")) >= 500
+    assert sum(1 for c in kinds if c.startswith("d")) >= 400
     assert kinds["baseline"] >= 10
     assert sum(1 for n in kinds.values() if n >= 10) >= 3
     recorded = surface.recorded
     assert recorded["date"] and recorded["machine"]["cores"] and recorded["machine"]["kernel"]
-    assert any("nginx" in v for v in recorded["versions"].values())
-    assert any("wrk" in v for v in recorded["versions"].values())
-    assert "gzip" in surface.knowledge  # the study's knowledge file travels with it
+    for tool in tools:
+        assert any(tool in v for v in recorded["versions"].values()), tool
+    # recorded in quiet mode: the load of other processes beside every measurement
+    assert recorded["quiet"]["threshold"] > 0
+    with (path / "measurements.csv").open() as f:
+        loads = [row["other_cpu"] for row in csv.DictReader(f)]
+    assert len(loads) == len(surface.values) and all(load != "" for load in loads)
+    assert word in surface.knowledge  # the study's knowledge file travels with it
     model = SurfaceModel(surface)
     assert 0 < model.noise < 1
+    problem = make_problem(problem_name)
+    assert problem.surface is not None and problem.mean(problem.baseline) > 0

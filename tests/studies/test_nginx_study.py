@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from atune_bridge import load_client, load_server
+from service_helpers import StudyShell, answers, free_port, have, live_pids_using, other_value
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "studies" / "nginx"
@@ -28,78 +28,28 @@ SERVER = STUDY / "nginx_server.yaml"
 CLIENT = STUDY / "nginx_client.yaml"
 
 
-def _have(tool: str) -> bool:
-    return shutil.which(tool) is not None or Path("/usr/sbin", tool).exists() or Path("/usr/bin", tool).exists()
-
-
 pytestmark = [
     pytest.mark.nginx,
     pytest.mark.skipif(
-        not (_have("nginx") and _have("wrk")),
+        not (have("nginx") and have("wrk")),
         reason="the nginx study needs nginx and wrk from Debian's packages: apt-get install -y nginx wrk",
     ),
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _live_pids_using(work: Path) -> list[int]:
-    """Live (not zombie) processes whose command line or open files point into ``work``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            if stat[stat.rindex(")") + 2] in "ZX":
-                continue
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            hit = str(work) in cmdline
-            if not hit and "nginx" in cmdline:
-                hit = any(str(work) in os.readlink(fd) for fd in (proc / "fd").iterdir())
-        except (OSError, ValueError):
-            continue
-        if hit:
-            found.append(int(proc.name))
-    return found
-
-
-class Study:
+class Study(StudyShell):
     """One private study instance: a work folder, a port, and its scripts."""
 
     def __init__(self, work: Path, port: int) -> None:
-        self.work = work
-        self.port = port
-        self.env = dict(
+        super().__init__(SCRIPTS, dict(
             os.environ,
             NGINX_STUDY_DIR=str(work),
             NGINX_STUDY_PORT=str(port),
             NGINX_STUDY_DURATION="1",
             NGINX_STUDY_CONNECTIONS="16",
-        )
-
-    def sh(self, command: str, *, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """Run a YAML command as the runner does: ``sh -c`` from the repository root."""
-        result = subprocess.run(["/bin/sh", "-c", command], cwd=ROOT, env=self.env, text=True,
-                                capture_output=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr}{result.stdout}")
-        return result
-
-    def script(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.sh(" ".join(["bash", str(SCRIPTS / name), *args]), check=check)
+        ))
+        self.work = work
+        self.port = port
 
     @property
     def master(self) -> int:
@@ -108,22 +58,10 @@ class Study:
 
 @pytest.fixture
 def study(tmp_path: Path):
-    s = Study(tmp_path / "work", _free_port())
+    s = Study(tmp_path / "work", free_port())
     yield s
     s.script("stop.sh", check=False)
-    assert _live_pids_using(s.work) == [], "a process of the study is still running"
-
-
-def _other_value(knob, current: str) -> str:
-    """A value of ``knob``'s domain other than ``current``, as its set command receives it."""
-    if knob.dtype == "string":
-        return next(o for o in knob.options if o != current)
-    lo, hi = knob.pairs[0]
-    step = knob.effective_step
-    for candidate in (lo + step, lo, hi):
-        if str(int(candidate)) != current:
-            return str(int(candidate))
-    raise AssertionError(knob)
+    assert live_pids_using(s.work, "nginx") == [], "a process of the study is still running"
 
 
 # --------------------------------------------------------------------------- files
@@ -166,7 +104,7 @@ def test_baseline_values_lie_in_the_domain(study: Study) -> None:
 def test_start_and_stop_a_private_nginx(study: Study) -> None:
     spec = load_server(SERVER)
     study.sh(spec.startworkload)
-    assert _answers(study.port)
+    assert answers(study.port)
     master = study.master
     cmdline = Path(f"/proc/{master}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     assert f"-p {study.work}/" in cmdline and f"-c {study.work}/conf/nginx.conf" in cmdline
@@ -175,12 +113,12 @@ def test_start_and_stop_a_private_nginx(study: Study) -> None:
     assert "/etc/nginx" not in conf and "/var/" not in conf and "/run/" not in conf
     # starting again replaces the running nginx: one master, listening
     study.sh(spec.startworkload)
-    assert study.master != master and not _live_pids_using(study.work).count(master)
-    assert _answers(study.port)
+    assert study.master != master and not live_pids_using(study.work, "nginx").count(master)
+    assert answers(study.port)
     study.sh(spec.stopworkload)
-    assert _live_pids_using(study.work) == []
+    assert live_pids_using(study.work, "nginx") == []
     assert not (study.work / "logs" / "nginx.pid").exists()
-    assert not _answers(study.port)
+    assert not answers(study.port)
     study.sh(spec.stopworkload)  # idempotent
 
 
@@ -189,10 +127,10 @@ def test_a_killed_run_does_not_block_a_new_start(study: Study) -> None:
     os.kill(study.master, signal.SIGKILL)  # workers are orphaned and keep the port
     time.sleep(0.2)
     study.script("start.sh")
-    assert _answers(study.port)
+    assert answers(study.port)
     (study.work / "logs" / "nginx.pid").write_text("1\n")  # a pid file naming someone else
     study.script("stop.sh")
-    assert _live_pids_using(study.work) == []
+    assert live_pids_using(study.work, "nginx") == []
     assert os.path.exists("/proc/1")  # pid 1 untouched
 
 
@@ -222,13 +160,13 @@ def test_every_knob_round_trips_and_renders(study: Study) -> None:
     baseline, chosen = {}, {}
     for knob in spec.knobs:
         baseline[knob.name] = study.sh(knob.get).stdout.strip()
-        value = _other_value(knob, baseline[knob.name])
+        value = other_value(knob, baseline[knob.name])
         study.sh(knob.set.replace("$value", value))
         assert study.sh(knob.get).stdout.strip() == value, knob.name
         chosen[knob.name] = value
     # all values changed at once still make a config nginx accepts, and they are in it
     study.sh(spec.startworkload)
-    assert _answers(study.port)
+    assert answers(study.port)
     conf = (study.work / "conf" / "nginx.conf").read_text()
     for name in ("worker_connections", "keepalive_requests", "keepalive_timeout", "gzip_comp_level"):
         assert f"{name} {chosen[name]};" in conf
@@ -316,7 +254,7 @@ def test_netns_variant_tunes_sysctls_only_inside_its_namespace(study: Study) -> 
         rmem = spec.knob("net.ipv4.tcp_rmem")
         assert rmem.contains(study.sh(rmem.get).stdout.strip())
         study.sh(spec.startworkload)
-        assert not _answers(study.port), "nginx must listen in the namespace, not on the host"
+        assert not answers(study.port), "nginx must listen in the namespace, not on the host"
         out = study.sh(client.benchmark).stdout
         assert out.startswith("rps ") and float(out.split()[1]) > 0
     finally:
