@@ -8,6 +8,10 @@ costs a trial the base sampler proposes (the default's model trials skip TPE's o
 which makes them cheaper). The studies advance in turns of ``--chunk`` trials, so the
 machine's load changes all alike.
 
+On SQLite it also counts, per trial, the storage transactions that write and the SQL
+statements each arm runs (SQLAlchemy's events on the storage's engine), so a change that adds
+a read or a write per trial shows here as a number, whatever the machine's load.
+
     python benchmarks/sampler_overhead.py [--trials 200] [--chunk 20]
 """
 
@@ -50,6 +54,8 @@ class InstantModel:
 
     def invoke(self, messages: list[tuple[str, str]]) -> str:
         self.calls += 1
+        if "## Candidates" in messages[-1][1]:  # a vetting call: keep the first candidate
+            return json.dumps({"choices": [{"candidate": 1}]})
         match = re.search(r"Propose (\d+) new", messages[-1][1])
         n = int(match.group(1)) if match else 1
         configs = []
@@ -76,11 +82,40 @@ def objective(trial: optuna.Trial) -> float:
     return total
 
 
+class StorageCalls:
+    """Counts what an RDBStorage sends to its database: SQL statements, and the transactions
+    that wrote (an INSERT, UPDATE or DELETE before the commit), each a disk sync on SQLite."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage) -> None:
+        from sqlalchemy import event
+
+        self.statements = 0
+        self.writes = 0
+        self._writing = False
+
+        def statement(conn: object, cursor: object, sql: str, *args: object) -> None:
+            self.statements += 1
+            self._writing |= sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+
+        def commit(conn: object) -> None:
+            self.writes += self._writing
+            self._writing = False
+
+        event.listen(storage.engine, "before_cursor_execute", statement)
+        event.listen(storage.engine, "commit", commit)
+
+
 def run(arms: dict[str, tuple[optuna.samplers.BaseSampler, str | None]], trials: int,
-        chunk: int) -> dict[str, float]:
+        chunk: int) -> tuple[dict[str, float], dict[str, StorageCalls]]:
     """Milliseconds per trial of each arm, the arms' studies run in turn ``chunk`` trials at a
-    time, so a change in the machine's load (other processes, disk syncs) falls on every arm."""
-    studies = {name: optuna.create_study(sampler=s, storage=url) for name, (s, url) in arms.items()}
+    time, so a change in the machine's load (other processes, disk syncs) falls on every arm;
+    and, for arms on an RDB storage, what each sent to its database."""
+    storages = {name: optuna.storages.RDBStorage(url) for name, (_, url) in arms.items() if url}
+    calls = {name: StorageCalls(storage) for name, storage in storages.items()}
+    studies = {name: optuna.create_study(sampler=s, storage=storages.get(name))
+               for name, (s, _) in arms.items()}
+    for counter in calls.values():  # the study's creation is not a trial's
+        counter.statements = counter.writes = 0
     seconds = dict.fromkeys(arms, 0.0)
     done = 0
     while done < trials:
@@ -90,7 +125,7 @@ def run(arms: dict[str, tuple[optuna.samplers.BaseSampler, str | None]], trials:
             study.optimize(objective, n_trials=n)
             seconds[name] += time.perf_counter() - start
         done += n
-    return {name: s / trials * 1000 for name, s in seconds.items()}
+    return {name: s / trials * 1000 for name, s in seconds.items()}, calls
 
 
 def main() -> None:
@@ -104,6 +139,7 @@ def main() -> None:
 
     print(f"{'storage':<10}{'TPE ms/trial':>14}{'LLMSampler ms/trial':>22}{'ratio':>8}{'calls':>7}"
           f"{'no model rounds ms/trial':>27}{'ratio':>8}")
+    counted: dict[str, StorageCalls] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label in ("memory", "sqlite"):
             def storage(name: str) -> str | None:
@@ -117,7 +153,7 @@ def main() -> None:
             never = AdaptiveSchedule(floor=0.0, ceiling=0.0, early_share=0.0)
             idle = LLMSampler(InstantModel(), base_sampler=optuna.samplers.TPESampler(seed=0),
                               search_space=SPACE, schedule=never)
-            ms = run(
+            ms, calls = run(
                 {"plain": (optuna.samplers.TPESampler(seed=0), storage("plain")),
                  "llm": (wrapped, storage("llm")),
                  "idle": (idle, storage("idle"))},
@@ -127,6 +163,13 @@ def main() -> None:
             plain, llm, bare = ms["plain"], ms["llm"], ms["idle"]
             print(f"{label:<10}{plain:>14.2f}{llm:>22.2f}{llm / plain:>8.2f}{model.calls:>7}"
                   f"{bare:>27.2f}{bare / plain:>8.2f}")
+            counted.update(calls)
+    if counted:
+        print("\nSQLite, per trial:" + "".join(f"{name:>12}" for name in counted))
+        print(f"{'write transactions':<18}"
+              + "".join(f"{c.writes / args.trials:>12.2f}" for c in counted.values()))
+        print(f"{'SQL statements':<18}"
+              + "".join(f"{c.statements / args.trials:>12.2f}" for c in counted.values()))
 
 
 if __name__ == "__main__":

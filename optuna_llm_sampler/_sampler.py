@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 
 from optuna_llm_sampler._model._invoke import model_name as model_name_of
 from optuna_llm_sampler._model._output_mode import OutputModes
+from optuna_llm_sampler._policy._adaptive import others_running
 from optuna_llm_sampler._policy._adaptive import startup_trials
 from optuna_llm_sampler._policy._budget import ModelBudget
 from optuna_llm_sampler._policy._choose import Choose
@@ -234,6 +235,9 @@ class LLMSampler(BaseSampler):
         )
         self._notes = TrialNotes()
         self._plans = Plans()
+        # The schedule's decisions not yet in storage, by study (see ``_prepare``). A record
+        # lost to a race of two threads is decided again, the same way, when it is next needed.
+        self._unwritten: dict[tuple[int, int], dict[str, Any]] = {}
 
     def __repr__(self) -> str:
         s = self._rounds.settings
@@ -273,6 +277,13 @@ class LLMSampler(BaseSampler):
             study, BindContext(base_startup=self._base_startup)
         )
         return role_of(schedule, number, baseline=self._baseline is not None)
+
+    def decision(self, number: int, study: Study) -> dict[str, Any] | None:
+        """The schedule's decision for the block of trial ``number`` of ``study``: its role, the
+        model's share and the evidence (as in a model slot's ``llm_share`` attribute), read from
+        storage or decided from the study's trials; :obj:`None` for a fixed schedule."""
+        bound = self._schedule.bind(study, BindContext(base_startup=self._base_startup))
+        return bound.explain(number)
 
     def join_prefetch(self, timeout: float | None = None) -> bool:
         """Wait for a model call started ahead of its round (``prefetch=True``) to end.
@@ -367,10 +378,19 @@ class LLMSampler(BaseSampler):
         )
         role = role_of(schedule, trial.number, baseline=self._baseline is not None)
         decision = schedule.explain(trial.number)
-        # The schedule's decision goes to storage with the trial's first attributes, in one
-        # transaction: a base trial is then one write.
-        attrs: dict[str, Any] = {_attrs.ATTR_SHARE: decision} if decision is not None else {}
-        decided = schedule.take_records()
+        # A model slot records its block's decision; a base slot records nothing.
+        attrs: dict[str, Any] = (
+            {_attrs.ATTR_SHARE: decision}
+            if role is TrialRole.LLM and decision is not None
+            else {}
+        )
+        # A trial the base sampler proposes in its own slot is not written at all (a trial
+        # without a source attribute means just that), so the sampler costs it no storage
+        # write. The schedule's decisions go to storage with the next attributes written, in
+        # one transaction, and at once while other trials run (other workers read them).
+        key = (id(study._storage), study._study_id)
+        pending = self._unwritten.setdefault(key, {})
+        pending.update(schedule.take_records())
         base_name = self._rounds.settings.base_name
         llm_round = False
         if "fixed_params" in trial.system_attrs:
@@ -389,11 +409,10 @@ class LLMSampler(BaseSampler):
             else:
                 attrs[_attrs.ATTR_SOURCE] = base_name
                 attrs[_attrs.ATTR_NOTE] = "baseline slot, but no baseline was given"
-        elif role is TrialRole.BASE:
-            attrs[_attrs.ATTR_SOURCE] = base_name
-        else:
+        elif role is TrialRole.LLM:
             llm_round = True
-        write_trial_attrs(study, trial, attrs, study_attrs=decided)
+        if attrs or llm_round or (pending and others_running(study, trial)):
+            write_trial_attrs(study, trial, attrs, study_attrs=self._unwritten.pop(key, {}))
         if llm_round:
             plan = self._rounds.run(study, trial, schedule, decision)
             if plan is not None:

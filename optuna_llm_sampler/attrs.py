@@ -7,11 +7,16 @@ repairs and the raw reply, as plain user attributes that optuna-dashboard shows:
 
     model_trials = [t for t in study.trials if t.user_attrs.get(attrs.ATTR_SOURCE) == attrs.SOURCE_LLM]
 
-No value ever holds an API key: every string is redacted before it is stored.
+A trial without ``source`` was proposed by the base sampler in its own slot: the sampler
+writes nothing on such a trial (:func:`source_of` names it). :func:`share_summary` says in one line how many trials the
+model proposed in a study and what decided that. No value ever holds an API key: every string
+is redacted before it is stored.
 """
 
 from __future__ import annotations
 
+from optuna_llm_sampler._policy._summary import share_summary
+from optuna_llm_sampler._policy._summary import source_of
 from optuna_llm_sampler._records._attrs import ATTR_ARTIFACTS
 from optuna_llm_sampler._records._attrs import ATTR_CHOICE
 from optuna_llm_sampler._records._attrs import ATTR_DISCARDED
@@ -67,4 +72,6 @@ __all__ = [
     "SOURCE_BASELINE",
     "SOURCE_ENQUEUED",
     "SOURCE_LLM",
+    "share_summary",
+    "source_of",
 ]

@@ -392,8 +392,8 @@ class Runner:
             raise ProjectError(f"the number of trials must be at least 1, got {self.budget}")
         for problem in self.server.errors + self.client.errors:
             self._warn(f"left out: {problem}")
-        for problem in relation_problems(self._knobs):
-            self._warn(problem)
+        for relation in relation_problems(self._knobs):
+            self._warn(relation)
         for knob in self._knobs:
             if not knob.get and knob.ref is None:
                 self._warn(f"{knob.name}: no get and no ref, so its original value cannot be set back")
@@ -486,7 +486,7 @@ class Runner:
         study = optuna.create_study(
             storage=storage,
             study_name=self.study_name,
-            directions=self.scoring.directions,
+            directions=self.scoring.directions,  # type: ignore[arg-type]  # "minimize"/"maximize"
             sampler=sampler,
             load_if_exists=True,
         )
@@ -626,7 +626,9 @@ class Runner:
         # LLMSampler writes the source straight to storage, so the trial's cache may miss it.
         if self._source_key not in self._storage.get_trial_user_attrs(trial_id):
             fixed = self._storage.get_trial_system_attrs(trial_id).get("fixed_params")
-            trial.set_user_attr(self._source_key, SOURCE_ENQUEUED if fixed else type(self._sampler).__name__)
+            # LLMSampler leaves its base sampler's own trials unmarked: name the base sampler.
+            proposer = getattr(self._sampler, "base_sampler", self._sampler)
+            trial.set_user_attr(self._source_key, SOURCE_ENQUEUED if fixed else type(proposer).__name__)
 
     def _tell(self, study: Study, trial: Trial, attrs: Mapping[str, Any], values: Sequence[float] | None) -> None:
         for key, value in attrs.items():
@@ -940,8 +942,8 @@ def run_project(
 
     The report goes to ``output_dir`` (default ``./atune-bridge-output/<study>/``).
     """
-    server_spec = server if isinstance(server, ServerSpec) else load_server(server)
-    client_spec = client if isinstance(client, ClientSpec) else load_client(client)
+    server_spec = server if isinstance(server, ServerSpec) else load_server(Path(server))
+    client_spec = client if isinstance(client, ClientSpec) else load_client(Path(client))
     runner = Runner(server_spec, client_spec, config, on_trial=on_trial)
     result = runner.run()
     if result.interrupted is None:

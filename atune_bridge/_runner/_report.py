@@ -125,6 +125,9 @@ class Summary:
     artifact_dir: str | None = None
     """The folder of the model's prompts and replies (Optuna artifacts), when the study's trials
     kept any there; the dashboard command names it."""
+    model_share: str | None = None
+    """How many trials the model proposed and what decided that, in one line
+    (``optuna_llm_sampler.attrs.share_summary``); None when the sampler never gave it a slot."""
 
     @property
     def verified_gain(self) -> str:
@@ -409,7 +412,21 @@ def summarize(result: RunResult, *, importances: bool = True, artifact_dir: str 
         sources=_count_sources(rows),
         importance_trials=len(complete) if importances_by_name else 0,
         artifact_dir=artifact_dir if artifact_dir and any(ATTR_ARTIFACTS in t.user_attrs for t in every) else None,
+        model_share=_model_share(study),
     )
+
+
+def _model_share(study: Study) -> str | None:
+    """The sampler package's one line on the model's share; None without that package."""
+    try:
+        from optuna_llm_sampler.attrs import share_summary
+    except ImportError:
+        return None
+    try:
+        return share_summary(study)
+    except Exception as exc:  # A line of the report, never a reason to lose the report.
+        logger.warning("could not say how many trials the model proposed: %s: %s", type(exc).__name__, exc)
+        return None
 
 
 def _count_sources(rows: Sequence[TrialRow]) -> dict[str, int]:
@@ -482,6 +499,8 @@ def format_summary(summary: Summary) -> str:
     out.append(f"Best: {summary.best_label}: {_metrics_text(best.metrics)}")
     if base is not None:
         out.append(f"Baseline: trial {base.number}: {_metrics_text(base.metrics)}")
+    if summary.model_share:
+        out.append(summary.model_share)
     out.append(f"Best configuration (A-Tune): {summary.best_line}")
     names = list(summary.best_params) or list(summary.baseline_params)
     rows = [[n, summary.baseline_params.get(n, "-"), summary.best_params.get(n, "-"),
@@ -679,6 +698,8 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
         f"<p>{summary.n_complete} completed, {summary.n_failed} failed trials ({counted}){discarded}; "
         f"objective {e(', '.join(f'{n} ({d})' for n, d in zip(summary.objective_names, summary.directions)))}.</p>"
     )
+    if summary.model_share:
+        head.append(f'<p id="model-share">{e(summary.model_share)}</p>')
     if best is not None:
         head.append(f"<p><b>Best:</b> {e(summary.best_label)}: {e(_metrics_text(best.metrics))}</p>")
         head.append(f"<p><b>Best configuration (A-Tune):</b> <code>{e(summary.best_line)}</code></p>")
@@ -759,7 +780,8 @@ def write_report(summary: Summary, folder: str | Path, study: Study | None = Non
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if study is None:
-        plots, note = [], "no study given: no plots"
+        plots: list[str] = []
+        note = "no study given: no plots"
     else:
         plots, note = _plots(summary, study)
     html_path = folder / "index.html"

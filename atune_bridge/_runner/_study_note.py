@@ -40,6 +40,8 @@ def study_note(summary: Summary, artifact_dir: str | None = None) -> str:
         + (f" {summary.n_discarded} proposal(s) of the model were discarded without running."
            if summary.n_discarded else "")
     )
+    if summary.model_share:
+        lines.append(f"**The model:** {_md(summary.model_share)}")
     base, best = summary.baseline, summary.best
     if base is not None:
         lines.append(f"**Baseline:** trial {base.number}: {_md(_metrics_text(base.metrics))}  \n"

@@ -15,6 +15,9 @@ the model in proportion to the share, by error diffusion rather than by dice: th
 credit gives the model a block whenever it reaches one. The decision, the share and the
 evidence are written to the study's system attributes before any trial of the block is
 sampled, and every worker reads them from there, so all agree on the role of a trial number.
+LLMSampler lets the decisions that give blocks to the base sampler wait for the next write it
+makes anyway when no other trial of the study is running (see :func:`others_running`): a
+single worker decides them again, the same way, from the same finished trials.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
-AUTO = "auto"
+AUTO: Literal["auto"] = "auto"
 """``AdaptiveSchedule(base_startup=AUTO)``: the base sampler's start-up, told at bind time."""
 
 SCORES = ("earlier", "pooled")
@@ -73,7 +76,7 @@ class AdaptiveSchedule(Schedule):
     1, and trial 5 unless trial 1 is behind the base sampler's draws. A benchmark of the options
     is in the project's ``docs/ablation.md``. Each decision is recorded in the study's system
     attributes (``optuna_llm_sampler:share:<first trial of the block>``) and on each trial of
-    the block (user attribute ``llm_share``).
+    the block's model slots (user attribute ``llm_share``).
 
     Example:
 
@@ -530,6 +533,15 @@ def _trials_of_this_ask(study: Study) -> list[FrozenTrial]:
         return study._storage.get_all_trials(study._study_id, deepcopy=False)
 
 
+def others_running(study: Study, trial: FrozenTrial) -> bool:
+    """Whether a trial of ``study`` other than ``trial`` is running: another worker, or
+    ``n_jobs`` above one, may then decide blocks too and has to read this worker's decisions."""
+    return any(
+        t.state is TrialState.RUNNING and t.number != trial.number
+        for t in _trials_of_this_ask(study)
+    )
+
+
 def rewards(
     trials: Sequence[FrozenTrial],
     directions: Sequence[StudyDirection],
@@ -579,8 +591,9 @@ def _scores(
     for trial in sorted(trials, key=lambda t: t.number):
         if trial.number >= before:
             break
+        # A trial without a source is the base sampler's (LLMSampler writes none on those).
         source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
-        if source is None or source in _UNSCORED or trial.number < since:
+        if source in _UNSCORED or trial.number < since:
             targets: list[list[float]] = []
         elif source != _attrs.SOURCE_LLM:
             targets = [base] if trial.number >= base_since else []

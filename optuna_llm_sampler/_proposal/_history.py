@@ -56,8 +56,9 @@ class HistoryView:
     failures: list[TrialView]
 
 
-def view_trial(trial: FrozenTrial) -> TrialView:
-    """Return the compact view of ``trial``."""
+def view_trial(trial: FrozenTrial, base_name: str = "base sampler") -> TrialView:
+    """Return the compact view of ``trial``; one without a source attribute was proposed by
+    the base sampler, named ``base_name``."""
     params = dict(trial.params) or dict(trial.system_attrs.get("fixed_params", {}) or {})
     reason = trial.user_attrs.get(_attrs.ATTR_FAIL_REASON) or trial.system_attrs.get("fail_reason")
     if trial.state is TrialState.FAIL and reason is None:
@@ -67,7 +68,7 @@ def view_trial(trial: FrozenTrial) -> TrialView:
         state=trial.state.name,
         values=tuple(trial.values) if trial.values is not None else None,
         params=params,
-        source=str(trial.user_attrs.get(_attrs.ATTR_SOURCE, "unknown")),
+        source=str(trial.user_attrs.get(_attrs.ATTR_SOURCE, base_name)),
         fail_reason=str(reason) if reason is not None else None,
         origin=_origin(trial),
     )
@@ -85,6 +86,7 @@ def read_history(
     recent: int = 5,
     failures: int = 3,
     trials: Sequence[FrozenTrial] | None = None,
+    base_name: str = "base sampler",
 ) -> HistoryView:
     """Read the best, most recent and failed trials of ``study`` from its storage.
 
@@ -95,6 +97,7 @@ def read_history(
         recent: How many of the most recent finished trials to show.
         failures: How many of the most recent failed trials to show.
         trials: Trials already read from storage, to avoid reading them twice.
+        base_name: The name shown for trials without a source attribute: the base sampler's.
     """
     if trials is None:
         trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
@@ -126,9 +129,9 @@ def read_history(
         n_failed=len(failed),
         n_pruned=sum(t.state is TrialState.PRUNED for t in trials),
         baseline=view_trial(baseline) if baseline is not None else None,
-        best=[view_trial(t) for t in ranked[: max(best, 0)]],
-        recent=[view_trial(t) for t in finished[-recent:]] if recent > 0 else [],
-        failures=[view_trial(t) for t in failed[-failures:]] if failures > 0 else [],
+        best=[view_trial(t, base_name) for t in ranked[: max(best, 0)]],
+        recent=[view_trial(t, base_name) for t in finished[-recent:]] if recent > 0 else [],
+        failures=[view_trial(t, base_name) for t in failed[-failures:]] if failures > 0 else [],
     )
 
 

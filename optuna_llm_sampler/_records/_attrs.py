@@ -10,7 +10,9 @@ from __future__ import annotations
 
 ATTR_SOURCE = "source"
 """Who proposed the trial's parameters: :data:`SOURCE_LLM`, :data:`SOURCE_BASELINE`,
-:data:`SOURCE_ENQUEUED`, or the base sampler's class name (e.g. ``"TPESampler"``)."""
+:data:`SOURCE_ENQUEUED`, or the base sampler's class name (e.g. ``"TPESampler"``) on a model
+slot that fell back to it. A trial without it was proposed by the base sampler in its own
+slot: LLMSampler writes nothing on such a trial, so that it costs no storage write."""
 
 SOURCE_LLM = "llm"
 SOURCE_BASELINE = "baseline"
@@ -56,7 +58,8 @@ set_user_attr(ATTR_FAIL_REASON, "nginx did not start")``) and the next prompts s
 Optuna itself does not store why a trial failed."""
 
 ATTR_SHARE = "llm_share"
-"""The :class:`~optuna_llm_sampler.AdaptiveSchedule`'s decision for the trial's block: ``block``
+"""On a model slot, the :class:`~optuna_llm_sampler.AdaptiveSchedule`'s decision for the
+trial's block (every block's decision is also in the study's system attributes): ``block``
 (its first trial), ``role``, ``share`` (the model's share of blocks then), ``p_better`` (the
 probability that the model's trials beat the base sampler's) and the evidence, ``llm`` and
 ``base`` as ``[trials scored, sum of scores]``. When some of the model's trials were picked

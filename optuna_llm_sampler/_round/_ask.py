@@ -69,6 +69,7 @@ def ask_model(
         recent=c.recent_trials,
         failures=c.failed_trials,
         trials=trials,
+        base_name=s.base_name,
     )
     # A vetting call asks for one pick per configuration the model wrote, which may be
     # fewer than the round's slots.

@@ -15,6 +15,7 @@ import pytest
 from llm_fakes import objective
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler.attrs import ATTR_CHOICE
 from optuna_llm_sampler.attrs import ATTR_SHARE
@@ -23,7 +24,9 @@ from optuna_llm_sampler import Choose
 from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import TrialRole
-from optuna_llm_sampler._policy._adaptive import decisions
+from optuna_llm_sampler._policy._adaptive import decisions as stored_decisions
+from optuna_llm_sampler._policy._adaptive import startup_trials
+from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._adaptive import probability_better
 from optuna_llm_sampler._policy._adaptive import rewards
 from optuna_llm_sampler._round._parts import writing_evidence as evidence_of_decision
@@ -59,9 +62,20 @@ def run(model: ScriptedChatModel, schedule: AdaptiveSchedule, n: int = 60,
     return study
 
 
+def decisions(study: optuna.Study) -> dict[int, dict]:
+    """Every block's decision as the study's sampler sees it: recorded in storage, or (a block
+    of the base sampler's after the sampler's last write) decided again from the same trials."""
+    sampler = study.sampler
+    bound = sampler.schedule.bind(
+        study, BindContext(base_startup=startup_trials(sampler.base_sampler))
+    )
+    blocks = {r["block"] for t in study.trials if (r := bound.explain(t.number)) is not None}
+    return {b: bound.explain(b) for b in sorted(blocks)}
+
+
 def llm_share_after(study: optuna.Study, start: int) -> float:
     later = [t for t in study.trials if t.number >= start]
-    return sum(t.user_attrs.get(ATTR_SOURCE) == "llm" for t in later) / len(later)
+    return sum(source_of(t, "RandomSampler") == "llm" for t in later) / len(later)
 
 
 def test_a_model_whose_trials_keep_losing_falls_to_the_floor() -> None:
@@ -92,7 +106,7 @@ def writes_or_picks_first(params: dict) -> ScriptedChatModel:
 def model_trials_from(study: optuna.Study, start: int) -> list[optuna.trial.FrozenTrial]:
     """The model's run trials from ``start`` on (the round's last proposal may still wait)."""
     return [t for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
-            if t.number >= start and t.user_attrs.get(ATTR_SOURCE) == "llm"]
+            if t.number >= start and source_of(t, "RandomSampler") == "llm"]
 
 
 def chosen_and_written_after(study: optuna.Study, start: int) -> tuple[int, int]:
@@ -204,7 +218,7 @@ def test_with_early_on_evidence_a_model_without_scored_trials_keeps_its_early_sh
     assert s.decide(3, 0.5, [0.0], [1.0, 1.0])["share"] == pytest.approx(0.1)
     # So with model_first=False the model proposes trial 3, after TPE's trials 1-2.
     study = run(constant_replier(BAD), AdaptiveSchedule(model_first=False, early_share=0.5), n=5)
-    assert [t.user_attrs[ATTR_SOURCE] == "llm" for t in study.trials[1:]] == [False, False, True, False]
+    assert [source_of(t, "RandomSampler") == "llm" for t in study.trials[1:]] == [False, False, True, False]
 
 
 def writes_good_or_picks_the_worst() -> ScriptedChatModel:
@@ -253,14 +267,14 @@ def test_with_early_on_evidence_a_model_ahead_keeps_its_early_share() -> None:
 def test_with_early_round_trials_the_model_proposes_only_the_first_trials_of_an_early_block() -> None:
     study = run(constant_replier(GOOD),
                 AdaptiveSchedule(early_round_trials=1, model_first=True, early_share=0.5), n=14)
-    sources = ["L" if t.user_attrs[ATTR_SOURCE] == "llm" else "B" for t in study.trials]
+    sources = ["L" if source_of(t, "RandomSampler") == "llm" else "B" for t in study.trials]
     made = decisions(study)
     # Blocks 1-2 and 5-6 are the model's; it proposes trials 1 and 5, the base sampler 2 and 6.
     assert made[1]["role"] == made[5]["role"] == "llm"
     assert "".join(sources[1:9]) == "LBBBLBBB"
-    # The trial records its own role beside its block's decision.
-    assert study.trials[2].user_attrs[ATTR_SHARE]["role"] == "base"
+    # The model's slot records its role beside its block's decision; the base sampler's, nothing.
     assert study.trials[1].user_attrs[ATTR_SHARE]["role"] == "llm"
+    assert ATTR_SHARE not in study.trials[2].user_attrs
     # Later blocks go whole to the model when they are its.
     later = [b for b in made if b >= 10 and made[b]["role"] == "llm"]
     assert later and all(sources[b] == sources[b + 1] == "L" for b in later if b + 1 < 14)
@@ -274,7 +288,7 @@ def test_by_default_the_models_one_start_up_configuration_comes_after_six_random
                          search_space=SPACE, baseline=TERRIBLE)  # the default schedule and choose
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=12)
-    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    sources = [source_of(t, "RandomSampler") for t in study.trials]
     assert sources[:9] == ["baseline", *["RandomSampler"] * 6, "llm", "RandomSampler"]
     made = decisions(study)
     # Trial 7 is the model's whatever the six draws delivered: they beat the baseline, so the
@@ -291,7 +305,7 @@ def test_with_model_first_and_early_share_one_half_the_model_proposes_trial_1_an
 ) -> None:
     # The default until stop 21.
     study = run(constant_replier(advice), AdaptiveSchedule(model_first=True, early_share=0.5), n=10)
-    assert [t.number for t in study.trials if t.user_attrs[ATTR_SOURCE] == "llm"] == llm_trials
+    assert [t.number for t in study.trials if source_of(t, "RandomSampler") == "llm"] == llm_trials
 
 
 def test_without_a_study_the_default_gives_the_model_trial_7_or_without_baseline_first_trial_6() -> None:
@@ -359,7 +373,7 @@ def test_one_shot_takes_the_second_early_round_from_a_model_that_only_beat_the_b
                                            score="pooled", model_first=True, early_share=0.5))
     made = decisions(one_shot)
     assert made[1]["role"] == "llm" and made[5]["role"] == "base" and made[5]["p_better"] < 0.5
-    assert [t.user_attrs[ATTR_SOURCE] for t in one_shot.trials].count("llm") == 1
+    assert [source_of(t, "RandomSampler") for t in one_shot.trials].count("llm") == 1
     # Scored against the trials before it, its first trial beat the baseline: a full score.
     earlier = study_with(AdaptiveSchedule(early_round_trials=1, early_on_evidence=True,
                                           score="earlier", model_first=True, early_share=0.5))
@@ -373,20 +387,26 @@ def test_after_the_early_blocks_the_model_earns_its_blocks_from_zero() -> None:
     assert roles == "L" * 8 + "BB" * 9 + "LL" + "BB"
 
 
-def test_every_decision_is_in_storage_and_on_the_trials_of_its_block() -> None:
-    schedule = AdaptiveSchedule(round_size=2)
-    study = run(constant_replier(BAD), schedule, n=20)
+def test_decisions_up_to_the_models_last_block_are_in_storage_and_on_its_slots() -> None:
+    schedule = AdaptiveSchedule(round_size=2, floor=0.3)
+    study = run(constant_replier(BAD), schedule, n=30)
     made = decisions(study)
-    assert sorted(made) == list(range(1, 20, 2))
+    assert sorted(made) == list(range(1, 30, 2))
+    stored = stored_decisions(study)
+    last_model_block = max(b for b, r in made.items() if r["role"] == "llm")
+    # Written with the model block's first trial: every decision up to it, none after.
+    assert sorted(stored) == list(range(1, last_model_block + 1, 2))
+    for block, record in stored.items():
+        assert record["role"] == made[block]["role"] and record["share"] == made[block]["share"]
     for trial in study.trials[1:]:
-        block = trial.user_attrs[ATTR_SHARE]["block"]
-        assert block == trial.number - (trial.number - 1) % 2
+        block = trial.number - (trial.number - 1) % 2
         # A trial's role is its block's, except the second trial of a start-up block.
         role = schedule.trial_role(trial.number, made[block]).value
-        assert trial.user_attrs[ATTR_SHARE]["role"] == role
         assert role == (made[block]["role"] if trial.number >= 10 or trial.number == block else "base")
-        is_llm = trial.user_attrs[ATTR_SOURCE] == "llm"
-        assert is_llm <= (role == "llm")
+        if role == "llm":
+            assert trial.user_attrs[ATTR_SHARE] == {**made[block], "role": role}
+        else:  # The base sampler's slot: nothing written on it.
+            assert ATTR_SHARE not in trial.user_attrs and ATTR_SOURCE not in trial.user_attrs
 
 
 def test_a_second_worker_reads_the_recorded_decisions_instead_of_deciding_again() -> None:
@@ -434,7 +454,7 @@ def test_without_model_first_the_models_first_round_sees_the_base_samplers_trial
 
     study = run(ScriptedChatModel(replier=reply),
                 AdaptiveSchedule(early_share=0.5, model_first=False, **WHOLE_ROUNDS), n=6)
-    sources = [t.user_attrs.get(ATTR_SOURCE) for t in study.trials]
+    sources = [source_of(t, "RandomSampler") for t in study.trials]
     assert sources[:5] == ["RandomSampler"] * 3 + ["llm"] * 2  # trial 0: no baseline given
     assert decisions(study)[1]["role"] == "base" and decisions(study)[3]["role"] == "llm"
     # The first prompt was built after trials 0-2 finished: it shows all three.
@@ -479,7 +499,7 @@ def test_invalid_arguments_raise_naming_them(kwargs: dict, name: str) -> None:
         AdaptiveSchedule(**kwargs)
 
 
-def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_path, monkeypatch) -> None:
+def test_on_sqlite_a_base_trial_costs_no_write_beyond_its_base_samplers(tmp_path, monkeypatch) -> None:
     from sqlalchemy import event
 
     def commits_of_one_ask(name: str, sampler: optuna.samplers.BaseSampler) -> int:
@@ -497,6 +517,7 @@ def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_pat
 
         event.listen(storage.engine, "before_cursor_execute", statement)
         event.listen(storage.engine, "commit", commit)
+        writes.clear()
         trial = study.ask()  # Trial 3 starts block 3-4.
         assert trial.number == 3
         return commits[0]
@@ -512,9 +533,8 @@ def test_on_sqlite_a_base_trial_is_one_write_more_than_its_base_samplers(tmp_pat
                         lambda *a, **k: (writes.append(sorted(k.get("study_attrs") or {})),
                                          original(*a, **k))[1])
     with_llm = commits_of_one_ask("llm.db", sampler)
-    # The block's decision, its record on the trial and the trial's source: one write.
-    assert writes[-1] == ["optuna_llm_sampler:share:3"]
-    assert with_llm == commits_of_one_ask("plain.db", RandomSampler(seed=0)) + 1
+    # Trial 3 starts a block of the base sampler's: its decision waits for the next write.
+    assert writes == [] and with_llm == commits_of_one_ask("plain.db", RandomSampler(seed=0))
 
 
 def test_on_sqlite_another_process_reads_the_decisions_the_first_one_recorded(tmp_path) -> None:
@@ -524,12 +544,14 @@ def test_on_sqlite_another_process_reads_the_decisions_the_first_one_recorded(tm
     study = optuna.create_study(direction="maximize", sampler=first, storage=url,
                                 study_name="s")
     study.optimize(objective, n_trials=30)
-    made = decisions(study)
+    roles = {n: first.role(n, study) for n in range(1, 30)}
     # Another process: its own storage object and schedule, a model that would decide otherwise.
+    # It reads what the first one recorded and decides the blocks after that from the same
+    # finished trials, the same way.
     other = LLMSampler(constant_replier(GOOD), search_space=SPACE, schedule=AdaptiveSchedule())
     again = optuna.load_study(study_name="s", storage=url, sampler=other)
-    assert {n: other.role(n, again) for n in range(1, 30)} == {
-        n: AdaptiveSchedule().trial_role(n, made[n - (n - 1) % 2]) for n in range(1, 30)}
+    assert {n: other.role(n, again) for n in range(1, 30)} == roles
+    assert stored_decisions(again)  # the first process's decisions, up to its last model block
 
 
 def good_then_bad(good_rounds: int = 3) -> ScriptedChatModel:
@@ -565,7 +587,7 @@ def test_with_base_startup_later_blocks_are_earned_against_the_base_samplers_own
     def blocks(base_startup: int | None) -> dict[int, dict]:
         study = run(writes_or_picks_first(GOOD), n=40, choose=Choose(vet_writes=False),
                     schedule=AdaptiveSchedule(floor=0.1, ceiling=0.6, base_startup=base_startup))
-        by_base = {t.number for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "RandomSampler"}
+        by_base = {t.number for t in study.trials if source_of(t, "RandomSampler") == "RandomSampler"}
         for block, record in decisions(study).items():
             if base_startup and block >= 11:  # after the early blocks: the base's trials from 20 on
                 assert record["base"][0] == len(by_base & set(range(20, block)))
@@ -588,7 +610,7 @@ def test_with_base_startup_the_early_blocks_are_still_judged_against_the_random_
     # the base sampler's draws, all of which are start-up draws here.
     schedule = AdaptiveSchedule(model_first=True, early_share=0.5, base_startup=20)
     study = run(constant_replier(BAD), schedule, n=12)
-    assert study.trials[1].user_attrs[ATTR_SOURCE] == "llm"
+    assert source_of(study.trials[1], "RandomSampler") == "llm"
     assert decisions(study)[5]["role"] == "base" and decisions(study)[5]["p_better"] < 0.5
 
 

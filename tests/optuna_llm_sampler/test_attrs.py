@@ -19,6 +19,7 @@ from llm_fakes import objective
 from llm_fakes import random_replier
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
@@ -44,7 +45,7 @@ def test_every_llm_trial_carries_source_model_rationale_repairs_raw_reply_latenc
     sampler = LLMSampler(model, search_space=SPACE, schedule=AlternatingSchedule())  # rounds 1-2, 5-6
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=7)
-    llm_trials = [t for t in study.trials if t.user_attrs.get("source") == "llm"]
+    llm_trials = [t for t in study.trials if source_of(t, "TPESampler") == "llm"]
     assert [t.number for t in llm_trials] == [1, 2, 5, 6]
     for t in llm_trials:
         a = t.user_attrs
@@ -55,7 +56,7 @@ def test_every_llm_trial_carries_source_model_rationale_repairs_raw_reply_latenc
         assert a["llm_round"] in (1, 5) and a["llm_proposed_by"] == a["llm_round"]
         assert a["llm_prompt_chars"] > 500
         assert {"extracted", "unknown_key", "missing"} <= {r["kind"] for r in a["llm_repairs"]}
-    assert {t.user_attrs["source"] for t in study.trials} == {"llm", "TPESampler"}
+    assert {source_of(t, "TPESampler") for t in study.trials} == {"llm", "TPESampler"}
 
 
 def test_raw_reply_is_truncated() -> None:
@@ -72,7 +73,7 @@ def test_objective_sees_the_attributes_during_the_trial() -> None:
     seen = []
 
     def watching(trial: optuna.Trial) -> float:
-        seen.append(trial.user_attrs.get("source"))
+        seen.append(source_of(trial, "TPESampler"))
         return objective(trial)
 
     sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE,

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from llm_fakes import SPACE, ScriptedChatModel, objective, prompt_n  # noqa: E402
 
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import (  # noqa: E402
     AdaptiveSchedule,
     AlternatingSchedule,
@@ -94,7 +95,7 @@ def run_case(case: str, kind: str, seed: int) -> list[list[Any]]:
     )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=TRIALS)
-    return [[t.params, t.user_attrs.get("source")] for t in study.trials]
+    return [[t.params, source_of(t, "TPESampler")] for t in study.trials]
 
 
 def _key(case: str, kind: str, seed: int) -> str:
@@ -128,7 +129,7 @@ def test_a_preset_runs_the_trials_of_the_options_it_names(case: str, kind: str) 
                          schedule=PRESET_CASES[case])
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=TRIALS)
-    ran = json.loads(json.dumps([[t.params, t.user_attrs.get("source")] for t in study.trials]))
+    ran = json.loads(json.dumps([[t.params, source_of(t, "TPESampler")] for t in study.trials]))
     assert ran == recorded
 
 

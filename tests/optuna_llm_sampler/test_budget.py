@@ -12,6 +12,7 @@ from llm_fakes import round_records
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler.attrs import ATTR_NOTE
 from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import ConfigError
@@ -33,12 +34,12 @@ def test_max_calls_stops_the_model_after_that_many_rounds() -> None:
     model = ScriptedChatModel(replier=random_replier(seed=0))
     study = run(model, ModelBudget(max_calls=2))
     assert len(model.prompts) == 2
-    llm = [t.number for t in study.trials if t.user_attrs[ATTR_SOURCE] == "llm"]
+    llm = [t.number for t in study.trials if source_of(t, "RandomSampler") == "llm"]
     assert llm == [1, 2, 5, 6]
     over = [t for t in study.trials if "model budget spent" in t.user_attrs.get(ATTR_NOTE, "")]
     assert [t.number for t in over] == [9, 10, 13, 14, 17, 18]
     assert "max_calls=2" in over[0].user_attrs[ATTR_NOTE]
-    assert all(t.user_attrs[ATTR_SOURCE] == "RandomSampler" for t in over)
+    assert all(source_of(t, "RandomSampler") == "RandomSampler" for t in over)
     statuses = [r["status"] for r in round_records(study).values()]
     assert statuses.count("done") == 2 and statuses.count("over_budget") == 3
 

@@ -15,6 +15,7 @@ import pytest
 
 from llm_fakes import model_first
 from llm_fakes import unvetted
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler.attrs import ATTR_ERROR
 from optuna_llm_sampler.attrs import ATTR_MODEL
 from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
@@ -88,7 +89,7 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
     elapsed = time.perf_counter() - start
     print(f"\n12 trials with SmolLM2 on llama.cpp took {elapsed:.1f} s")
     for t in study.trials:
-        print(t.number, t.state.name, t.user_attrs.get(ATTR_SOURCE), t.params,
+        print(t.number, t.state.name, source_of(t, "TPESampler"), t.params,
               t.user_attrs.get("llm_latency_s"), t.user_attrs.get(ATTR_ERROR))
 
     finished = [t for t in study.trials if t.state.is_finished()]
@@ -96,8 +97,8 @@ def test_real_local_model_proposes_rounds_of_a_12_trial_study(caplog) -> None:
     for t in finished:
         for name, value in t.params.items():
             assert SPACE[name]._contains(SPACE[name].to_internal_repr(value)), (t.number, name, value)
-    assert finished[0].user_attrs[ATTR_SOURCE] == "baseline"
-    llm_trials = [t for t in finished if t.user_attrs[ATTR_SOURCE] == "llm"]
+    assert source_of(finished[0], "TPESampler") == "baseline"
+    llm_trials = [t for t in finished if source_of(t, "TPESampler") == "llm"]
     assert llm_trials, [t.user_attrs for t in finished]
     for t in llm_trials:
         assert t.user_attrs[ATTR_MODEL] == "SmolLM2-135M-Instruct"
@@ -122,7 +123,7 @@ def test_by_default_the_real_local_model_vets_what_it_wrote_among_tpes_draws() -
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(throughput, n_trials=3)
     trial = study.trials[2]
-    assert trial.user_attrs[ATTR_SOURCE] == "llm" and ATTR_ERROR not in trial.user_attrs
+    assert source_of(trial, "TPESampler") == "llm" and ATTR_ERROR not in trial.user_attrs
     vet = trial.user_attrs[ATTR_VET]
     print("\nvetting:", vet)
     # Schema-constrained, SmolLM2 names a listed candidate: its own or one of TPE's three.

@@ -17,6 +17,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import IntDistribution
 import pytest
 
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import AlternatingSchedule
@@ -71,7 +72,7 @@ def test_the_copy_has_its_own_lock_and_runs_a_study() -> None:
     assert copy.llm._lock is not sampler.llm._lock
     study = optuna.create_study(sampler=copy)
     study.optimize(objective, n_trials=4)
-    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    sources = [source_of(t, "TPESampler") for t in study.trials]
     assert sources == ["baseline", "llm", "llm", "TPESampler"]
 
 
@@ -90,12 +91,12 @@ def test_every_option_pickles_before_and_after_a_study() -> None:
     )
     study = optuna.create_study(sampler=round_trip(sampler))
     study.optimize(objective, n_trials=7)
-    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    sources = [source_of(t, "TPESampler") for t in study.trials]
     assert sources.count("llm") == 2, sources
     again = round_trip(study.sampler)  # with the base sampler's state after 7 trials
     study.sampler = again
     study.optimize(objective, n_trials=3)
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials][7:].count("llm") == 1
+    assert [source_of(t, "TPESampler") for t in study.trials][7:].count("llm") == 1
 
 
 def test_the_random_stand_in_travels_as_itself_with_its_draws() -> None:

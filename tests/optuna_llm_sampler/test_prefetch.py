@@ -17,6 +17,7 @@ from llm_fakes import round_records
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler.attrs import ATTR_ERROR
 from optuna_llm_sampler.attrs import ATTR_PREFETCH
@@ -52,7 +53,7 @@ def test_later_rounds_use_the_call_started_when_the_previous_round_ended() -> No
     model = ScriptedChatModel(replier=random_replier())
     study, _ = _run(model, n_trials=11)  # Rounds 1-2, 5-6, 9-10; the last starts round 13's.
     trials = study.trials
-    assert [t.number for t in trials if t.user_attrs[ATTR_SOURCE] == "llm"] == [1, 2, 5, 6, 9, 10]
+    assert [t.number for t in trials if source_of(t, "RandomSampler") == "llm"] == [1, 2, 5, 6, 9, 10]
     assert ATTR_PREFETCH not in trials[1].user_attrs  # Nothing was ahead of the first round.
     for number, started_by in [(5, 2), (6, 2), (9, 6), (10, 6)]:
         record = trials[number].user_attrs[ATTR_PREFETCH]
@@ -82,7 +83,7 @@ def test_a_failed_prefetched_call_sends_the_round_to_the_base_sampler() -> None:
     model = ScriptedChatModel(replier=random_replier(), error="server exploded")
     study, _ = _run(model, n_trials=7)
     owner = study.trials[5]
-    assert owner.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert source_of(owner, "RandomSampler") == "RandomSampler"
     assert "server exploded" in owner.user_attrs[ATTR_ERROR]
     assert owner.user_attrs[ATTR_PREFETCH]["started_by"] == 2
     assert round_records(study)[5]["status"] == "failed"
@@ -117,7 +118,7 @@ def test_several_threads_still_call_the_model_once_per_round() -> None:
     # Each recorded round is one call; at most one more call was made ahead and not used.
     assert len(asked) <= len(model.prompts) <= len(asked) + 1
     for t in study.trials:
-        if t.user_attrs[ATTR_SOURCE] == "llm":
+        if source_of(t, "RandomSampler") == "llm":
             assert t.user_attrs["llm_round"] in asked
 
 
@@ -143,7 +144,7 @@ def test_rounds_of_one_trial_prefetch_the_next_once_their_own_call_is_done() -> 
     model = ScriptedChatModel(replier=random_replier())
     study, _ = _run(model, n_trials=10, schedule=EveryKthSchedule(3))  # LLM trials 3, 6, 9.
     trials = study.trials
-    assert [t.number for t in trials if t.user_attrs[ATTR_SOURCE] == "llm"] == [3, 6, 9]
+    assert [t.number for t in trials if source_of(t, "RandomSampler") == "llm"] == [3, 6, 9]
     assert ATTR_PREFETCH not in trials[3].user_attrs
     assert trials[6].user_attrs[ATTR_PREFETCH]["missing"] == [3, 4, 5]
     assert trials[9].user_attrs[ATTR_PREFETCH]["started_by"] == 6

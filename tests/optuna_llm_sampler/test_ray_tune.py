@@ -21,6 +21,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.distributions import IntDistribution
 import pytest
 
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler.attrs import ATTR_PROPOSED_BY
 from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
@@ -121,7 +122,7 @@ def run_tune(
 def llm_rounds(study: optuna.Study) -> dict[int, list[optuna.trial.FrozenTrial]]:
     rounds: dict[int, list[optuna.trial.FrozenTrial]] = {}
     for t in study.trials:
-        if t.user_attrs.get(ATTR_SOURCE) == SOURCE_LLM:
+        if source_of(t, "TPESampler") == SOURCE_LLM:
             rounds.setdefault(t.user_attrs[ATTR_ROUND], []).append(t)
     return rounds
 
@@ -132,11 +133,11 @@ def assert_models_configurations_evaluated(study: optuna.Study, sampler: LLMSamp
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     # Ray's workers evaluated each trial's own configuration.
     assert all(t.value == score(t.params) for t in trials)
-    assert trials[0].user_attrs[ATTR_SOURCE] == SOURCE_BASELINE and trials[0].params == BASELINE
+    assert source_of(trials[0], "TPESampler") == SOURCE_BASELINE and trials[0].params == BASELINE
     # Every LLM slot of the schedule got a configuration from the model...
     llm_slots = [t.number for t in trials if sampler.role(t.number) is TrialRole.LLM]
     assert llm_slots == [1, 2, 5, 6]
-    assert [t.number for t in trials if t.user_attrs.get(ATTR_SOURCE) == SOURCE_LLM] == llm_slots
+    assert [t.number for t in trials if source_of(t, "TPESampler") == SOURCE_LLM] == llm_slots
     # ...and each is one of the configurations in its round's reply.
     for start, members in llm_rounds(study).items():
         assert {t.user_attrs[ATTR_PROPOSED_BY] for t in members} == {start}
@@ -189,7 +190,7 @@ def test_the_example_runs(ray_cluster, tmp_path: Path, monkeypatch) -> None:
         ])
     finally:
         cloudpickle.unregister_pickle_by_value(example)
-    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
+    sources = [source_of(t, "TPESampler") for t in study.trials]
     # The default schedule: the model's one start-up configuration is trial 7, after TPE's six.
     assert sources == ["baseline", *["TPESampler"] * 6, "llm"]
     assert all(t.value == example.requests_per_second(t.params) for t in study.trials)
@@ -216,7 +217,7 @@ def test_ray_tune_with_the_local_smollm2_model_after_a_pickle_round_trip(
     # (no baseline: the 135M model tends to copy a configuration it sees, which is dropped)
     assert len(study.trials) == 3
     assert all(t.value == score(t.params) for t in study.trials)
-    from_model = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == SOURCE_LLM]
+    from_model = [t for t in study.trials if source_of(t, "TPESampler") == SOURCE_LLM]
     assert from_model, [t.user_attrs for t in study.trials]
     assert {t.user_attrs[ATTR_ROUND] for t in from_model} == {1}
     assert len(calls.read_text().split()) == 1

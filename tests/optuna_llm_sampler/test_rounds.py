@@ -24,6 +24,7 @@ from llm_fakes import rounds_with_an_owner
 from llm_fakes import ScriptedChatModel
 from llm_fakes import SPACE
 from llm_fakes import unvetted
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler.attrs import ATTR_ERROR
 from optuna_llm_sampler.attrs import ATTR_LATENCY
@@ -49,7 +50,7 @@ def test_two_threads_call_the_model_once_per_round(tmp_path: Path) -> None:
     assert len(read_call_log(log)) == len(owned) >= 5
     assert set(round_records(study)) == owned
     # Every configuration the model proposed was evaluated or is still waiting in the queue.
-    llm = [t for t in study.trials if t.user_attrs.get(ATTR_SOURCE) == "llm"]
+    llm = [t for t in study.trials if source_of(t, "RandomSampler") == "llm"]
     assert len(llm) >= len(owned)
     assert all(t.state in (TrialState.COMPLETE, TrialState.WAITING) for t in study.trials)
 
@@ -66,14 +67,14 @@ def test_a_round_member_that_is_not_the_owner_goes_to_the_base_sampler_and_says_
     owner_trial_id = study._storage.create_new_trial(study._study_id)  # trial 1, not started yet
     other = study.ask()  # trial 2: the round's owner (trial 1) exists but has not asked
     assert other.number == 2
-    assert other.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert source_of(other, "RandomSampler") == "RandomSampler"
     assert other.user_attrs[ATTR_NOTE] == (
         "round 1-2 is asked by trial 1, which had not asked the model yet when this trial started; "
         "its proposals go to the next trials"
     )
     assert model.prompts == []
     owner = optuna.Trial(study, owner_trial_id)  # now trial 1 prepares: it asks once
-    assert owner.user_attrs[ATTR_SOURCE] == "llm" and len(model.prompts) == 1
+    assert source_of(owner, "RandomSampler") == "llm" and len(model.prompts) == 1
 
 
 def test_two_processes_on_one_sqlite_file_call_the_model_once_per_round(tmp_path: Path) -> None:
@@ -97,7 +98,7 @@ def test_two_processes_on_one_sqlite_file_call_the_model_once_per_round(tmp_path
     assert len({c["pid"] for c in calls}) == 2, "both processes should own some round"
     finished = [t for t in study.trials if t.state is TrialState.COMPLETE]
     assert len(finished) == 24, [(t.number, t.state.name, t.user_attrs) for t in study.trials]
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials].count("baseline") == 1
+    assert [source_of(t, "RandomSampler") for t in study.trials].count("baseline") == 1
     for t in finished:
         for name, value in t.params.items():
             assert SPACE[name]._contains(SPACE[name].to_internal_repr(value))
@@ -111,7 +112,7 @@ def test_exception_sends_the_trial_to_the_base_sampler_and_records_it() -> None:
     study.optimize(objective, n_trials=3)
     owner = study.trials[1]
     assert owner.state is TrialState.COMPLETE
-    assert owner.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert source_of(owner, "RandomSampler") == "RandomSampler"
     assert owner.user_attrs[ATTR_ERROR] == "RuntimeError: model server returned 502"
     assert round_records(study)[1]["status"] == "failed"
 
@@ -125,7 +126,7 @@ def test_timeout_sends_the_trial_to_the_base_sampler_without_waiting_for_the_mod
     study.optimize(objective, n_trials=2)
     assert time.perf_counter() - start < 3.0
     owner = study.trials[1]
-    assert owner.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert source_of(owner, "RandomSampler") == "RandomSampler"
     assert "did not answer within 0.3 s" in owner.user_attrs[ATTR_ERROR]
 
 
@@ -135,7 +136,7 @@ def test_a_reply_without_a_usable_configuration_is_recorded_with_the_raw_reply(r
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     owner = study.trials[1]
-    assert owner.user_attrs[ATTR_SOURCE] == "TPESampler"
+    assert source_of(owner, "TPESampler") == "TPESampler"
     assert owner.user_attrs[ATTR_ERROR].startswith("the reply has no usable configuration")
     assert owner.user_attrs[ATTR_RAW_REPLY] == reply
     assert owner.user_attrs[ATTR_LATENCY] >= 0
@@ -205,7 +206,7 @@ def test_a_huge_integer_in_a_reply_drops_that_value_and_keeps_the_other_configur
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     assert round_records(study)[1]["status"] == "done"
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:]] == ["llm", "llm"]
+    assert [source_of(t, "RandomSampler") for t in study.trials[1:]] == ["llm", "llm"]
     assert study.trials[1].params["mode"] == "fast"
     assert study.trials[2].params["workers"] == 12
 
@@ -222,4 +223,4 @@ def test_a_round_record_is_finished_when_the_round_raises(monkeypatch: pytest.Mo
     record = round_records(study)[1]
     assert record["status"] == "failed"
     assert "OverflowError" in record["error"]
-    assert study.trials[1].user_attrs[ATTR_SOURCE] == "TPESampler"
+    assert source_of(study.trials[1], "TPESampler") == "TPESampler"

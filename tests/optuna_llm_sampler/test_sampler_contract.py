@@ -36,6 +36,7 @@ from optuna_llm_sampler.attrs import ATTR_PROPOSED_BY
 from optuna_llm_sampler.attrs import ATTR_REPAIRS
 from optuna_llm_sampler.attrs import ATTR_ROUND
 from optuna_llm_sampler.attrs import ATTR_SOURCE
+from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler.attrs import ATTR_VET
 from optuna_llm_sampler import CallableSchedule
 from optuna_llm_sampler import EveryKthSchedule
@@ -125,18 +126,18 @@ def test_contract(base: Any, schedule: str, reply: str, n_jobs: int) -> None:
     finished = [t.state for t in study.trials if t.state is not TrialState.WAITING]
     assert finished == [TrialState.COMPLETE] * 12
     assert_inside_distributions(study)
-    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials]
     base_class = type(sampler.base_sampler).__name__
+    sources = [source_of(t, base_class) for t in study.trials]
     assert set(sources) <= {"llm", base_class}
     for t in study.trials:
         if sampler.role(t.number, study) is TrialRole.BASE and "fixed_params" not in t.system_attrs:
-            assert t.user_attrs[ATTR_SOURCE] == base_class, t.number
+            assert ATTR_SOURCE not in t.user_attrs, t.number  # the base sampler's own slot
     if reply in USABLE:
         assert "llm" in sources
     else:
         assert "llm" not in sources
         owners = [t for t in study.trials if ATTR_ERROR in t.user_attrs]
-        assert owners and all(t.user_attrs[ATTR_SOURCE] == base_class for t in owners)
+        assert owners and all(source_of(t, "?") == base_class for t in owners)
     # One model call per round, never more.
     calls = len(sampler.llm.prompts) if isinstance(sampler.llm, ScriptedChatModel) else None
     if calls is not None:
@@ -156,7 +157,7 @@ def test_contract_with_the_default_choose_asks_once_more_on_each_vetted_round(
     finished = [t.state for t in study.trials if t.state is not TrialState.WAITING]
     assert finished == [TrialState.COMPLETE] * 12
     assert_inside_distributions(study)
-    assert {t.user_attrs[ATTR_SOURCE] for t in study.trials} <= {"llm", "RandomSampler"}
+    assert {source_of(t, "RandomSampler") for t in study.trials} <= {"llm", "RandomSampler"}
     vetted = {t.user_attrs[ATTR_ROUND] for t in study.trials if ATTR_VET in t.user_attrs}
     # A round whose written call gave configurations asks a second time; a failed one does not.
     assert bool(vetted) is (reply in USABLE)
@@ -183,7 +184,7 @@ def test_serial_run_follows_the_schedule_exactly() -> None:
                          baseline=BASELINE, schedule=AlternatingSchedule(), choose=unvetted())
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=11)
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials] == [
+    assert [source_of(t, "RandomSampler") for t in study.trials] == [
         "baseline", "llm", "llm", "RandomSampler", "RandomSampler",
         "llm", "llm", "RandomSampler", "RandomSampler", "llm", "llm",
     ]
@@ -212,11 +213,11 @@ def test_fewer_usable_configurations_than_trials_leaves_the_rest_to_the_base_sam
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     first, second = study.trials[1], study.trials[2]
-    assert first.user_attrs[ATTR_SOURCE] == "llm" and first.params["workers"] == 3
+    assert source_of(first, "RandomSampler") == "llm" and first.params["workers"] == 3
     # The other parameters the model left out were filled by the base sampler.
     missing = {r["param"] for r in first.user_attrs[ATTR_REPAIRS] if r["kind"] == "missing"}
     assert missing == set(SPACE) - {"workers"}
-    assert second.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert source_of(second, "RandomSampler") == "RandomSampler"
     assert second.user_attrs[ATTR_NOTE] == (
         "round 1-2 is asked by trial 1; the model's reply gave 1 usable configuration(s) for 2 "
         "LLM slot(s), so none was left for this trial"
@@ -254,9 +255,9 @@ def test_search_space_is_read_from_finished_trials_when_not_given() -> None:
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=6)
     first = study.trials[0]
-    assert first.user_attrs[ATTR_SOURCE] == "RandomSampler"
+    assert source_of(first, "RandomSampler") == "RandomSampler"
     assert "no search space yet" in first.user_attrs[ATTR_NOTE]
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials[2:4]] == ["llm", "llm"]
+    assert [source_of(t, "RandomSampler") for t in study.trials[2:4]] == ["llm", "llm"]
     assert "- backlog: int in [128, 4096], step 128" in model.prompts[0]
     assert_inside_distributions(study)
 
@@ -325,10 +326,10 @@ def test_baseline_is_not_duplicated_when_trial_0_is_already_enqueued() -> None:
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial(BASELINE)
     study.optimize(objective, n_trials=9)
-    assert study.trials[0].user_attrs[ATTR_SOURCE] == "baseline"
+    assert source_of(study.trials[0], "TPESampler") == "baseline"
     assert [t.params for t in study.trials].count(BASELINE) == 1
     # The default schedule gives the model trial 7 alone of the start-up, after TPE's six.
-    sources = [t.user_attrs[ATTR_SOURCE] for t in study.trials[1:9]]
+    sources = [source_of(t, "TPESampler") for t in study.trials[1:9]]
     assert sources == [*["TPESampler"] * 6, "llm", "TPESampler"]
 
 
@@ -339,8 +340,8 @@ def test_a_user_enqueued_trial_is_marked_enqueued_and_takes_no_model_call() -> N
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial(BASELINE)
     study.optimize(objective, n_trials=2)
-    assert study.trials[0].user_attrs[ATTR_SOURCE] == "enqueued"
-    assert study.trials[1].user_attrs[ATTR_SOURCE] == "llm"
+    assert source_of(study.trials[0], "TPESampler") == "enqueued"
+    assert source_of(study.trials[1], "TPESampler") == "llm"
     assert len(model.prompts) == 1
 
 
@@ -348,7 +349,7 @@ def test_no_baseline_leaves_the_baseline_slot_to_the_base_sampler() -> None:
     sampler = LLMSampler(FakeListChatModel(responses=["x"]), search_space=SPACE)
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=1)
-    assert study.trials[0].user_attrs[ATTR_SOURCE] == "TPESampler"
+    assert source_of(study.trials[0], "TPESampler") == "TPESampler"
     assert "no baseline" in study.trials[0].user_attrs[ATTR_NOTE]
 
 
@@ -404,6 +405,6 @@ def test_works_with_hyperband_whose_samplers_see_a_bracket_study() -> None:
     study = optuna.create_study(sampler=sampler, pruner=optuna.pruners.HyperbandPruner(max_resource=3),
                                 direction="maximize")
     study.optimize(reporting, n_trials=8)
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials] == ["baseline", *["TPESampler"] * 6, "llm"]
+    assert [source_of(t, "TPESampler") for t in study.trials] == ["baseline", *["TPESampler"] * 6, "llm"]
     assert not any(ATTR_ERROR in t.user_attrs for t in study.trials)
     assert_inside_distributions(study)

@@ -45,8 +45,8 @@ def test_three_processes_on_one_postgres_study_call_the_model_once_per_round(
     calls = read_call_log(log)
     assert len(calls) == len(owners) >= 4, "one model call per round, whichever process owns it"
     assert set(round_records(study)) == owners
-    assert [t.user_attrs[ATTR_SOURCE] for t in study.trials].count("baseline") == 1
-    assert sum(t.user_attrs[ATTR_SOURCE] == "llm" for t in finished) >= len(owners)
+    assert [t.user_attrs.get(ATTR_SOURCE) for t in study.trials].count("baseline") == 1
+    assert sum(t.user_attrs.get(ATTR_SOURCE) == "llm" for t in finished) >= len(owners)
     for trial in finished:
         for name, value in trial.params.items():
             assert SPACE[name]._contains(SPACE[name].to_internal_repr(value))

@@ -54,7 +54,7 @@ study = optuna.create_study(direction="maximize", sampler=sampler)
 study.optimize(requests_per_second, n_trials=12)
 
 for trial in study.trials:
-    print(
-        f"trial {trial.number:2d} {trial.user_attrs.get('source'):<10} {trial.value:7.1f} {trial.params}"
-    )
+    # A trial without a source was proposed by the base sampler (TPE) in its own slot.
+    source = trial.user_attrs.get("source", "TPESampler")
+    print(f"trial {trial.number:2d} {source:<10} {trial.value:7.1f} {trial.params}")
 print(f"best: trial {study.best_trial.number}, {study.best_value:.1f}, {study.best_params}")

@@ -100,3 +100,18 @@ def test_the_study_note_shows_the_verified_gain_when_the_run_was_confirmed(toy: 
     note = optuna_dashboard.get_note(toy.study())
     assert ("**Verified gain:** +12.50% (95% interval +3.10% to +21.90%); improved; from 5 "
             "re-measurements of each") in note
+
+
+def test_the_end_of_a_run_and_the_study_note_say_how_many_trials_the_model_proposed_and_why(
+    toy: Toy,
+) -> None:
+    from atune_bridge import format_summary
+
+    result = toy.runner(llm="random:0", n_trials=9).run()
+    line = summarize(result).model_share
+    assert line is not None and line.startswith("The model proposed 1 of 9 trials (7)")
+    assert "its share of blocks was" in line
+    assert line in format_summary(summarize(result))
+    assert f"**The model:** {line.split(';')[0]}" in optuna_dashboard.get_note(toy.study())
+    # TPE alone: nothing to explain.
+    assert summarize(toy.runner(n_trials=3, study_name="plain").run()).model_share is None
