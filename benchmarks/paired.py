@@ -15,17 +15,19 @@ seeds. Two questions it does not answer come up whenever a result looks surprisi
 Every number is a paired difference of best-so-far (the noise-free value of the best measured
 configuration after k trials, :func:`optbench.summary.incumbent_curve`), mean ± standard error
 over the seeds both arms ran; positive is better. In brackets, the arm's difference of means in
-the reference's standard errors, the unit of issue #9's criteria.
+the reference's standard errors, the unit of the decision rule in ``docs/evidence.md``.
 
-``--seed-best`` reads issue #9's criterion 2 a second way: per seed, the best value is the best
+``--seed-best`` reads the decision rule's good-advice criterion a second way: per seed, the best value is the best
 final incumbent of the arms listed on that seed; the table gives the trials each arm took to
 reach a share of it (a run that never did counts as trials + 1, as in ``compare.py``).
 
 Usage::
 
-    python benchmarks/paired.py out/issue9m/nginx-long-random --at 30,60,100,150 \\
+    python benchmarks/paired.py DIR --at 30,60,100,150 \\
         --seeds 0-1200,1200-2400,0-2400 --between llm:random,llm:random+late-shot
-    python benchmarks/paired.py out/issue9l/nginx-standins --arms llm:expert --seed-best 0.9,0.95
+    python benchmarks/paired.py DIR --arms llm:expert --seed-best 0.9,0.95
+
+where ``DIR`` is a ``compare.py`` folder (its ``--out``).
 """
 
 from __future__ import annotations

@@ -11,14 +11,15 @@ measured side by side, so a reader sees how far to trust the rest.
 
 Usage, from the repository root::
 
-    .venv/bin/python benchmarks/startup_cost.py --runs out/issue9c/nginx-local-wwa/runs.jsonl \\
+    .venv/bin/python benchmarks/startup_cost.py --runs DIR/runs.jsonl \\
         --model-arm llm:local+write-when-ahead --schedules early-evidence,base-first \\
         --early-shares 0,0.25,0.5,1
 
 ``--schedules`` takes the ``compare.py`` arm options that set an ``AdaptiveSchedule``;
-``--early-shares`` adds ``AdaptiveSchedule(early_share=X)`` for each X (today's defaults
-otherwise: since stop 22 ``model_first=False``). The model arm's schedule is the one its runs
-recorded, even where LLMSampler's defaults have changed since.
+``--early-shares`` adds ``AdaptiveSchedule(early_share=X)`` for each X (LLMSampler's defaults
+otherwise, ``model_first=False`` among them), where ``DIR`` is a ``compare.py`` folder (its
+``--out``). The model arm's schedule is the one its runs recorded, even where LLMSampler's
+defaults differ from it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _schedule_as_run(options: list[str], recorded: set[str]) -> tuple[Any, str]:
 
     Runs record their settings (``schedule=..., choose=...``); when LLMSampler's defaults have
     changed since, the arm's options build another schedule, and the option that pins the one
-    they ran (``+one-shot`` for the stops 20-21 default) is modelled instead. Runs recorded
+    they ran (``+one-shot``, say) is modelled instead. Runs recorded
     before settings were kept are taken as run with today's code.
     """
     def ran(schedule: Any) -> bool:

@@ -146,7 +146,7 @@ def test_the_readme_links_to_files_the_sdist_holds(dists: dict[str, Path]) -> No
 
 
 def test_once_the_repository_has_an_address_the_readme_links_are_absolute() -> None:
-    """PyPI's page resolves no relative link (``docs/ablation.md`` would be dead there): once
+    """PyPI's page resolves no relative link (``docs/evidence.md`` would be dead there): once
     ``[project.urls]`` names the repository (``Source``), the README's links must point into it."""
     tomllib = pytest.importorskip("tomllib")
     urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("urls", {})

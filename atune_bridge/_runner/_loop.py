@@ -14,7 +14,7 @@ One trial is one A-Tune iteration:
    all each iteration);
 4. ``stopworkload`` then ``startworkload`` run when a parameter with ``needrestart`` changed
    (A-Tune restarts every iteration as soon as any object has ``needrestart``; restarting
-   only on a change is the issue's rule and saves a restart per unchanged trial);
+   only on a change saves a restart per unchanged trial);
 5. the ``benchmark`` runs, each evaluation's ``get`` reads its metric from ``$out``;
 6. the metrics are scored (:mod:`atune_bridge._format._evaluate`) and told to the study.
 

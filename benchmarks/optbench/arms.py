@@ -303,69 +303,68 @@ def _adaptive_schedule(**settings: Any) -> dict[str, Any]:
     return {"schedule": AdaptiveSchedule(**{"base_startup": None, **settings})}
 
 
-_STOP19 = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier", "model_first": True,
-           "early_share": 0.5}
-"""The start-up settings of LLMSampler's default AdaptiveSchedule until stop 19, pinned.
-
-The arms measured in issue 9's second to sixth passes keep their meaning: whole start-up rounds
-from trial 1 whatever they deliver, each trial scored against the trials before it.
+_WHOLE_ROUNDS = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier", "model_first": True,
+                 "early_share": 0.5}
+"""The start-up settings ``+adaptive`` pins: whole start-up rounds from trial 1 (half of the
+early blocks) whatever they deliver, each trial scored against the trials before it.
 """
 
 _ONE_SHOT = {"early_round_trials": 1, "early_on_evidence": True, "score": "pooled"}
-"""The sixth pass's one-configuration start-up rounds (LLMSampler's default since stop 20)."""
+"""One configuration per start-up round, the early share following the model's written trials,
+each trial scored against every complete trial before the block (LLMSampler's defaults)."""
 
-_STOP21 = {**_ONE_SHOT, "model_first": True, "early_share": 0.5}
-"""LLMSampler's default AdaptiveSchedule in stops 20-21, pinned (``+one-shot``)."""
+_ONE_SHOT_FROM_TRIAL_1 = {**_ONE_SHOT, "model_first": True, "early_share": 0.5}
+"""The start-up settings ``+one-shot`` pins: those rounds from trial 1, half of the early blocks."""
 
 
-def _stop19(**options: Any) -> dict[str, Any]:
-    """An AdaptiveSchedule on the defaults it had until stop 19, with ``options`` changed."""
-    return _adaptive_schedule(**{**_STOP19, **options})
+def _whole_rounds(**options: Any) -> dict[str, Any]:
+    """An AdaptiveSchedule with ``+adaptive``'s whole start-up rounds, with ``options`` changed."""
+    return _adaptive_schedule(**{**_WHOLE_ROUNDS, **options})
 
 
 def _adaptive() -> dict[str, Any]:
-    return _stop19()
+    return _whole_rounds()
 
 
 def _adaptive_early() -> dict[str, Any]:
-    return _stop19(early_share=1.0)
+    return _whole_rounds(early_share=1.0)
 
 
 def _no_floor() -> dict[str, Any]:
-    return _stop19(floor=0.0)
+    return _whole_rounds(floor=0.0)
 
 
 def _early_evidence() -> dict[str, Any]:
-    return _stop19(early_on_evidence=True)
+    return _whole_rounds(early_on_evidence=True)
 
 
 def _base_first() -> dict[str, Any]:
-    return _stop19(model_first=False)
+    return _whole_rounds(model_first=False)
 
 
 def _one_early_block() -> dict[str, Any]:
-    return _stop19(early_share=0.25)
+    return _whole_rounds(early_share=0.25)
 
 
 def _pooled_evidence() -> dict[str, Any]:
-    return _stop19(early_on_evidence=True, score="pooled")
+    return _whole_rounds(early_on_evidence=True, score="pooled")
 
 
 def _early_singles() -> dict[str, Any]:
-    return _stop19(early_round_trials=1)
+    return _whole_rounds(early_round_trials=1)
 
 
 def _one_shot() -> dict[str, Any]:
-    return _adaptive_schedule(**_STOP21)
+    return _adaptive_schedule(**_ONE_SHOT_FROM_TRIAL_1)
 
 
 def _one_shot_base_first() -> dict[str, Any]:
-    return _adaptive_schedule(**{**_STOP21, "model_first": False})
+    return _adaptive_schedule(**{**_ONE_SHOT_FROM_TRIAL_1, "model_first": False})
 
 
 def _late_shot(**changes: Any) -> dict[str, Any]:
-    """The eighth pass's ``+late-shot`` schedule (LLMSampler's default in stops 22-24, which judged
-    later blocks against every trial of TPE's, its random start-up too), with ``changes``."""
+    """``+late-shot``: the model's one start-up configuration is trial 7; later blocks are judged
+    against every trial of TPE's, its random start-up too (no ``base_startup``); with ``changes``."""
     return _adaptive_schedule(**{**_ONE_SHOT, "model_first": False, "early_share": 0.25, **changes})
 
 
@@ -402,7 +401,7 @@ def _hybrid() -> dict[str, Any]:
 
 
 def _choose_of(**changes: Any) -> dict[str, Any]:
-    """The choose of stops 17-23, ``Choose(from_trial=10, write_when_ahead=True)``, with ``changes``."""
+    """``+unvetted``: ``Choose(from_trial=10, write_when_ahead=True)`` without vetting, with ``changes``."""
     from optuna_llm_sampler import Choose
 
     return {"choose": Choose(**{"from_trial": 10, "write_when_ahead": True, "vet_writes": False,
@@ -422,8 +421,8 @@ def _evidence() -> dict[str, Any]:
 #: LLMSampler options an ``llm:`` arm can switch on with ``+NAME`` suffixes
 #: (``llm:random+adaptive``): name -> (LLMSampler keyword arguments, one line for --list)
 LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
-    "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials (the default before issue #9)"),
-    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier', model_first=True, early_share=0.5): the model's share follows its results, whole start-up rounds from trial 1 whatever they deliver (LLMSampler's default until stop 19; the options below up to +early-singles change this one)"),
+    "alternating": (_alternating, "schedule=AlternatingSchedule(): two model trials, two TPE trials, repeating (the schedule of the 'alternating' preset)"),
+    "adaptive": (_adaptive, "schedule=AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score='earlier', model_first=True, early_share=0.5, base_startup=None): the model's share follows its results, whole start-up rounds from trial 1 whatever they deliver, each trial scored against the trials before it (the options below up to +early-singles change this one)"),
     "adaptive-early": (_adaptive_early, "+adaptive with early_share=1.0: the model proposes TPE's start-up trials"),
     "no-floor": (_no_floor, "+adaptive with floor=0.0: after the start-up the model gets blocks only while its trials are ahead"),
     "early-evidence": (_early_evidence, "+adaptive with early_on_evidence=True: a model whose trials are behind TPE's random start-up draws loses its early share"),
@@ -431,21 +430,21 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "one-early-block": (_one_early_block, "+adaptive with early_share=0.25: the model gets one block of TPE's start-up (trials 3-4) instead of two (1-2, 5-6)"),
     "pooled-evidence": (_pooled_evidence, "+adaptive with early_on_evidence=True, score='pooled': early blocks follow the evidence, every trial scored against all trials so far (not the model's first against the baseline alone)"),
     "early-singles": (_early_singles, "+adaptive with early_round_trials=1: the model's start-up rounds are one configuration each (trials 1 and 5), TPE takes the rest"),
-    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True, early_share=0.5): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead (LLMSampler's default in stops 20-21)"),
-    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline (measured in stop 20; not the default)"),
-    "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up (measured in stop 21; LLMSampler's default in stops 22-24: since stop 25 the default also sets base_startup, and +late-shot is the way to run the old one)"),
-    "start-only": (partial(_late_shot, floor=0.0, ceiling=0.0), "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study (measured in stop 24)"),
-    "starts20": (_starts20, "base_sampler=TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune builds it, under LLMSampler's defaults (since stop 25 the default schedule's base_startup follows it: 20; +starts20+late-shot runs stop 24's default; measured in stops 24-25)"),
-    "window": (partial(_late_shot, window=20), "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field (measured in stop 24)"),
+    "one-shot": (_one_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=True, early_share=0.5): one configuration per start-up round from trial 1, the second start-up round only if the first was level or ahead"),
+    "one-shot-base-first": (_one_shot_base_first, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.5): +one-shot, but TPE takes trials 1-2, so the model's first configuration (trial 3) sees two random draws beside the baseline"),
+    "late-shot": (_late_shot, "schedule=AdaptiveSchedule(early_round_trials=1, early_on_evidence=True, score='pooled', model_first=False, early_share=0.25): the model's one start-up configuration is trial 7, written after the baseline and six of TPE's random draws, still inside its start-up; later blocks are judged against every TPE trial, its random start-up draws included (LLMSampler's default schedule is this one with base_startup set)"),
+    "start-only": (partial(_late_shot, floor=0.0, ceiling=0.0), "schedule=AdaptiveSchedule(floor=0, ceiling=0) on +late-shot's settings: the model's one start-up trial (7) and none after it, a diagnostic of what the start-up trial alone does to a long study"),
+    "starts20": (_starts20, "base_sampler=TPESampler(n_startup_trials=20): A-Tune's default random_starts, as atune-bridge tune builds it, under LLMSampler's defaults (the default schedule's base_startup follows it: 20; +starts20+late-shot runs the schedule without base_startup)"),
+    "window": (partial(_late_shot, window=20), "schedule=AdaptiveSchedule(window=20) on +late-shot's settings: each block is decided on the trials of the last 20 alone (the share, and what write_when_ahead judges), still scored against the whole field"),
     "screen": (_screen, "screen=Screen(): 3x the candidates, a random forest on the history keeps the best"),
     "choose": (_choose, "choose=Choose(): TPE draws 4 candidates per trial, the model picks (it writes no values)"),
     "hybrid": (_hybrid, "choose=Choose(from_trial=10): the model writes its rounds in TPE's random start-up (trials 1-9), picks among TPE's candidates after"),
-    "write-when-ahead": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (LLMSampler's default in stops 17-23, as +unvetted)"),
-    "choose-first": (partial(_choose_of, write_after=2), "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): the default choose of stops 17-23, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (measured in stop 21 on that default schedule, now +one-shot: the default since stop 22 reaches no round that early)"),
-    "late-pick": (partial(_choose_of, write_after=8), "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): the default choose of stops 17-23, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written (measured in stop 23)"),
-    "vet": (partial(_choose_of, vet_writes=True), "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round); LLMSampler's default choose since stop 24 (measured in stop 23)"),
-    "unvetted": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose of stops 17-23: written rounds are not vetted (one model call per round); with +late-shot it reproduces the ninth pass's default"),
-    "write": (_write, "choose=None: the model writes every round (the default before stop 17)"),
+    "write-when-ahead": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the hybrid, but a round after trial 10 is written while the adaptive share's evidence says the model's trials are ahead (the same as +unvetted)"),
+    "choose-first": (partial(_choose_of, write_after=2), "choose=Choose(from_trial=10, write_when_ahead=True, write_after=2): +unvetted, but a round the study reaches with fewer than 2 complete trials (the baseline alone) picks among TPE's draws instead of writing (with +one-shot, whose trial 1 is the model's: under the default schedule no model round comes that early)"),
+    "late-pick": (partial(_choose_of, write_after=8), "choose=Choose(from_trial=10, write_when_ahead=True, write_after=8): +unvetted, but a round the study reaches with fewer than 8 complete trials picks among TPE's draws: under the default schedule the model's one start-up trial (7) is picked, not written"),
+    "vet": (partial(_choose_of, vet_writes=True), "choose=Choose(from_trial=10, write_when_ahead=True, vet_writes=True): a round that writes is vetted: the model's configuration joins three of TPE's draws and the model picks one of the four (two model calls per written round); LLMSampler's default choose"),
+    "unvetted": (_choose_of, "choose=Choose(from_trial=10, write_when_ahead=True): the default choose without vetting: one model call per written round"),
+    "write": (_write, "choose=None: the model writes every round (the choose of the 'write' preset)"),
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
     "sobol-tpe": (lambda: {_BASE_SEARCH: _search("sobol-tpe")}, "base_sampler=SobolTPESampler(seed): TPE whose start-up trials are a scrambled Sobol design over every knob, categorical ones included, instead of random draws"),
     "sobol-gp": (lambda: {_BASE_SEARCH: _search("sobol-gp")}, "base_sampler=SobolGPSampler(seed): the Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (needs torch; about a second per trial)"),

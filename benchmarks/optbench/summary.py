@@ -269,8 +269,8 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
                       maximize: bool) -> str:
     """Each arm against ``reference`` at each checkpoint, positive meaning better, two ways.
 
-    First in the reference's standard errors (issue #9's criteria: ✗ marks worse by more
-    than one), then as the paired difference over the seeds both arms ran, mean ± standard
+    First in the reference's standard errors (the unit of the decision rule in
+    ``docs/evidence.md``: ✗ marks worse by more than one), then as the paired difference over the seeds both arms ran, mean ± standard
     error (:func:`paired_differences`), the figure that says whether a gap is more than
     noise. Two arms drawing from one distribution fall more than one of the reference's
     standard errors apart at a checkpoint about one time in four.
@@ -308,8 +308,8 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
 
 
 LEVELS = (0.7, 0.8, 0.9, 0.95)
-"""Shares of the best known value :func:`trials_to_levels` reports (issue #9's criterion 2
-names 95%)."""
+"""Shares of the best known value :func:`trials_to_levels` reports (the decision rule's good-advice
+criterion names 95%)."""
 
 
 def trials_to_levels(runs: Sequence[RunRecord], trials: int, best_known: float, baseline: float,
@@ -317,8 +317,8 @@ def trials_to_levels(runs: Sequence[RunRecord], trials: int, best_known: float, 
                      levels: Sequence[float] = LEVELS) -> str:
     """Trials each arm took to reach several shares of the best known value, against ``reference``.
 
-    Issue #9's criterion 2 asks good advice to reach 95% of the best known value in at most
-    half of TPE's trials. Where almost no run reaches 95%, that one share says nothing; the
+    The decision rule's good-advice criterion asks good advice to reach 95% of the best known
+    value in at most half of TPE's trials. Where almost no run reaches 95%, that one share says nothing; the
     lower ones say how far ahead, and for how long, an arm's start keeps it. Per arm and
     share: the mean number of trials (the baseline included; a run that never reached it
     counts as ``trials + 1``, so a mean over runs that mostly did not is a lower bound),

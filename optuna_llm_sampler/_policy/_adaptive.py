@@ -72,9 +72,9 @@ class AdaptiveSchedule(Schedule):
     model writes trial 7, having seen the baseline and six random draws, whatever those delivered
     (with ``baseline_first=False``, trials 0 to 5 and trial 6); after the start-up it earns its
     blocks. A small model shown only the baseline copies it (see ``model_first``).
-    ``model_first=True, early_share=0.5`` gives the previous default: the model proposes trial
+    ``model_first=True, early_share=0.5`` has the model propose trial
     1, and trial 5 unless trial 1 is behind the base sampler's draws. A benchmark of the options
-    is in the project's ``docs/ablation.md``. Each decision is recorded in the study's system
+    is in the project's ``docs/evidence.md``. Each decision is recorded in the study's system
     attributes (``optuna_llm_sampler:share:<first trial of the block>``) and on each trial of
     the block's model slots (user attribute ``llm_share``).
 
@@ -124,8 +124,8 @@ class AdaptiveSchedule(Schedule):
             experiment. Default :obj:`False`: the base sampler takes it, so the model's first
             round sees other configurations besides the baseline. A small model shown only the
             baseline copies it: on the nginx surface SmolLM2's configuration for trial 1 was
-            worth 7,913 requests/s against 18,853 for TPE's random draws (``docs/ablation.md``,
-            eighth pass). With :obj:`True` the model proposes trial 1.
+            worth 7,913 requests/s against 18,853 for TPE's random draws (``docs/evidence.md``).
+            With :obj:`True` the model proposes trial 1.
         early_round_trials:
             How many trials of an early block the model proposes when the block is its; the
             block's other trials go to the base sampler. Default ``1``: the model's start-up
@@ -144,7 +144,7 @@ class AdaptiveSchedule(Schedule):
             20, still scored against the whole field: a model whose first trials were good
             and whose recent ones are not loses its share and, with ``Choose``'s
             ``write_when_ahead``, its written rounds (with no written trial in the window it
-            chooses). Measured in stop 24 (``docs/ablation.md``, eleventh pass).
+            chooses). Measured, and off by default (``docs/evidence.md``).
         base_startup:
             The base sampler's random start-up trials. Its trials numbered below are random
             draws, which any good advice beats; the model's later blocks (and with

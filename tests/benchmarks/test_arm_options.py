@@ -49,12 +49,12 @@ def test_each_option_reaches_the_sampler() -> None:
 def test_the_schedule_options_set_the_adaptive_schedule(option: str, attr: str, value: object) -> None:
     sampler = make_arm(f"llm:random+{option}", make_problem("ackley-mixed"), 0).sampler
     assert getattr(sampler.schedule, attr) == value
-    # Each changes the schedule as it was until stop 19, which +adaptive keeps.
-    stop19 = make_arm("llm:random+adaptive", make_problem("ackley-mixed"), 0).sampler.schedule
-    assert getattr(stop19, attr) != value
+    # Each changes what +adaptive pins: whole start-up rounds from trial 1, earlier-trial scores.
+    whole_rounds = make_arm("llm:random+adaptive", make_problem("ackley-mixed"), 0).sampler.schedule
+    assert getattr(whole_rounds, attr) != value
 
 
-def test_adaptive_one_shot_and_late_shot_keep_the_schedules_of_stops_19_21_and_24() -> None:
+def test_adaptive_one_shot_and_late_shot_pin_their_schedules_whatever_the_defaults() -> None:
     from optuna_llm_sampler import AdaptiveSchedule
 
     def schedule(arm: str) -> str:
@@ -69,7 +69,7 @@ def test_adaptive_one_shot_and_late_shot_keep_the_schedules_of_stops_19_21_and_2
         "model_first=True, early_round_trials=1, score='pooled', base_startup=None, round_size=2, prior=1.0, baseline_first=True)")
     assert schedule("llm:random+one-shot-base-first") == schedule("llm:random+one-shot").replace(
         "model_first=True", "model_first=False")
-    # Since stop 25 the default also takes TPE's start-up as its base_startup.
+    # The default is +late-shot's schedule that also takes TPE's start-up as its base_startup.
     assert schedule("llm:random+late-shot") == repr(AdaptiveSchedule(base_startup=None))
     assert schedule("llm:random") == repr(AdaptiveSchedule())  # base_startup: TPE's, at bind
     # The options built on +adaptive change only what they name.
@@ -93,7 +93,7 @@ def test_a_run_records_which_model_trials_were_chosen_rather_than_written() -> N
 
 
 def test_choose_first_picks_trial_1_among_the_base_samplers_draws_and_writes_later_rounds() -> None:
-    # On the schedule it was measured on, the default until stop 21 (+one-shot).
+    # On +one-shot's schedule, whose first model trial is trial 1.
     record = run_once(make_problem("ackley-mixed"), "llm:random+one-shot+choose-first", 1, 12)
     model = [i for i, s in enumerate(record.sources) if s == "llm"]
     assert model[0] == 1 and record.chosen == [1]  # trial 1 saw the baseline alone
@@ -123,7 +123,7 @@ def test_vet_asks_twice_for_trial_7_and_runs_a_draw_as_a_picked_trial() -> None:
     assert {tuple(r.chosen) for r in kept.values()} == {(), (7,)}
 
 
-def test_unvetted_pins_the_choose_of_stops_17_to_23_and_the_default_vets() -> None:
+def test_unvetted_pins_the_default_choose_without_vetting_and_the_default_vets() -> None:
     def choose(arm: str):
         return make_arm(arm, make_problem("ackley-mixed"), 0).sampler.choose
 
@@ -143,6 +143,6 @@ def test_starts20_gives_the_base_tpe_a_start_up_of_20_as_atune_bridge_tune_does(
     assert make_arm("llm:random+starts20", problem, 0).sampler.base_sampler._n_startup_trials == 20
     assert make_arm("llm:random", problem, 0).sampler.base_sampler._n_startup_trials == 10
     assert make_arm("tpe-starts20", problem, 0).sampler._n_startup_trials == 20
-    # LLMSampler's default schedule follows it; +late-shot pins stop 24's, which did not.
+    # LLMSampler's default schedule follows it; +late-shot pins a schedule without base_startup.
     assert make_arm("llm:random+starts20", problem, 0).sampler.schedule.base_startup == "auto"
     assert make_arm("llm:random+starts20+late-shot", problem, 0).sampler.schedule.base_startup is None

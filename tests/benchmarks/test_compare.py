@@ -165,7 +165,7 @@ def test_runs_recorded_before_a_field_was_added_at_its_default_are_the_same_arm(
     problem = make_problem(str(toy_surface))
     now = run_once(problem, "llm:random+unvetted", 0, 4)  # vet_writes at Choose's default, False
     assert ", vet_writes=False)" in now.settings
-    before = now.settings.replace(", vet_writes=False)", ")")  # as recorded before stop 23
+    before = now.settings.replace(", vet_writes=False)", ")")  # as recorded without the field
     assert same_settings(before, now.settings)
     assert not same_settings(before, now.settings.replace("vet_writes=False", "vet_writes=True"))
     assert not same_settings(before.replace("from_trial=10", "from_trial=9"), now.settings)

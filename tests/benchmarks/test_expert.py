@@ -37,7 +37,7 @@ def test_it_is_unavailable_where_it_has_no_advice() -> None:
 
 def test_its_first_proposal_is_the_best_so_far_with_all_advice_applied() -> None:
     expert = ExpertChatModel(seed=0)
-    # The model proposes trial 1, as by default until stop 21 (the default's first is trial 7).
+    # The model proposes trial 1, as under +one-shot (the default's first is trial 7).
     study = optuna.create_study(direction="maximize",
                                 sampler=LLMSampler(expert, search_space=SPACE, baseline=BASELINE, seed=0,
                                                    schedule=AdaptiveSchedule(model_first=True, early_share=0.5)))

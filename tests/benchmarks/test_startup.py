@@ -26,10 +26,10 @@ def record(arm: str, seed: int, values: list[float | None], sources: list[str]) 
 
 WHOLE_ROUNDS = AdaptiveSchedule(early_round_trials=None, early_on_evidence=False, score="earlier", model_first=True,
                                 early_share=0.5)
-"""LLMSampler's default until stop 19 (arm option ``+adaptive``): whole start-up rounds."""
+"""Arm option ``+adaptive``: whole start-up rounds from trial 1, earlier-trial scores."""
 
 MODEL_FIRST = {"model_first": True, "early_share": 0.5, "base_startup": None}
-"""With the default's other settings, LLMSampler's default until stop 21 (arm option ``+one-shot``)."""
+"""Arm option ``+one-shot``: the default's other start-up settings, its rounds from trial 1."""
 
 TPE = ["baseline"] + ["tpe"] * 11
 LLM = ["baseline", "llm", "llm", "TPESampler", "TPESampler", "llm", "llm"] + ["TPESampler"] * 5
@@ -77,7 +77,7 @@ def test_a_model_worse_than_every_draw_costs_and_one_better_than_every_draw_earn
     default = {"default": AdaptiveSchedule()}
     assert compare_schedules(default, worse, draws=500)[0].model_trials == 1
     assert compare_schedules(default, better, draws=500)[0].model_trials == 1
-    # Until stop 21 it kept one start-up trial from a model that loses and two from one that wins.
+    # +one-shot keeps one start-up trial from a model that loses and two from one that wins.
     model_first = {"model first": AdaptiveSchedule(**MODEL_FIRST)}
     assert compare_schedules(model_first, worse, draws=500)[0].model_trials == 1
     assert compare_schedules(model_first, better, draws=500)[0].model_trials == 2
@@ -109,20 +109,20 @@ def test_the_script_prints_the_schedule_as_run_beside_what_was_measured(tmp_path
 
 
 def test_the_script_models_the_schedule_the_runs_recorded_when_the_default_has_changed_since(tmp_path: Path) -> None:
-    stop21 = AdaptiveSchedule(**MODEL_FIRST)  # the bare arm's schedule in stops 20-21 (+one-shot)
+    one_shot = AdaptiveSchedule(**MODEL_FIRST)  # +one-shot's schedule, recorded as the bare arm's
     runs = tmp_path / "runs.jsonl"
     lines = []
     for seed in range(3):
         lines.append(record("tpe", seed, [1.0, *(10.0 + seed + k for k in range(11))], TPE))
         ran = record("llm:random", seed, [1.0, 2.0, 3.0, 12.0, 13.0, 4.0, 5.0, 14.0, 15.0, 16.0, 17.0, 18.0], LLM)
-        lines.append(replace(ran, settings=f"schedule={stop21!r}, choose=Choose(candidates=4)"))
+        lines.append(replace(ran, settings=f"schedule={one_shot!r}, choose=Choose(candidates=4)"))
     runs.write_text("".join(json.dumps(asdict(r)) + "\n" for r in lines))
     args = [sys.executable, str(SCRIPT), "--runs", str(runs), "--model-arm", "llm:random", "--draws", "500"]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     assert "| llm:random (as run: +one-shot's schedule, a default when they ran) |" in out
     # A schedule no option builds any more is refused, naming what the runs recorded.
     odd = AdaptiveSchedule(**MODEL_FIRST, floor=0.2)
-    runs.write_text(runs.read_text().replace(repr(stop21), repr(odd)))
+    runs.write_text(runs.read_text().replace(repr(one_shot), repr(odd)))
     bad = subprocess.run(args, capture_output=True, text=True)
     assert bad.returncode == 2 and "floor=0.2" in bad.stderr and "no arm option builds" in bad.stderr
 

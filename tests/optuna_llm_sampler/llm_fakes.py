@@ -50,7 +50,7 @@ SPACE: dict[str, BaseDistribution] = {
 
 
 def model_first(**settings: Any) -> AdaptiveSchedule:
-    """The default schedule until stop 21: the model proposes trial 1, and trial 5 unless behind.
+    """A schedule whose model proposes trial 1, and trial 5 unless behind (arm option ``+one-shot``).
 
     For tests of what happens on the model's trials (prompts, replies, attributes, storage):
     the default gives the model trial 7 first. A new schedule per call: an
@@ -66,7 +66,7 @@ def choosing(**changes: Any) -> Choose:
 
 
 def unvetted() -> Choose:
-    """The default choose of stops 17-23: written rounds are not vetted (one call per round).
+    """The default choose without vetting: one model call per written round (``+unvetted``).
 
     For tests whose subject is not vetting (prompts, rounds, attributes, schedules, budgets):
     the default, ``Choose()``, vets: it asks the model a second time on every round it

@@ -44,7 +44,7 @@ def constant_replier(params: dict) -> ScriptedChatModel:
 
 
 WHOLE_ROUNDS = {"early_round_trials": None, "early_on_evidence": False, "score": "earlier"}
-"""The defaults until stop 19: whole start-up rounds whatever they deliver, earlier-trial scores."""
+"""Whole start-up rounds from trial 1 whatever they deliver, earlier-trial scores (``+adaptive``)."""
 
 GOOD = {"workers": 24, "backlog": 1024, "buffer_kb": 64, "timeout_s": 0.5,
         "learning_rate": 1e-3, "mode": "fast"}
@@ -303,7 +303,7 @@ def test_by_default_the_models_one_start_up_configuration_comes_after_six_random
 def test_with_model_first_and_early_share_one_half_the_model_proposes_trial_1_and_trial_5_unless_behind(
     advice: dict, llm_trials: list[int]
 ) -> None:
-    # The default until stop 21.
+    # The model's first trial is trial 1 (``+one-shot``).
     study = run(constant_replier(advice), AdaptiveSchedule(model_first=True, early_share=0.5), n=10)
     assert [t.number for t in study.trials if source_of(t, "RandomSampler") == "llm"] == llm_trials
 

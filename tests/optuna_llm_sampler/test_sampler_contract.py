@@ -170,11 +170,11 @@ def test_the_default_schedule_is_the_adaptive_share() -> None:
     sampler = LLMSampler(ScriptedChatModel(replier=random_replier()), search_space=SPACE)
     assert isinstance(sampler.schedule, AdaptiveSchedule)
     assert (sampler.schedule.floor, sampler.schedule.ceiling) == (0.1, 0.5)
-    # The benchmark's sixth pass (docs/ablation.md): one configuration per start-up round, the
-    # second only while the first is level or ahead, scored against the whole field.
+    # As measured (docs/evidence.md): one configuration per start-up round, the second only
+    # while the first is level or ahead, scored against the whole field.
     s = sampler.schedule
     assert (s.early_round_trials, s.early_on_evidence, s.score) == (1, True, "pooled")
-    # The eighth pass: that configuration is trial 7, written after six of TPE's draws.
+    # That configuration is trial 7, written after six of TPE's draws.
     assert (s.model_first, s.early_share) == (False, 0.25)
 
 

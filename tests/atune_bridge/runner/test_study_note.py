@@ -45,7 +45,7 @@ def test_a_run_stopping_inside_a_round_leaves_no_waiting_proposal(
     assert (summary.n_complete, summary.n_failed, summary.n_discarded) == (2, 0, 1)
     assert summary.sources == {"baseline": 1, "llm": 1}
     assert [r.number for r in summary.rows] == [0, 1]
-    # The baseline ran as a real trial: started before it was measured (issue 10).
+    # The baseline ran as a real trial: started before it was measured.
     assert baseline.datetime_complete > baseline.datetime_start
 
     # The budget counts trials that ran: a resumed run to 3 runs one more, not none.
