@@ -30,16 +30,32 @@ def add_parser(subparsers: Any) -> None:
         ),
         epilog="Exit status: 0 every value back, 1 error (nothing done), 3 a value not back (named).",
     )
-    parser.add_argument("--server", required=True, metavar="S.yaml", help="the A-Tune server YAML the study was tuned with")
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
-                        help="Optuna storage URL (default: %(default)s, in the working directory)")
+    parser.add_argument(
+        "--server", required=True, metavar="S.yaml", help="the A-Tune server YAML the study was tuned with"
+    )
+    parser.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        metavar="URL",
+        help="Optuna storage URL (default: %(default)s, in the working directory)",
+    )
     parser.add_argument("--study", metavar="NAME", help="study name (default: the project name)")
     parser.add_argument("--workdir", metavar="DIR", help="directory the project's commands run in (default: here)")
-    parser.add_argument("--command-timeout", type=float, default=120.0, metavar="SEC",
-                        help="seconds each set/get/restart command may run (default: %(default)g)")
-    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
-                        help="pass this environment variable to the project's commands (repeatable; "
-                             "NAME* passes every variable starting with NAME)")
+    parser.add_argument(
+        "--command-timeout",
+        type=float,
+        default=120.0,
+        metavar="SEC",
+        help="seconds each set/get/restart command may run (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--pass-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="pass this environment variable to the project's commands (repeatable; "
+        "NAME* passes every variable starting with NAME)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,8 +73,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return error("--command-timeout must be positive seconds")
     try:
         server = load_server(args.server)
-        config = RunnerConfig(storage=args.storage, study_name=args.study, llm="none", workdir=args.workdir,
-                              command_timeout=args.command_timeout, pass_env=tuple(args.pass_env))
+        config = RunnerConfig(
+            storage=args.storage,
+            study_name=args.study,
+            llm="none",
+            workdir=args.workdir,
+            command_timeout=args.command_timeout,
+            pass_env=tuple(args.pass_env),
+        )
     except (AtuneBridgeError, ValueError) as exc:
         return error(str(exc))
     previous = {sig: signal.signal(sig, _finish_first) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -75,8 +97,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"Failed the trial(s) it left running: {', '.join(map(str, result.failed_trials))}.", file=out)
     if result.error:
         left = ", ".join(f"{n}={v}" for n, v in result.left_changed.items()) or "unknown"
-        return error(f"could not set the values back: {result.error}. Left changed: {left}. The original "
-                     f"values are {_pairs(result.original)}", RESTORE_FAILED)
+        return error(
+            f"could not set the values back: {result.error}. Left changed: {left}. The original "
+            f"values are {_pairs(result.original)}",
+            RESTORE_FAILED,
+        )
     if result.set_back:
         restart = " and restarted the service" if result.restarted else ""
         print(f"Set back {_pairs(result.set_back)}{restart}.", file=out)
@@ -94,5 +119,8 @@ def _pairs(values: dict[str, str]) -> str:
 
 
 def _finish_first(signum: int, frame: Any) -> None:
-    print(f"atune-bridge restore: {signal.Signals(signum).name} received while setting values back: "
-          "finishing that first", file=sys.stderr, flush=True)
+    print(
+        f"atune-bridge restore: {signal.Signals(signum).name} received while setting values back: finishing that first",
+        file=sys.stderr,
+        flush=True,
+    )

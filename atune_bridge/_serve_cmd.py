@@ -42,8 +42,8 @@ def add_parser(subparsers: Any) -> None:
         default="adaptive",
         choices=("adaptive", "alternating", "write"),
         help="the model's role with --llm: adaptive (its share follows how its trials fare), "
-             "alternating (two model trials, two of the engine's, repeating), write (adaptive, "
-             "the model writing every round); default %(default)s",
+        "alternating (two model trials, two of the engine's, repeating), write (adaptive, "
+        "the model writing every round); default %(default)s",
     )
     parser.add_argument(
         "--knowledge",
@@ -51,15 +51,26 @@ def add_parser(subparsers: Any) -> None:
         help="text file of background for the LLM (system, workload, what the knobs do); with --llm",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed every task's sampler (default: one per task)")
-    parser.add_argument("--history-dir", metavar="DIR",
-                        help="folder of SQLite files whose studies a task's history_path may name as STUDY@FILE "
-                             "(read only); without it, history_path names studies of --storage only")
-    parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
-                        help="tasks held in memory at most, about 45 KB each (default %(default)s; see docs/limits.md)")
+    parser.add_argument(
+        "--history-dir",
+        metavar="DIR",
+        help="folder of SQLite files whose studies a task's history_path may name as STUDY@FILE "
+        "(read only); without it, history_path names studies of --storage only",
+    )
+    parser.add_argument(
+        "--max-tasks",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="tasks held in memory at most, about 45 KB each (default %(default)s; see docs/limits.md)",
+    )
     from atune_bridge._tune_cmd import add_search_argument
 
-    add_search_argument(parser, "engine llm, under the model (its start-up is the task's random_starts; "
-                                "engine bayes runs the gp search, tpe TPE)")
+    add_search_argument(
+        parser,
+        "engine llm, under the model (its start-up is the task's random_starts; "
+        "engine bayes runs the gp search, tpe TPE)",
+    )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
     parser.add_argument(
@@ -115,9 +126,16 @@ def run(args: argparse.Namespace) -> int:
 
     storage = None if args.storage.strip().lower() in ("none", "memory") else args.storage
     llm = None if args.llm.strip().lower() in ("none", "") else args.llm.strip()
-    config = EngineConfig(storage=storage, llm=llm, seed=args.seed, knowledge=args.knowledge,
-                          schedule=args.schedule, search=args.search,
-                          history_dir=args.history_dir, max_tasks=args.max_tasks)
+    config = EngineConfig(
+        storage=storage,
+        llm=llm,
+        seed=args.seed,
+        knowledge=args.knowledge,
+        schedule=args.schedule,
+        search=args.search,
+        history_dir=args.history_dir,
+        max_tasks=args.max_tasks,
+    )
     chat_model = None
     if llm is not None:
         try:

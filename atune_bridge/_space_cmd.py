@@ -37,9 +37,14 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="A-Tune server or client YAML files")
-    parser.add_argument("--example", action="append", default=[], metavar="NAME",
-                        help="also print an example project installed with atune_bridge, its server "
-                             f"and client files with their paths (repeatable; one of: {', '.join(example_names())})")
+    parser.add_argument(
+        "--example",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also print an example project installed with atune_bridge, its server "
+        f"and client files with their paths (repeatable; one of: {', '.join(example_names())})",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--quiet-warnings", action="store_true", help="print errors only")
     parser.set_defaults(func=run)
@@ -107,8 +112,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             problems += errors
             usable = bool(rows)
             skipped = [k.name for k in spec.knobs if k.skip]
-            entry = {"file": file, "kind": "server", "project": spec.project, "usable": usable,
-                     "parameters": rows, "skipped": skipped, "problems": problems}
+            entry = {
+                "file": file,
+                "kind": "server",
+                "project": spec.project,
+                "usable": usable,
+                "parameters": rows,
+                "skipped": skipped,
+                "problems": problems,
+            }
             if not args.json:
                 out.write(f"== {file} (server, project {spec.project!r}, {len(rows)} parameters)\n")
                 if rows:
@@ -118,14 +130,26 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         else:
             assert isinstance(spec, ClientSpec)
             rows = [
-                {"name": e.name, "goal": "maximise" if e.higher_is_better else "minimise",
-                 "weight": f"{e.weight:g}", "get": e.get}
+                {
+                    "name": e.name,
+                    "goal": "maximise" if e.higher_is_better else "minimise",
+                    "weight": f"{e.weight:g}",
+                    "get": e.get,
+                }
                 for e in spec.evaluations
             ]
             usable = bool(rows) and bool(spec.benchmark)
-            entry = {"file": file, "kind": "client", "project": spec.project, "usable": usable,
-                     "engine": spec.engine, "iterations": spec.iterations, "benchmark": spec.benchmark,
-                     "evaluations": rows, "problems": problems}
+            entry = {
+                "file": file,
+                "kind": "client",
+                "project": spec.project,
+                "usable": usable,
+                "engine": spec.engine,
+                "iterations": spec.iterations,
+                "benchmark": spec.benchmark,
+                "evaluations": rows,
+                "problems": problems,
+            }
             if not args.json:
                 out.write(
                     f"== {file} (client, project {spec.project!r}, engine {spec.engine}, "

@@ -50,66 +50,135 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--server", required=True, metavar="S.yaml", help="A-Tune server YAML (object list)")
     parser.add_argument("--client", required=True, metavar="C.yaml", help="A-Tune client YAML (benchmark, evaluations)")
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
-                        help="Optuna storage URL (default: %(default)s, in the working directory)")
+    parser.add_argument(
+        "--storage",
+        default=DEFAULT_STORAGE,
+        metavar="URL",
+        help="Optuna storage URL (default: %(default)s, in the working directory)",
+    )
     parser.add_argument("--study", metavar="NAME", help="study name (default: the project name)")
-    parser.add_argument("--llm", default=DEFAULT_LLM, metavar="SPEC|none",
-                        help="model for LLMSampler: local, tongyi:MODEL, openai:MODEL@URL; "
-                             "none for TPE alone (default: %(default)s)")
-    parser.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=SCHEDULES,
-                        help="the model's role: adaptive (the model writes one trial of TPE's "
-                             "start-up, then earns a share of the trials by how they fare, "
-                             "picking among TPE's candidates unless what it wrote is ahead), "
-                             "alternating (two model trials, two of TPE's, repeating), write "
-                             "(adaptive, the model writing every round) (default: %(default)s)")
-    parser.add_argument("--trials", type=int, metavar="N",
-                        help="finished trials to reach in the study, baseline and earlier runs "
-                             "included (default: the client's iterations + 1)")
+    parser.add_argument(
+        "--llm",
+        default=DEFAULT_LLM,
+        metavar="SPEC|none",
+        help="model for LLMSampler: local, tongyi:MODEL, openai:MODEL@URL; none for TPE alone (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--schedule",
+        default=DEFAULT_SCHEDULE,
+        choices=SCHEDULES,
+        help="the model's role: adaptive (the model writes one trial of TPE's "
+        "start-up, then earns a share of the trials by how they fare, "
+        "picking among TPE's candidates unless what it wrote is ahead), "
+        "alternating (two model trials, two of TPE's, repeating), write "
+        "(adaptive, the model writing every round) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        metavar="N",
+        help="finished trials to reach in the study, baseline and earlier runs "
+        "included (default: the client's iterations + 1)",
+    )
     parser.add_argument("--knowledge", metavar="FILE", help="text file of tuning knowledge for the model")
-    parser.add_argument("--multi-objective", action="store_true",
-                        help="optimise each metric as an objective (Pareto front) instead of A-Tune's "
-                             "weighted improvement rate")
+    parser.add_argument(
+        "--multi-objective",
+        action="store_true",
+        help="optimise each metric as an objective (Pareto front) instead of A-Tune's weighted improvement rate",
+    )
     parser.add_argument("--seed", type=int, help="seed of the samplers")
-    add_search_argument(parser, "the trials the model does not write (all of them with --llm none); "
-                                "its start-up is the client's random_starts")
-    parser.add_argument("--llm-timeout", type=float, default=300.0, metavar="SEC",
-                        help="seconds one model call may take before its trial goes to TPE "
-                             "(default: %(default)g)")
-    parser.add_argument("--apply-best", action="store_true",
-                        help="leave the best configuration applied at the end instead of the original values")
-    parser.add_argument("--output", metavar="DIR",
-                        help="report folder (default: ./atune-bridge-output/<study>/)")
-    parser.add_argument("--benchmark-timeout", type=float, default=1800.0, metavar="SEC",
-                        help="seconds the benchmark may run (default: %(default)g)")
-    parser.add_argument("--command-timeout", type=float, default=120.0, metavar="SEC",
-                        help="seconds each set/get/restart/evaluation command may run (default: %(default)g)")
+    add_search_argument(
+        parser,
+        "the trials the model does not write (all of them with --llm none); its start-up is the client's random_starts",
+    )
+    parser.add_argument(
+        "--llm-timeout",
+        type=float,
+        default=300.0,
+        metavar="SEC",
+        help="seconds one model call may take before its trial goes to TPE (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--apply-best",
+        action="store_true",
+        help="leave the best configuration applied at the end instead of the original values",
+    )
+    parser.add_argument("--output", metavar="DIR", help="report folder (default: ./atune-bridge-output/<study>/)")
+    parser.add_argument(
+        "--benchmark-timeout",
+        type=float,
+        default=1800.0,
+        metavar="SEC",
+        help="seconds the benchmark may run (default: %(default)g)",
+    )
+    parser.add_argument(
+        "--command-timeout",
+        type=float,
+        default=120.0,
+        metavar="SEC",
+        help="seconds each set/get/restart/evaluation command may run (default: %(default)g)",
+    )
     parser.add_argument("--workdir", metavar="DIR", help="directory the project's commands run in (default: here)")
-    parser.add_argument("--confirm", type=int, default=DEFAULT_CONFIRM, metavar="N",
-                        help="at the end, measure the best configuration and the baseline N times each, "
-                             "alternately, and report the gain with its 95%% interval; 0 turns it off "
-                             "(default: %(default)s, the fewest that give each an interval)")
-    parser.add_argument("--rerank", type=int, metavar="K",
-                        help="before confirming, measure the top K configurations again and confirm the "
-                             "one with the best mean rather than the best single measurement, often a "
-                             "lucky draw on a noisy benchmark; 0 turns it off (default: "
-                             f"{DEFAULT_RERANK} when --confirm is on, else off)")
-    parser.add_argument("--rerank-repeats", type=int, default=1, metavar="R",
-                        help="re-measurements of each of the --rerank configurations (default: %(default)s)")
-    parser.add_argument("--target-gain", type=float, metavar="PCT",
-                        help="stop once the best trial's gain over the baseline reaches PCT percent "
-                             "(A-Tune's LLM tuner uses 10; default: off)")
-    parser.add_argument("--patience", type=int, metavar="N",
-                        help="stop after N finished trials without improving on the best (default: off)")
-    parser.add_argument("--warm-start", action="append", default=[], metavar="STUDY[@STORAGE]",
-                        help="seed the sampler with an earlier study's best trials (repeatable; the "
-                             "storage defaults to --storage)")
-    parser.add_argument("--pass-env", action="append", default=[], metavar="NAME",
-                        help="pass this environment variable to the project's commands, which otherwise get "
-                             "only PATH, HOME, the locale and what the project's YAML names (repeatable; "
-                             "NAME* passes every variable starting with NAME)")
-    parser.add_argument("--artifact-dir", metavar="DIR",
-                        help="folder keeping each model call's whole prompt and reply as Optuna artifacts "
-                             "(default: <db stem>.artifacts/ beside a SQLite storage; 'none' keeps none)")
+    parser.add_argument(
+        "--confirm",
+        type=int,
+        default=DEFAULT_CONFIRM,
+        metavar="N",
+        help="at the end, measure the best configuration and the baseline N times each, "
+        "alternately, and report the gain with its 95%% interval; 0 turns it off "
+        "(default: %(default)s, the fewest that give each an interval)",
+    )
+    parser.add_argument(
+        "--rerank",
+        type=int,
+        metavar="K",
+        help="before confirming, measure the top K configurations again and confirm the "
+        "one with the best mean rather than the best single measurement, often a "
+        "lucky draw on a noisy benchmark; 0 turns it off (default: "
+        f"{DEFAULT_RERANK} when --confirm is on, else off)",
+    )
+    parser.add_argument(
+        "--rerank-repeats",
+        type=int,
+        default=1,
+        metavar="R",
+        help="re-measurements of each of the --rerank configurations (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--target-gain",
+        type=float,
+        metavar="PCT",
+        help="stop once the best trial's gain over the baseline reaches PCT percent "
+        "(A-Tune's LLM tuner uses 10; default: off)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        metavar="N",
+        help="stop after N finished trials without improving on the best (default: off)",
+    )
+    parser.add_argument(
+        "--warm-start",
+        action="append",
+        default=[],
+        metavar="STUDY[@STORAGE]",
+        help="seed the sampler with an earlier study's best trials (repeatable; the storage defaults to --storage)",
+    )
+    parser.add_argument(
+        "--pass-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="pass this environment variable to the project's commands, which otherwise get "
+        "only PATH, HOME, the locale and what the project's YAML names (repeatable; "
+        "NAME* passes every variable starting with NAME)",
+    )
+    parser.add_argument(
+        "--artifact-dir",
+        metavar="DIR",
+        help="folder keeping each model call's whole prompt and reply as Optuna artifacts "
+        "(default: <db stem>.artifacts/ beside a SQLite storage; 'none' keeps none)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -118,8 +187,13 @@ def add_search_argument(parser: argparse.ArgumentParser, what: str) -> None:
     from optuna_llm_sampler._search import DEFAULT_SEARCH, SEARCHES, search_names
 
     listed = "; ".join(f"{name}: {SEARCHES[name][1]}" for name in search_names())
-    parser.add_argument("--search", choices=search_names(), default=DEFAULT_SEARCH, metavar="NAME",
-                        help=f"the base search for {what} (default: %(default)s). {listed}")
+    parser.add_argument(
+        "--search",
+        choices=search_names(),
+        default=DEFAULT_SEARCH,
+        metavar="NAME",
+        help=f"the base search for {what} (default: %(default)s). {listed}",
+    )
 
 
 def progress_line(report: TrialReport, names: list[str]) -> str:
@@ -203,8 +277,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if rerank < 0 or rerank == 1:
         return error(f"--rerank must be 0 (off) or at least 2, got {rerank}")
     if rerank and not args.confirm:
-        return error(f"--rerank {rerank} needs --confirm: the crowned configuration's gain is what it "
-                     f"verifies; give --confirm {DEFAULT_CONFIRM} or --rerank 0")
+        return error(
+            f"--rerank {rerank} needs --confirm: the crowned configuration's gain is what it "
+            f"verifies; give --confirm {DEFAULT_CONFIRM} or --rerank 0"
+        )
     if args.rerank_repeats < 1:
         return error(f"--rerank-repeats must be at least 1, got {args.rerank_repeats}")
     if args.patience is not None and args.patience < 1:
@@ -244,10 +320,17 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         search=args.search,
     )
     names = [e.name for e in client.evaluations]
-    runner = Runner(server, client, config,
-                    on_trial=lambda report: print(progress_line(report, names), file=out, flush=True))
-    print(redact(f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
-                 f"({runner.budget} trials, llm {config.llm})"), file=out, flush=True)
+    runner = Runner(
+        server, client, config, on_trial=lambda report: print(progress_line(report, names), file=out, flush=True)
+    )
+    print(
+        redact(
+            f"Tuning project {server.project!r} as study {runner.study_name!r} in {config.storage} "
+            f"({runner.budget} trials, llm {config.llm})"
+        ),
+        file=out,
+        flush=True,
+    )
     try:
         result = runner.run()
     except AtuneBridgeError as exc:
@@ -255,8 +338,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if failed and not isinstance(exc, SystemFaultError):  # whose message says it
             assert runner.result is not None
             left = ", ".join(f"{n}={v}" for n, v in runner.result.left_changed.items()) or "unknown"
-            exc = AtuneBridgeError(f"{exc}; setting the values back failed too: {runner.result.restore_error}. "
-                                   f"Left changed: {left}")
+            exc = AtuneBridgeError(
+                f"{exc}; setting the values back failed too: {runner.result.restore_error}. Left changed: {left}"
+            )
         return error(str(exc), RESTORE_FAILED if failed else 1)
     except KeyboardInterrupt:  # a second Ctrl-C: the values were still set back
         print("Interrupted; run the same command again to resume.", file=out, flush=True)
@@ -267,7 +351,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             f"atune-bridge tune: error: could not set the values back: {result.restore_error}. "
             f"Left changed: {left}. Set them back by hand (the study keeps the original values "
             "in its user attributes).",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
     elif result.applied:
         checked = " (read back with each get: they match)" if result.read_back else ""
@@ -283,20 +368,22 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     summary = summarize(result, artifact_dir=config.artifact_folder())
     print(format_summary(summary), file=out, flush=True)
     if result.stopped is not None:
-        print(f"Stopped before the budget ({result.stopped['rule']}): {result.stopped['reason']}.",
-              file=out, flush=True)
+        print(
+            f"Stopped before the budget ({result.stopped['rule']}): {result.stopped['reason']}.", file=out, flush=True
+        )
     if result.confirm is not None:
         print("\n".join(confirm_text(result.confirm)), file=out, flush=True)
     folder = args.output or default_output_dir(result.study_name)
     try:
         files = write_report(summary, folder, result.study)
     except OSError as exc:
-        return error(f"could not write the report to {folder}: {exc.strerror or exc}; the study keeps "
-                     "every result: run the same command again to write it")
+        return error(
+            f"could not write the report to {folder}: {exc.strerror or exc}; the study keeps "
+            "every result: run the same command again to write it"
+        )
     if not files.plots and files.note:
         print(f"Note: {files.note}", file=out)
     print(f"Report: {files.html}", file=out)
     print(f"Best configuration: {files.best}", file=out)
     print(f"Open the same study: {summary.dashboard_command}", file=out, flush=True)
     return RESTORE_FAILED if result.restore_error else 0
-

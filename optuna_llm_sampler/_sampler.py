@@ -208,18 +208,13 @@ class LLMSampler(BaseSampler):
         self._baseline = check_baseline(baseline, space)
         config = prompt if prompt is not None else PromptConfig()
         if artifact_store is not None and not callable(getattr(artifact_store, "write", None)):
-            raise TypeError(
-                f"artifact_store must be an Optuna artifact store (with write()), got "
-                f"{artifact_store!r}"
-            )
+            raise TypeError(f"artifact_store must be an Optuna artifact store (with write()), got {artifact_store!r}")
         self._rounds = ModelRounds(
             RoundSettings(
                 llm=llm,
                 base=base,
                 output=OutputModes(structured_output, llm),
-                builder=PromptBuilder(
-                    config, load_knowledge(knowledge), check_descriptions(descriptions)
-                ),
+                builder=PromptBuilder(config, load_knowledge(knowledge), check_descriptions(descriptions)),
                 config=config,
                 model_name=model_name or redact(model_name_of(llm), collect_secrets(llm)),
                 timeout=timeout,
@@ -241,10 +236,7 @@ class LLMSampler(BaseSampler):
 
     def __repr__(self) -> str:
         s = self._rounds.settings
-        return (
-            f"LLMSampler(model={s.model_name!r}, base_sampler={s.base_name}, "
-            f"schedule={self._schedule!r})"
-        )
+        return f"LLMSampler(model={s.model_name!r}, base_sampler={s.base_name}, schedule={self._schedule!r})"
 
     @property
     def llm(self) -> BaseChatModel | Any:
@@ -273,8 +265,10 @@ class LLMSampler(BaseSampler):
         Pass ``study`` for a schedule that follows the study's results (such as
         :class:`~optuna_llm_sampler.AdaptiveSchedule`): its recorded decision is returned.
         """
-        schedule = self._schedule if study is None else self._schedule.bind(
-            study, BindContext(base_startup=self._base_startup)
+        schedule = (
+            self._schedule
+            if study is None
+            else self._schedule.bind(study, BindContext(base_startup=self._base_startup))
         )
         return role_of(schedule, number, baseline=self._baseline is not None)
 
@@ -302,9 +296,7 @@ class LLMSampler(BaseSampler):
     def reseed_rng(self) -> None:
         self.base_sampler.reseed_rng()
 
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         search_space = self.base_sampler.infer_relative_search_space(study, trial)
         plan = self._plans.get(trial._trial_id)
         if plan:
@@ -349,14 +341,14 @@ class LLMSampler(BaseSampler):
             _logger.error("Trial %d: LLMSampler could not prepare it: %s", trial.number, message)
             self._plans.drop(trial._trial_id)
             write_trial_attrs(
-                study, trial,
+                study,
+                trial,
                 {_attrs.ATTR_SOURCE: self._rounds.settings.base_name, _attrs.ATTR_ERROR: message},
             )
         try:
             self._rounds.prefetch_next(whole, trial, self._schedule)
         except Exception as e:  # Only the next round's head start is lost.
-            _logger.warning("Trial %d: no prefetch of the next round: %s", trial.number,
-                            self._redacted(e))
+            _logger.warning("Trial %d: no prefetch of the next round: %s", trial.number, self._redacted(e))
         self.base_sampler.before_trial(study, trial)
         self._notes.write(whole, trial)
 
@@ -373,17 +365,11 @@ class LLMSampler(BaseSampler):
     # Planning ----------------------------------------------------------------------------------
 
     def _prepare(self, study: Study, trial: FrozenTrial) -> None:
-        schedule = self._schedule.bind(
-            study, BindContext(in_ask=True, base_startup=self._base_startup)
-        )
+        schedule = self._schedule.bind(study, BindContext(in_ask=True, base_startup=self._base_startup))
         role = role_of(schedule, trial.number, baseline=self._baseline is not None)
         decision = schedule.explain(trial.number)
         # A model slot records its block's decision; a base slot records nothing.
-        attrs: dict[str, Any] = (
-            {_attrs.ATTR_SHARE: decision}
-            if role is TrialRole.LLM and decision is not None
-            else {}
-        )
+        attrs: dict[str, Any] = {_attrs.ATTR_SHARE: decision} if role is TrialRole.LLM and decision is not None else {}
         # A trial the base sampler proposes in its own slot is not written at all (a trial
         # without a source attribute means just that), so the sampler costs it no storage
         # write. The schedule's decisions go to storage with the next attributes written, in

@@ -75,8 +75,12 @@ class Knob(BaseModel):
     range: list[Float] | None = Field(None, description="the YAML scope: [lo, hi] or [lo1, hi1, lo2, hi2, ...]")
     items: list[Float] | None = Field(None, description="extra allowed discrete values")
     step: Float | None = Field(None, description="discrete step (0 or absent: 1 for int, 0.1 for float)")
-    options: list[Annotated[str | int | float, NotBool]] | None = Field(None, description='allowed values when dtype is "string"')
-    ref: Annotated[str | int | float | None, NotBool] = Field(None, description="the parameter's current value (the baseline)")
+    options: list[Annotated[str | int | float, NotBool]] | None = Field(
+        None, description='allowed values when dtype is "string"'
+    )
+    ref: Annotated[str | int | float | None, NotBool] = Field(
+        None, description="the parameter's current value (the baseline)"
+    )
 
 
 class CreateTask(BaseModel):
@@ -89,7 +93,8 @@ class CreateTask(BaseModel):
     engine: str | None = Field(None, description=f"one of {', '.join(engine_names())} (default bayes)")
     random_starts: Int | None = Field(None, ge=0, description="random evaluations before the model-based ones")
     history_path: list[str] | str | None = Field(
-        None, description="earlier studies to seed the task from: task ids or STUDY@STORAGE")
+        None, description="earlier studies to seed the task from: task ids or STUDY@STORAGE"
+    )
     x_ref: list[list[str]] | None = Field(None, description='earlier configurations, each ["name=value", ...]')
     y_ref: list[Annotated[str | float, NotBool]] | None = Field(None, description="their evaluation sums (minimised)")
     feature_filter: bool | None = None
@@ -113,7 +118,9 @@ class PutStep(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     iterations: Int = Field(ge=-1, description="-1 registration, 0 baseline, k >= 1 result of iteration k")
-    value: Annotated[str | float, NotBool] = Field(description='comma-separated floats, summed and minimised; "" when none')
+    value: Annotated[str | float, NotBool] = Field(
+        description='comma-separated floats, summed and minimised; "" when none'
+    )
     line: str | None = Field(None, description="atuned's record: iter|start|end|evaluations=SUM|metrics|params")
     prj_name: str | None = None
     max_iter: Int | None = None
@@ -188,17 +195,21 @@ class _Limits:
             body = await self._read(scope, receive, reserved)
         except _BodyRefused as refused:
             if refused.status is None:
-                _logger.info("%s %s: the client went away before sending its whole body; dropped",
-                             scope["method"], scope["path"])
+                _logger.info(
+                    "%s %s: the client went away before sending its whole body; dropped", scope["method"], scope["path"]
+                )
                 return
             headers = {"Retry-After": "2"} if refused.retry else None
             await JSONResponse({"message": refused.message}, status_code=refused.status, headers=headers)(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         creating = scope["method"] == "POST" and scope["path"].rstrip("/") == PATH
         if creating and self.creating >= MAX_CREATING:
             message = f"{self.creating} tasks are being created; retry in a few seconds"
-            await JSONResponse({"message": message}, status_code=429, headers={"Retry-After": "2"})(scope, receive, send)
+            await JSONResponse({"message": message}, status_code=429, headers={"Retry-After": "2"})(
+                scope, receive, send
+            )
             return
         sent = False
 
@@ -222,11 +233,18 @@ class _Limits:
             _BodyRefused: past :data:`MAX_BODY_BYTES` or :data:`MAX_BODIES_BYTES`.
         """
         if reserved[0] + size > MAX_BODY_BYTES:
-            raise _BodyRefused(413, f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; "
-                                    "send fewer knobs, options or x_ref rows")
+            raise _BodyRefused(
+                413,
+                f"the request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; "
+                "send fewer knobs, options or x_ref rows",
+            )
         if self.held + size > MAX_BODIES_BYTES:
-            raise _BodyRefused(503, f"the engine holds {MAX_BODIES_BYTES // (1024 * 1024)} MiB of request "
-                                    "bodies already; retry in a few seconds", retry=True)
+            raise _BodyRefused(
+                503,
+                f"the engine holds {MAX_BODIES_BYTES // (1024 * 1024)} MiB of request "
+                "bodies already; retry in a few seconds",
+                retry=True,
+            )
         self.held += size
         reserved[0] += size
 
@@ -371,7 +389,12 @@ def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = N
         PATH,
         response_model=TaskCreated,
         response_model_exclude_none=True,
-        responses={**_ERRORS, 200: {"links": {"PutStep": {"operationId": "put_step", "parameters": {"task_id": "$response.body#/task_id"}}}}},
+        responses={
+            **_ERRORS,
+            200: {
+                "links": {"PutStep": {"operationId": "put_step", "parameters": {"task_id": "$response.body#/task_id"}}}
+            },
+        },
         operation_id="create_task",
         summary="Create a tuning task",
     )
@@ -384,7 +407,13 @@ def create_engine_app(config: EngineConfig | None = None, *, chat_model: Any = N
     def list_tasks() -> list[str]:
         return engine.list_tasks()
 
-    @app.get(f"{PATH}/{{task_id}}", response_model=list[str], responses=_ERRORS, operation_id="get_task", summary="Confirm a task exists")
+    @app.get(
+        f"{PATH}/{{task_id}}",
+        response_model=list[str],
+        responses=_ERRORS,
+        operation_id="get_task",
+        summary="Confirm a task exists",
+    )
     def get_task(task_id: str) -> list[str]:
         return engine.get_task(task_id)
 

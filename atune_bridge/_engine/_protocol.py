@@ -101,8 +101,7 @@ def parse_value(value: str | float | int | None, *, what: str = "value") -> floa
             number = float(piece)
         except ValueError:
             raise EngineRequestError(
-                f"{what}: {_short(str(value))!r} is not a comma-separated list of numbers "
-                f"(part {_short(piece, 30)!r})",
+                f"{what}: {_short(str(value))!r} is not a comma-separated list of numbers (part {_short(piece, 30)!r})",
                 field=what,
             ) from None
         if not math.isfinite(number):
@@ -187,11 +186,15 @@ class OptimizerEngine(TaskStore):
             UnsupportedEngineError: the engine is unknown or cannot run on these knobs.
         """
         if isinstance(max_eval, bool) or not isinstance(max_eval, int) or not 1 <= max_eval <= MAX_EVAL:
-            raise EngineRequestError(f"max_eval must be a whole number from 1 to {MAX_EVAL}, got {max_eval!r}", field="max_eval")
+            raise EngineRequestError(
+                f"max_eval must be a whole number from 1 to {MAX_EVAL}, got {max_eval!r}", field="max_eval"
+            )
         if not knobs:
             raise EngineRequestError("knobs: the task needs at least one knob", field="knobs")
         if len(knobs) > MAX_KNOBS:
-            raise EngineRequestError(f"knobs: {len(knobs)} knobs is more than {MAX_KNOBS}; tune fewer at once", field="knobs")
+            raise EngineRequestError(
+                f"knobs: {len(knobs)} knobs is more than {MAX_KNOBS}; tune fewer at once", field="knobs"
+            )
         if x_ref is not None and len(x_ref) > MAX_XREF:
             raise EngineRequestError(
                 f"x_ref: {len(x_ref)} earlier results is more than {MAX_XREF}; send the last {MAX_XREF}", field="x_ref"
@@ -203,8 +206,9 @@ class OptimizerEngine(TaskStore):
         self._check_formattable(knob_list, space)
         name = resolve_engine(engine)
         history, notes = self._history(x_ref, y_ref, knob_list, space)
-        transferred, transfer_notes = history_trials(request.get("history_path"), self._storage, space,
-                                                     self.config.history_dir)
+        transferred, transfer_notes = history_trials(
+            request.get("history_path"), self._storage, space, self.config.history_dir
+        )
         notes += transfer_notes
         n_ref = len(x_ref or ())
         if n_ref and max_eval <= n_ref:
@@ -242,7 +246,9 @@ class OptimizerEngine(TaskStore):
         spec.update(llm=use_llm, runs=plan.runs, iters=plan.iters, warnings=notes)
 
         task_id = str(uuid.uuid4())
-        study = optuna.create_study(study_name=task_id, storage=self._storage, sampler=plan.sampler, direction="minimize")
+        study = optuna.create_study(
+            study_name=task_id, storage=self._storage, sampler=plan.sampler, direction="minimize"
+        )
         study.set_user_attr(TASK_ATTR, spec)
         if history:
             study.add_trials(history)
@@ -267,7 +273,12 @@ class OptimizerEngine(TaskStore):
             _logger.warning("task %s: %s", task_id, note)
         _logger.info(
             "task %s created: project %r, engine %s -> %s, %d evaluations, %d knobs",
-            task_id, spec["prj_name"], name, plan.runs, plan.iters, len(knob_list),
+            task_id,
+            spec["prj_name"],
+            name,
+            plan.runs,
+            plan.iters,
+            len(knob_list),
         )
         reply: dict[str, Any] = {"task_id": task_id, "status": "OK", "iters": plan.iters}
         if notes:
@@ -307,9 +318,7 @@ class OptimizerEngine(TaskStore):
         if x_ref is None or y_ref is None:
             raise EngineRequestError("x_ref and y_ref go together: send both or neither", field="x_ref")
         if len(x_ref) != len(y_ref):
-            raise EngineRequestError(
-                f"x_ref has {len(x_ref)} entries but y_ref has {len(y_ref)}", field="y_ref"
-            )
+            raise EngineRequestError(f"x_ref has {len(x_ref)} entries but y_ref has {len(y_ref)}", field="y_ref")
         trials, notes = [], []
         for index, (xs, y) in enumerate(zip(x_ref, y_ref)):
             try:
@@ -501,7 +510,9 @@ class OptimizerEngine(TaskStore):
             expected = "iteration 0 (the baseline)"
             if n_ref:
                 expected += f", or iteration {n_ref} with an empty value (resuming after {n_ref} earlier results)"
-            raise OutOfOrderError(f"iteration {iterations} is out of order: task {task.task_id} expects {expected} first")
+            raise OutOfOrderError(
+                f"iteration {iterations} is out of order: task {task.task_id} expects {expected} first"
+            )
         last = state["last_iteration"]
         if iterations not in (last + 1, last):
             raise OutOfOrderError(
@@ -574,8 +585,11 @@ class OptimizerEngine(TaskStore):
         task.state["last_put"] = {"iterations": task.state["last_iteration"], "param": measured, "reply": dict(reply)}
 
     def _finish(self, task: _Task, *, measured: str | None = None) -> dict[str, Any]:
-        own = [t for t in task.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-               if t.user_attrs.get("atune_source") != "history"]  # history_path trials were not measured here
+        own = [
+            t
+            for t in task.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get("atune_source") != "history"
+        ]  # history_path trials were not measured here
         best = min(own, key=lambda t: (t.value, t.number)) if own else task.study.best_trial
         params = {name: _tidy(best.params[name], dist) for name, dist in task.space.items()}
         param = format_params(params, task.knobs)
@@ -600,7 +614,12 @@ class OptimizerEngine(TaskStore):
         scores: dict[str, float] = {}
         if len(complete) >= 2:
             try:
-                scores = {k: float(v) for k, v in optuna.importance.get_param_importances(study, evaluator=importance_evaluator(study)).items()}
+                scores = {
+                    k: float(v)
+                    for k, v in optuna.importance.get_param_importances(
+                        study, evaluator=importance_evaluator(study)
+                    ).items()
+                }
             except Exception as exc:  # a numeric routine on a handful of points: rank what we can
                 _logger.warning("parameter importance could not be computed: %s", exc)
         values = [(k.name, scores.get(k.name, 0.0)) for k in knobs]

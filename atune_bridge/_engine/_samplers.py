@@ -188,19 +188,14 @@ def _bayes(ctx: SamplerContext) -> EnginePlan:
         plan,
         engine="bayes",
         runs="TPESampler (GPSampler unavailable)",
-        warning=(
-            "engine 'bayes' runs Optuna's TPESampler: GPSampler needs PyTorch, "
-            "which is not installed"
-        ),
+        warning=("engine 'bayes' runs Optuna's TPESampler: GPSampler needs PyTorch, which is not installed"),
     )
 
 
 def _lhs(ctx: SamplerContext) -> EnginePlan:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        sampler = QMCSampler(
-            qmc_type="halton", scramble=True, seed=ctx.seed, warn_independent_sampling=False
-        )
+        sampler = QMCSampler(qmc_type="halton", scramble=True, seed=ctx.seed, warn_independent_sampling=False)
     return EnginePlan("lhs", sampler, 'QMCSampler(qmc_type="halton", scramble=True)', ctx.max_eval)
 
 
@@ -280,7 +275,9 @@ def finite_grid(space: Mapping[str, BaseDistribution]) -> dict[str, list[Any]]:
                 why = "is a continuous float knob: it has no finite grid (give it type discrete and a step)"
             else:
                 why = f"has more than {MAX_GRID} values"
-            raise UnsupportedEngineError("gridsearch", f"engine 'gridsearch': knob {name!r} {why}; or use engine lhs, tpe or random")
+            raise UnsupportedEngineError(
+                "gridsearch", f"engine 'gridsearch': knob {name!r} {why}; or use engine lhs, tpe or random"
+            )
         grid[name] = values
         size *= len(values)
         if size > MAX_GRID:
@@ -399,7 +396,9 @@ _ENGINES: dict[str, Factory] = {
     "gridsearch": _gridsearch,
     "traverse": _traverse,
     "ppo": _tpe_multivariate("ppo", "no reinforcement-learning sampler in Optuna"),
-    "Bayesian_Transfer": _tpe_multivariate("Bayesian_Transfer", "history_path seeds it with earlier studies' best trials"),
+    "Bayesian_Transfer": _tpe_multivariate(
+        "Bayesian_Transfer", "history_path seeds it with earlier studies' best trials"
+    ),
     "llm": _llm,
 }
 
@@ -427,9 +426,7 @@ def resolve_engine(name: str | None) -> str:
         if known.lower() == text.lower():
             return known
     shown = text if len(text) <= 60 else text[:57] + "..."
-    raise UnsupportedEngineError(
-        text, f"engine {shown!r} is not supported; use one of: {', '.join(_ENGINES)}"
-    )
+    raise UnsupportedEngineError(text, f"engine {shown!r} is not supported; use one of: {', '.join(_ENGINES)}")
 
 
 def build_plan(engine: str, ctx: SamplerContext) -> EnginePlan:
@@ -441,8 +438,9 @@ def build_plan(engine: str, ctx: SamplerContext) -> EnginePlan:
     return _ENGINES[resolve_engine(engine)](ctx)
 
 
-def with_llm(plan: EnginePlan, llm: Any, ctx: SamplerContext, *, knowledge: str | None = None,
-             schedule: str = "adaptive") -> EnginePlan:
+def with_llm(
+    plan: EnginePlan, llm: Any, ctx: SamplerContext, *, knowledge: str | None = None, schedule: str = "adaptive"
+) -> EnginePlan:
     """``plan`` with :class:`optuna_llm_sampler.LLMSampler` over its sampler; ``schedule`` is
     the model's role (a preset's name: ``adaptive``, ``alternating``, ``write``).
 

@@ -240,7 +240,8 @@ class TaskStore:
             held = len(self._tasks) + len(self._retired)
         raise EngineBusyError(
             f"the engine holds {held} unfinished tasks in memory, its most (max_tasks); finish or "
-            "DELETE some, or start it with a --storage, which keeps tasks on disk")
+            "DELETE some, or start it with a --storage, which keeps tasks on disk"
+        )
 
     def _make_room(self, *, keep: str | None = None, room: int = 0) -> bool:
         """Drop tasks (see the module doc) until at most ``max_tasks - room`` are held; whether
@@ -265,8 +266,12 @@ class TaskStore:
                 self._task_locks.pop(task_id, None)
                 if in_memory:
                     self._drop_study(task_id)
-                _logger.info("task %s (%s) dropped from memory: %d tasks held at most (max_tasks)",
-                             task_id, task.state.get("phase"), self.config.max_tasks)
+                _logger.info(
+                    "task %s (%s) dropped from memory: %d tasks held at most (max_tasks)",
+                    task_id,
+                    task.state.get("phase"),
+                    self.config.max_tasks,
+                )
         return held() <= limit
 
     def _drop_study(self, task_id: str) -> None:
@@ -310,8 +315,7 @@ class TaskStore:
             raise UnsupportedEngineError(
                 plan.engine, f"the language model {self.config.llm!r} cannot be built: {type(exc).__name__}: {exc}"
             ) from exc
-        return with_llm(plan, model, ctx, knowledge=self.config.knowledge,
-                        schedule=self.config.schedule)
+        return with_llm(plan, model, ctx, knowledge=self.config.knowledge, schedule=self.config.schedule)
 
     def _save_state(self, task: _Task) -> None:
         task.state["updated"] = _now()
@@ -366,8 +370,9 @@ class TaskStore:
         _logger.info("task %s rebuilt from storage (%s, phase %s)", task_id, plan.runs, state.get("phase"))
         return _Task(task_id, study, knobs, space, spec, dict(state), plan, warnings)
 
-    def _context(self, knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *,
-                 seed: int) -> SamplerContext:
+    def _context(
+        self, knobs: Sequence[Knob], space: dict[str, BaseDistribution], spec: Mapping[str, Any], *, seed: int
+    ) -> SamplerContext:
         return SamplerContext(
             knobs=tuple(knobs),
             space=space,

@@ -65,18 +65,22 @@ def check_history_path(history_path: Sequence[str] | str | None) -> list[str]:
         return []
     entries = [history_path] if isinstance(history_path, str) else list(history_path)
     if len(entries) > MAX_HISTORY:
-        raise EngineRequestError(f"history_path: {len(entries)} entries is more than {MAX_HISTORY}; "
-                                 "name the few studies closest to this task", field="history_path")
+        raise EngineRequestError(
+            f"history_path: {len(entries)} entries is more than {MAX_HISTORY}; "
+            "name the few studies closest to this task",
+            field="history_path",
+        )
     for index, entry in enumerate(entries):
         if len(str(entry)) > MAX_ENTRY_CHARS:
-            raise EngineRequestError(f"history_path[{index}]: longer than {MAX_ENTRY_CHARS} characters",
-                                     field="history_path")
+            raise EngineRequestError(
+                f"history_path[{index}]: longer than {MAX_ENTRY_CHARS} characters", field="history_path"
+            )
     return [str(e).strip() for e in entries if str(e).strip()]
 
 
 def _history_file(where: str, folder: str) -> str | None:
     """The SQLite file inside ``folder`` that ``where`` names, or None (see the module doc)."""
-    text = where[len("sqlite:///"):] if where.startswith("sqlite:///") else where
+    text = where[len("sqlite:///") :] if where.startswith("sqlite:///") else where
     if not text or "://" in text or "?" in text or "\0" in text:
         return None
     root = os.path.realpath(folder)
@@ -97,8 +101,9 @@ def _history_file(where: str, folder: str) -> str | None:
     return path
 
 
-def _best_of(name: str, where: str, storage: optuna.storages.BaseStorage,
-             history_dir: str | None) -> tuple[list[FrozenTrial], list[StudyDirection]] | None:
+def _best_of(
+    name: str, where: str, storage: optuna.storages.BaseStorage, history_dir: str | None
+) -> tuple[list[FrozenTrial], list[StudyDirection]] | None:
     """The best trials and the directions of the study an entry names, or None when it names
     none the engine may read."""
     if not where:
@@ -139,13 +144,17 @@ def history_trials(
     notes: list[str] = []
     for text in check_history_path(history_path):
         if "@" not in text and "/" in text:
-            notes.append(f"history_path {text!r} left out: A-Tune's record files are not read; name an "
-                         "earlier task id or STUDY@FILE in the engine's history folder")
+            notes.append(
+                f"history_path {text!r} left out: A-Tune's record files are not read; name an "
+                "earlier task id or STUDY@FILE in the engine's history folder"
+            )
             continue
         name, _, where = (part.strip() for part in text.partition("@"))
         if where and not history_dir:
-            notes.append(f"history_path {text!r} left out: STUDY@FILE names a study in the engine's history "
-                         "folder, and it has none (atune-bridge serve --history-dir DIR)")
+            notes.append(
+                f"history_path {text!r} left out: STUDY@FILE names a study in the engine's history "
+                "folder, and it has none (atune-bridge serve --history-dir DIR)"
+            )
             continue
         found = _best_of(name, where, storage, history_dir) if name else None
         if found is None:
@@ -161,10 +170,12 @@ def history_trials(
                 why = "it does not set every knob" if not seed.complete else "it has several objectives"
                 notes.append(f"history_path: {seed.origin} left out: {why}")
                 continue
-            trials.append(create_trial(
-                params=dict(seed.params),
-                distributions={n: space[n] for n in seed.params},
-                value=seed.objective,
-                user_attrs={WARM_START_FROM: seed.origin, "atune_source": "history", "source": "history"},
-            ))
+            trials.append(
+                create_trial(
+                    params=dict(seed.params),
+                    distributions={n: space[n] for n in seed.params},
+                    value=seed.objective,
+                    user_attrs={WARM_START_FROM: seed.origin, "atune_source": "history", "source": "history"},
+                )
+            )
     return trials, notes

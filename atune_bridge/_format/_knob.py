@@ -42,9 +42,7 @@ def on_range(value: float, lo: float, hi: float, step: float, dtype: str) -> boo
     if dtype == "int":
         return lo <= value <= hi and (value - lo) % step == 0
     k = round((value - lo) / step)
-    return 0 <= k < arange_count(lo, hi, step) and math.isclose(
-        value, lo + k * step, rel_tol=1e-9, abs_tol=step * 1e-9
-    )
+    return 0 <= k < arange_count(lo, hi, step) and math.isclose(value, lo + k * step, rel_tol=1e-9, abs_tol=step * 1e-9)
 
 
 @dataclass(frozen=True)

@@ -71,19 +71,26 @@ def relation_problems(knobs: Sequence[Knob]) -> list[str]:
                 continue
             target = by_name.get(rel.target)
             if target is None:
-                out.append(f"{knob.name}: relationship {rel.type!r} names {rel.target!r}, which is not a "
-                           "tunable object; it is ignored")
+                out.append(
+                    f"{knob.name}: relationship {rel.type!r} names {rel.target!r}, which is not a "
+                    "tunable object; it is ignored"
+                )
             elif knob.dtype == "string" or target.dtype == "string":
-                out.append(f"{knob.name}: relationship {rel.type!r} with {rel.target!r} compares numbers, "
-                           "but one of them takes strings; it is ignored")
+                out.append(
+                    f"{knob.name}: relationship {rel.type!r} with {rel.target!r} compares numbers, "
+                    "but one of them takes strings; it is ignored"
+                )
     return out
 
 
 def _usable(knob: Knob, by_name: Mapping[str, Knob], types: Sequence[str]) -> list[tuple[str, str]]:
     return [
-        (rel.type, rel.target) for rel in knob.relationships
-        if rel.type in types and rel.target in by_name
-        and knob.dtype != "string" and by_name[rel.target].dtype != "string"
+        (rel.type, rel.target)
+        for rel in knob.relationships
+        if rel.type in types
+        and rel.target in by_name
+        and knob.dtype != "string"
+        and by_name[rel.target].dtype != "string"
     ]
 
 
@@ -169,13 +176,20 @@ def repair_relations(knobs: Sequence[Knob], values: Mapping[str, Any]) -> Repair
                 word = "at most" if at_most else "at least"
                 new = nearest_allowed(knob, theirs, at_most=at_most)
                 if new is None:
-                    broken.append(f"{knob.name} must be {word} {target} ({_text(theirs)}), but no value "
-                                  f"of its domain is; it is {_text(mine)}")
+                    broken.append(
+                        f"{knob.name} must be {word} {target} ({_text(theirs)}), but no value "
+                        f"of its domain is; it is {_text(mine)}"
+                    )
                     continue
                 value = int(new) if knob.dtype == "int" else float(new)
-                changes.append(Change(knob.name, out.get(knob.name), value,
-                                      f"{knob.name} must be {word} {target} ({_text(theirs)}): "
-                                      f"{_text(mine)} -> {_text(value)}"))
+                changes.append(
+                    Change(
+                        knob.name,
+                        out.get(knob.name),
+                        value,
+                        f"{knob.name} must be {word} {target} ({_text(theirs)}): {_text(mine)} -> {_text(value)}",
+                    )
+                )
                 out[knob.name] = value
                 moved = True
         if not moved:

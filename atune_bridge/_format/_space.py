@@ -120,7 +120,8 @@ def to_distribution(knob: Knob) -> BaseDistribution:
         raise _fail(knob, "scope", "the discrete set is empty")
     if size > MAX_CHOICES:
         raise _fail(
-            knob, "scope",
+            knob,
+            "scope",
             f"{size} discrete values in several ranges is more than {MAX_CHOICES}; "
             "use one [low, high] pair with a step",
         )

@@ -49,9 +49,15 @@ from atune_bridge._format._space import MAX_CHOICES, search_space
 from atune_bridge._format._yaml import load_tolerant
 
 _DTYPE_ALIASES = {
-    "int": "int", "integer": "int", "long": "int",
-    "float": "float", "double": "float", "real": "float",
-    "string": "string", "str": "string", "enum": "string",
+    "int": "int",
+    "integer": "int",
+    "long": "int",
+    "float": "float",
+    "double": "float",
+    "real": "float",
+    "string": "string",
+    "str": "string",
+    "enum": "string",
 }
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\*?")
 _TRUE = {"true", "yes", "y", "1", "on"}
@@ -59,9 +65,21 @@ _FALSE = {"false", "no", "n", "0", "off", ""}
 _RELATION_TYPES = {"less", "greater", "rely_on", "depend_on", "multiple"}
 _SERVER_KEYS = {"project", "maxiterations", "startworkload", "stopworkload", "object", "environment"}
 _CLIENT_KEYS = {
-    "project", "engine", "iterations", "random_starts", "benchmark", "evaluations", "environment",
-    "history_path", "feature_filter_engine", "feature_filter_cycle", "feature_filter_iters",
-    "feature_filter_count", "feature_selector", "split_count", "eval_fluctuation",
+    "project",
+    "engine",
+    "iterations",
+    "random_starts",
+    "benchmark",
+    "evaluations",
+    "environment",
+    "history_path",
+    "feature_filter_engine",
+    "feature_filter_cycle",
+    "feature_filter_iters",
+    "feature_filter_count",
+    "feature_selector",
+    "split_count",
+    "eval_fluctuation",
 }
 
 
@@ -259,7 +277,8 @@ def _relationships(raw: Any, name: str, c: _Collector) -> tuple[Relationship, ..
         rtype = _text(entry.get("type")).lower()
         if rtype not in _RELATION_TYPES:
             raise c.fail(
-                name, "relationships",
+                name,
+                "relationships",
                 f"type {rtype!r} is not one of {sorted(_RELATION_TYPES)}",
             )
         target = _text(entry.get("target"))
@@ -339,7 +358,8 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
         if ktype == "continuous":
             if len(scope) != 2:
                 raise c.fail(
-                    name, "scope",
+                    name,
+                    "scope",
                     f"a continuous parameter needs scope [low, high], got {list(scope)}",
                 )
             if info.get("step") not in (None, ""):
@@ -351,7 +371,8 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
                 if len(scope) == 1:
                     raise c.fail(name, "scope", f"scope {list(scope)} has one value; write [low, high]")
                 c.warn(
-                    name, "scope",
+                    name,
+                    "scope",
                     f"scope {list(scope)} has an odd number of values: A-Tune reads [low, high] "
                     f"pairs and ignores the last value {scope[-1]}; list single values under items",
                 )
@@ -379,7 +400,8 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
                 count = (hi - lo) / (step or 0.1)
                 if not count <= MAX_FLOAT_STEPS:  # also inf, from [0, 1e300] with step 1e-10
                     raise c.fail(
-                        name, "step",
+                        name,
+                        "step",
                         f"step {step or 0.1:g} over [{lo:g}, {hi:g}] makes more than {MAX_FLOAT_STEPS:.0e} "
                         "values: raise the step, or make the parameter continuous",
                     )
@@ -393,7 +415,7 @@ def _build_knob(name: str, info: Mapping[str, Any], c: _Collector, *, need_set: 
 
     set_cmd = _text(info.get("set"))
     if need_set and not set_cmd:
-        raise c.fail(name, "set", "no set command: add `set: \"... $value ...\"`")
+        raise c.fail(name, "set", 'no set command: add `set: "... $value ..."`')
     knob = Knob(
         name=name,
         type=ktype,  # type: ignore[arg-type]
@@ -432,8 +454,13 @@ def _read_small_file(path: Path) -> str:
 
 
 def _file_kind(mode: int) -> str:
-    kinds = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
@@ -572,7 +599,7 @@ def _client(data: dict[str, Any], c: _Collector) -> ClientSpec:
             c.warn(None, key, "unknown top-level key ignored")
     benchmark = _text(data.get("benchmark"))
     if not benchmark:
-        c.error(None, "benchmark", "no benchmark command: add `benchmark: \"sh bench.sh\"`")
+        c.error(None, "benchmark", 'no benchmark command: add `benchmark: "sh bench.sh"`')
     raw = data.get("evaluations") or []
     if not isinstance(raw, list):
         raise AtuneFileError(c.file, "`evaluations` must be a list of {name, info} entries")
@@ -598,7 +625,8 @@ def _client(data: dict[str, Any], c: _Collector) -> ClientSpec:
         etype = _text(info.get("type")).lower()
         if etype not in ("negative", "positive"):
             c.warn(
-                name, "type",
+                name,
+                "type",
                 f"type {etype!r} is not negative (higher is better) or positive (lower is "
                 "better): read as positive, as A-Tune does",
             )
@@ -622,8 +650,11 @@ def _client(data: dict[str, Any], c: _Collector) -> ClientSpec:
         total = sum(e.weight for e in evaluations)
         if not math.isclose(total, 100.0):
             c.warn(None, "evaluations", f"weights add up to {total:g}, not 100")
-    extras = {k: v for k, v in data.items()
-              if k not in {"project", "benchmark", "evaluations", "engine", "iterations", "random_starts", "environment"}}
+    extras = {
+        k: v
+        for k, v in data.items()
+        if k not in {"project", "benchmark", "evaluations", "engine", "iterations", "random_starts", "environment"}
+    }
     environment = _environment(data.get("environment"), c)
     return ClientSpec(
         project=_text(data.get("project")) or Path(c.file).stem,

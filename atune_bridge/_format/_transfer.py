@@ -81,8 +81,10 @@ def load_source(text: str, default_storage: str | optuna.storages.BaseStorage) -
     try:
         return optuna.load_study(study_name=name, storage=target)
     except KeyError:
-        raise WarmStartError(f"warm start {text!r}: no study named {name!r} in {storage or 'this storage'}; "
-                             "check the name (optuna-dashboard lists them)") from None
+        raise WarmStartError(
+            f"warm start {text!r}: no study named {name!r} in {storage or 'this storage'}; "
+            "check the name (optuna-dashboard lists them)"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any storage error is the same fault for the user
         raise WarmStartError(f"warm start {text!r}: cannot open {storage or 'the storage'}: {exc}") from None
 
@@ -90,9 +92,13 @@ def load_source(text: str, default_storage: str | optuna.storages.BaseStorage) -
 def best_trials_of(study: Study, limit: int = DEFAULT_BEST) -> list[FrozenTrial]:
     """The best ``limit`` complete trials of ``study``, best first, its baseline left out (the
     new study measures its own); with several objectives, trials of the Pareto front."""
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.values is not None and t.user_attrs.get("source") != "baseline"
-                and t.user_attrs.get("atune_source") != "baseline"]
+    complete = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.values is not None
+        and t.user_attrs.get("source") != "baseline"
+        and t.user_attrs.get("atune_source") != "baseline"
+    ]
     if len(study.directions) == 1:
         sign = -1.0 if study.directions[0] is StudyDirection.MAXIMIZE else 1.0
         ranked = sorted(complete, key=lambda t: (math.inf if math.isnan(t.values[0]) else sign * t.values[0], t.number))
@@ -134,8 +140,13 @@ def atune_objective_of(trial: FrozenTrial, directions: Sequence[StudyDirection])
     return -trial.values[0] if directions[0] is StudyDirection.MAXIMIZE else trial.values[0]
 
 
-def transfer_seeds(trials: Sequence[FrozenTrial], space: Mapping[str, BaseDistribution], *,
-                   source: str, directions: Sequence[StudyDirection] = ()) -> tuple[list[Seed], list[str]]:
+def transfer_seeds(
+    trials: Sequence[FrozenTrial],
+    space: Mapping[str, BaseDistribution],
+    *,
+    source: str,
+    directions: Sequence[StudyDirection] = (),
+) -> tuple[list[Seed], list[str]]:
     """``trials`` as seeds for ``space`` (see the module doc), and a note per thing dropped."""
     out: list[Seed] = []
     notes: list[str] = []
@@ -156,6 +167,13 @@ def transfer_seeds(trials: Sequence[FrozenTrial], space: Mapping[str, BaseDistri
         missing = [n for n in space if n not in kept]
         if missing:
             notes.append(f"{origin}: {', '.join(missing)} not set by it (left to the sampler)")
-        out.append(Seed(kept, tuple(trial.values) if trial.values is not None else None, origin, not missing,
-                        atune_objective_of(trial, directions)))
+        out.append(
+            Seed(
+                kept,
+                tuple(trial.values) if trial.values is not None else None,
+                origin,
+                not missing,
+                atune_objective_of(trial, directions),
+            )
+        )
     return out, notes

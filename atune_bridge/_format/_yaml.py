@@ -60,9 +60,7 @@ class _BoundedLoader(yaml.SafeLoader):
     def compose_document(self) -> Any:
         node = super().compose_document()
         if node is not None and _expanded_size(node) > MAX_NODES:
-            raise YAMLBoundError(
-                f"aliases (*name) expand the document past {MAX_NODES} values; write the values out"
-            )
+            raise YAMLBoundError(f"aliases (*name) expand the document past {MAX_NODES} values; write the values out")
         return node
 
 

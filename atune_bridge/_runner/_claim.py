@@ -118,16 +118,28 @@ class Holder:
         if not isinstance(data, dict):
             return None
         try:
-            return cls(str(data["host"]), int(data["pid"]),
-                       None if data.get("started") is None else int(data["started"]),
-                       str(data.get("boot", "")), str(data.get("purpose", "tune")),
-                       float(data.get("since", 0.0)), float(data.get("heartbeat", 0.0)))
+            return cls(
+                str(data["host"]),
+                int(data["pid"]),
+                None if data.get("started") is None else int(data["started"]),
+                str(data.get("boot", "")),
+                str(data.get("purpose", "tune")),
+                float(data.get("since", 0.0)),
+                float(data.get("heartbeat", 0.0)),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "pid": self.pid, "started": self.started, "boot": self.boot,
-                "purpose": self.purpose, "since": self.since, "heartbeat": self.heartbeat}
+        return {
+            "host": self.host,
+            "pid": self.pid,
+            "started": self.started,
+            "boot": self.boot,
+            "purpose": self.purpose,
+            "since": self.since,
+            "heartbeat": self.heartbeat,
+        }
 
     def same_process(self, other: Holder) -> bool:
         return (self.host, self.pid, self.started, self.boot) == (other.host, other.pid, other.started, other.boot)
@@ -146,8 +158,10 @@ class Holder:
         since = datetime.fromtimestamp(self.since).strftime("%Y-%m-%d %H:%M:%S") if self.since else "?"
         started = _ticks_to_time(self.started) if self.started is not None else "?"
         where = "this host" if self.host == socket.gethostname() else f"host {self.host}"
-        text = (f"`atune-bridge {self.purpose}`, process {self.pid} on {where} "
-                f"(started {started}, holding the study since {since})")
+        text = (
+            f"`atune-bridge {self.purpose}`, process {self.pid} on {where} "
+            f"(started {started}, holding the study since {since})"
+        )
         if self.host != socket.gethostname():
             text += f", last heartbeat {max(0.0, time.time() - self.heartbeat):.0f} s ago"
         return text
@@ -160,7 +174,7 @@ def _lock_path(storage_url: str, study_name: str) -> Path:
     """Where the lock file of ``study_name`` in ``storage_url`` lives (see the module doc)."""
     digest = hashlib.sha256(study_name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     if storage_url.startswith("sqlite:///"):
-        path = storage_url[len("sqlite:///"):].split("?", 1)[0]
+        path = storage_url[len("sqlite:///") :].split("?", 1)[0]
         if path and path != ":memory:" and not path.startswith("file:"):
             db = Path(os.path.realpath(path))
             return db.parent / f".{db.name}.claim-{digest}"
@@ -264,8 +278,9 @@ class StudyClaim:
         if self.taken_over is not None and self.taken_over.same_process(holder):
             return
         self.taken_over = holder
-        logger.warning("study %r: taking over from %s, which ended without letting go of it",
-                       self.study_name, holder.describe())
+        logger.warning(
+            "study %r: taking over from %s, which ended without letting go of it", self.study_name, holder.describe()
+        )
 
     def record(self, storage: optuna.storages.BaseStorage, study_id: int) -> None:
         """Write this run's record on the study (after :meth:`check`) and keep its heartbeat.

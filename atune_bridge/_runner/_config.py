@@ -118,7 +118,7 @@ class RunnerConfig:
         if self.artifact_dir is not None:
             return None if self.artifact_dir.strip().lower() in ("", "none") else self.artifact_dir
         if self.storage.startswith("sqlite:///"):
-            path = self.storage[len("sqlite:///"):].split("?", 1)[0]
+            path = self.storage[len("sqlite:///") :].split("?", 1)[0]
             if path and path != ":memory:":
                 stem, _ = os.path.splitext(path)
                 return stem + ".artifacts"
@@ -126,9 +126,7 @@ class RunnerConfig:
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
-            raise ValueError(
-                f"RunnerConfig.schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
-            )
+            raise ValueError(f"RunnerConfig.schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         for name in ("command_timeout", "benchmark_timeout", "llm_timeout"):
             value = getattr(self, name)
             if not value > 0:
@@ -164,6 +162,8 @@ class RunnerConfig:
             object.__setattr__(self, "pass_env", (self.pass_env,))
         bad = [name for name in self.pass_env if not is_variable_pattern(name)]
         if bad:
-            raise ValueError(f"RunnerConfig.pass_env: {', '.join(map(repr, bad))} is not a variable name (NAME or NAME*)")
+            raise ValueError(
+                f"RunnerConfig.pass_env: {', '.join(map(repr, bad))} is not a variable name (NAME or NAME*)"
+            )
         if self.max_output_bytes < 1024:
             raise ValueError(f"RunnerConfig.max_output_bytes must be at least 1024, got {self.max_output_bytes!r}")

@@ -87,15 +87,27 @@ def _arm(sample: Sequence[float]) -> dict[str, Any]:
     if not sample:
         return {"samples": [], "n": 0, "mean": None, "sd": None, "low": None, "high": None}
     stats = mean_interval(sample)
-    return {"samples": list(sample), "n": stats.n, "mean": stats.mean, "sd": stats.sd,
-            "low": stats.low, "high": stats.high}
+    return {
+        "samples": list(sample),
+        "n": stats.n,
+        "mean": stats.mean,
+        "sd": stats.sd,
+        "low": stats.low,
+        "high": stats.high,
+    }
 
 
 def metric_gain(baseline: Sequence[float], best: Sequence[float], higher_is_better: bool) -> dict[str, Any]:
     """One metric's arms, its gain in percent with its interval, and the verdict."""
-    out: dict[str, Any] = {"higher_is_better": higher_is_better, "best": _arm(best), "baseline": _arm(baseline),
-                           "gain_pct": None, "gain_interval_pct": None, "verdict": "unverified",
-                           "method": "none"}
+    out: dict[str, Any] = {
+        "higher_is_better": higher_is_better,
+        "best": _arm(best),
+        "baseline": _arm(baseline),
+        "gain_pct": None,
+        "gain_interval_pct": None,
+        "verdict": "unverified",
+        "method": "none",
+    }
     if not baseline or not best:
         return out
     ratio = ratio_interval(baseline, best)
@@ -151,8 +163,7 @@ def confirm_gain(
         if interrupted:
             break
     metrics = {
-        e.name: metric_gain(samples["baseline"].get(e.name, []), samples["best"].get(e.name, []),
-                            e.higher_is_better)
+        e.name: metric_gain(samples["baseline"].get(e.name, []), samples["best"].get(e.name, []), e.higher_is_better)
         for e in evaluations
     }
     primary = primary_metric(evaluations)
@@ -160,12 +171,16 @@ def confirm_gain(
     warning = None
     if head["verdict"] == "within noise":
         low, high = head["gain_interval_pct"]
-        warning = (f"the gain of trial {best_trial} on {primary} ({head['gain_pct']:+.2f}%, 95% interval "
-                   f"{low:+.2f}% to {high:+.2f}%) is within the noise: the interval contains 0")
+        warning = (
+            f"the gain of trial {best_trial} on {primary} ({head['gain_pct']:+.2f}%, 95% interval "
+            f"{low:+.2f}% to {high:+.2f}%) is within the noise: the interval contains 0"
+        )
     elif head["verdict"] == "unverified":
-        warning = (f"the gain of trial {best_trial} on {primary} could not be verified "
-                   f"({len(head['best']['samples'])} best and {len(head['baseline']['samples'])} "
-                   "baseline measurements; at least 2 of each are needed)")
+        warning = (
+            f"the gain of trial {best_trial} on {primary} could not be verified "
+            f"({len(head['best']['samples'])} best and {len(head['baseline']['samples'])} "
+            "baseline measurements; at least 2 of each are needed)"
+        )
     return {
         "n": n,
         "order": order,
@@ -193,6 +208,7 @@ def confirm_text(record: Mapping[str, Any]) -> list[str]:
     lines = []
     n = record.get("n")
     for name, m in (record.get("metrics") or {}).items():
+
         def arm(a: Mapping[str, Any]) -> str:
             if a.get("mean") is None:
                 return "no measurement"
@@ -206,8 +222,10 @@ def confirm_text(record: Mapping[str, Any]) -> list[str]:
         if interval:
             text += f" [{interval[0]:+.2f}%, {interval[1]:+.2f}%]"
         lines.append(f"  {name}: best {arm(m['best'])}, baseline {arm(m['baseline'])}: {text} -> {m['verdict']}")
-    head = (f"Confirmed (trial {record.get('best_trial')} against the baseline, {n} alternating "
-            f"measurements each, 95% t-intervals; gain interval: {record.get('method')}):")
+    head = (
+        f"Confirmed (trial {record.get('best_trial')} against the baseline, {n} alternating "
+        f"measurements each, 95% t-intervals; gain interval: {record.get('method')}):"
+    )
     out = [*rerank_text(record.get("rerank")), head, *lines]
     if record.get("warning"):
         out.append(f"Warning: {record['warning']}.")

@@ -277,8 +277,9 @@ class Runner:
         try:
             claim.lock()
         except OSError as exc:
-            raise SystemFaultError(f"cannot take the study's claim: {system_fault(exc, self.config.storage)}; "
-                                   "nothing was read or set") from None
+            raise SystemFaultError(
+                f"cannot take the study's claim: {system_fault(exc, self.config.storage)}; nothing was read or set"
+            ) from None
         try:
             return self._run_claimed(claim)
         except Exception as exc:
@@ -302,8 +303,10 @@ class Runner:
             return "nothing was set"
         if result.restore_error:
             left = ", ".join(f"{n}={v}" for n, v in result.left_changed.items()) or "unknown"
-            return (f"setting the values back failed too: {result.restore_error}; left changed: {left} "
-                    "(the study keeps the original values: atune-bridge restore sets them)")
+            return (
+                f"setting the values back failed too: {result.restore_error}; left changed: {left} "
+                "(the study keeps the original values: atune-bridge restore sets them)"
+            )
         return f"left applied: {result.applied}"
 
     def _run_claimed(self, claim: StudyClaim) -> RunResult:
@@ -324,8 +327,13 @@ class Runner:
         with self._signal_handlers():
             try:
                 self._read_system(stored)
-                warm = (WarmStart.read(self.config.warm_start, self.config.storage, self.study_name,
-                                       self._space, DEFAULT_BEST) if self.config.warm_start else None)
+                warm = (
+                    WarmStart.read(
+                        self.config.warm_start, self.config.storage, self.study_name, self._space, DEFAULT_BEST
+                    )
+                    if self.config.warm_start
+                    else None
+                )
                 study = self._open_study(storage, stored)
                 claim.record(storage, study._study_id)
                 result.study = study
@@ -366,8 +374,10 @@ class Runner:
         else:
             try:
                 discard_waiting_proposals(
-                    self._study, reason=f"the run stopped ({self._stop_reason or 'budget reached'}) "
-                    "before this proposal of its round was run")
+                    self._study,
+                    reason=f"the run stopped ({self._stop_reason or 'budget reached'}) "
+                    "before this proposal of its round was run",
+                )
             except Exception as exc:
                 logger.warning("could not discard the proposals left waiting: %s: %s", type(exc).__name__, exc)
         if result.study is not None:
@@ -530,10 +540,15 @@ class Runner:
         params = self._baseline_params()
         distributions = {name: self._space[name] for name in params}
         # RUNNING from before it is measured: the trial gets its real duration.
-        frozen = self._add_trial(study, optuna.trial.create_trial(
-            state=TrialState.RUNNING, params=params, distributions=distributions,
-            user_attrs={"runner": {"pid": os.getpid(), "host": self._host}},
-        ))
+        frozen = self._add_trial(
+            study,
+            optuna.trial.create_trial(
+                state=TrialState.RUNNING,
+                params=params,
+                distributions=distributions,
+                user_attrs={"runner": {"pid": os.getpid(), "host": self._host}},
+            ),
+        )
         trial = optuna.trial.Trial(study, frozen._trial_id)
         try:
             restarted = self._system.apply(self._baseline_config, self._stop, only_changed=True)
@@ -607,7 +622,8 @@ class Runner:
             return
         except BaseException as exc:
             attrs[ATTR_FAIL_REASON] = (
-                "interrupted (Ctrl-C twice)" if isinstance(exc, KeyboardInterrupt)
+                "interrupted (Ctrl-C twice)"
+                if isinstance(exc, KeyboardInterrupt)
                 else redact(f"the runner stopped with an error during this trial: {type(exc).__name__}: {exc}")
             )
             with contextlib.suppress(Exception):
@@ -667,8 +683,12 @@ class Runner:
                     env = {OUT_VARIABLE: output}
                     command = substitute_out(evaluation.get)
                 result = run_command(
-                    command, timeout=self.config.command_timeout, env=env,
-                    cwd=self.config.workdir, cancel=self._stop, passed=self._passed,
+                    command,
+                    timeout=self.config.command_timeout,
+                    env=env,
+                    cwd=self.config.workdir,
+                    cancel=self._stop,
+                    passed=self._passed,
                     max_output=self.config.max_output_bytes,
                 )
             step = f"evaluation {evaluation.name}"
@@ -717,20 +737,22 @@ class Runner:
         if self._on_trial is None:
             return
         best = best_trial(study, self.scoring)
-        self._on_trial(TrialReport(
-            number=trial.number,
-            state=trial.state.name,
-            source=str(trial.user_attrs.get(self._source_key, "?")),
-            metrics=dict(trial.user_attrs.get("metrics") or {}),
-            values=tuple(trial.values) if trial.values is not None else None,
-            reason=reason,
-            restarted=restarted,
-            finished=self._finished(study),
-            budget=self.budget,
-            best_number=best.number if best is not None else None,
-            best_metrics=dict(best.user_attrs.get("metrics") or {}) if best is not None else {},
-            best_values=tuple(best.values) if best is not None and best.values is not None else None,
-        ))
+        self._on_trial(
+            TrialReport(
+                number=trial.number,
+                state=trial.state.name,
+                source=str(trial.user_attrs.get(self._source_key, "?")),
+                metrics=dict(trial.user_attrs.get("metrics") or {}),
+                values=tuple(trial.values) if trial.values is not None else None,
+                reason=reason,
+                restarted=restarted,
+                finished=self._finished(study),
+                budget=self.budget,
+                best_number=best.number if best is not None else None,
+                best_metrics=dict(best.user_attrs.get("metrics") or {}) if best is not None else {},
+                best_values=tuple(best.values) if best is not None and best.values is not None else None,
+            )
+        )
 
     # ----------------------------------------------------------------- the end
 
@@ -738,8 +760,9 @@ class Runner:
         """Whether a stop rule (``target_gain``, ``patience``) ends the run before this trial."""
         if not self._stop_rules.active:
             return False
-        result.stopped = self._stop_rules.check(study, self.scoring, self._baseline_metrics,
-                                                best_trial(study, self.scoring))
+        result.stopped = self._stop_rules.check(
+            study, self.scoring, self._baseline_metrics, best_trial(study, self.scoring)
+        )
         if result.stopped is not None:
             logger.info("stopping before the budget: %s", result.stopped["reason"])
         return result.stopped is not None
@@ -770,16 +793,28 @@ class Runner:
         stored = dict(stored) if isinstance(stored, dict) else {}
         reranked = self._rerank(study, best, stored.get("rerank")) if self.config.rerank else None
         crowned = crowned_by(study, reranked, best)
-        if (stored.get("best_trial") == crowned.number and stored.get("n") == self.config.confirm
-                and not stored.get("interrupted")):
+        if (
+            stored.get("best_trial") == crowned.number
+            and stored.get("n") == self.config.confirm
+            and not stored.get("interrupted")
+        ):
             record = dict(stored)  # resumed after the budget was reached: measured already
         else:
             if not self._stop.is_set():
-                logger.info("confirming trial %d against the baseline: %d measurements each",
-                            crowned.number, self.config.confirm)
-            record = confirm_gain(self.config.confirm, self._trial_texts(crowned), self._baseline_config,
-                                  self._confirm_measure, self.client.evaluations,
-                                  best_trial=crowned.number, cancel=self._stop)
+                logger.info(
+                    "confirming trial %d against the baseline: %d measurements each",
+                    crowned.number,
+                    self.config.confirm,
+                )
+            record = confirm_gain(
+                self.config.confirm,
+                self._trial_texts(crowned),
+                self._baseline_config,
+                self._confirm_measure,
+                self.client.evaluations,
+                best_trial=crowned.number,
+                cancel=self._stop,
+            )
             if record["warning"]:
                 self._warn(record["warning"])
         record.pop("rerank", None)
@@ -795,25 +830,41 @@ class Runner:
         are fewer than two candidates."""
         ranked_by, higher_is_better = ranking(self.scoring)
         candidates = pick_candidates(
-            ranked_trials(study, self.scoring), self.config.rerank,
+            ranked_trials(study, self.scoring),
+            self.config.rerank,
             texts=self._trial_texts,
             score=lambda t: trial_rank_value(self.scoring, t),
             left_out=lambda t: self._unconfirmable(t) is not None,
             baseline=self._baseline_config,
         )
         if len(candidates) < 2:
-            logger.info("re-ranking skipped: %d configuration(s) besides the baseline were measured",
-                        len(candidates))
+            logger.info("re-ranking skipped: %d configuration(s) besides the baseline were measured", len(candidates))
             return None
-        if (isinstance(stored, dict) and not stored.get("interrupted") and stored.get("k") == self.config.rerank
-                and stored.get("repeats") == self.config.rerank_repeats and stored.get("best_single") == best.number
-                and candidate_trials(stored) == [(c.trial, list(c.trials)) for c in candidates]):
+        if (
+            isinstance(stored, dict)
+            and not stored.get("interrupted")
+            and stored.get("k") == self.config.rerank
+            and stored.get("repeats") == self.config.rerank_repeats
+            and stored.get("best_single") == best.number
+            and candidate_trials(stored) == [(c.trial, list(c.trials)) for c in candidates]
+        ):
             return stored  # resumed: these candidates were measured already
-        logger.info("re-ranking the top %d configurations (trials %s): %d measurement(s) each",
-                    len(candidates), ", ".join(str(c.trial) for c in candidates), self.config.rerank_repeats)
-        return rerank(candidates, self.config.rerank_repeats, self._rerank_measure, best_single=best.number,
-                      ranked_by=ranked_by, higher_is_better=higher_is_better, k=self.config.rerank,
-                      cancel=self._stop)
+        logger.info(
+            "re-ranking the top %d configurations (trials %s): %d measurement(s) each",
+            len(candidates),
+            ", ".join(str(c.trial) for c in candidates),
+            self.config.rerank_repeats,
+        )
+        return rerank(
+            candidates,
+            self.config.rerank_repeats,
+            self._rerank_measure,
+            best_single=best.number,
+            ranked_by=ranked_by,
+            higher_is_better=higher_is_better,
+            k=self.config.rerank,
+            cancel=self._stop,
+        )
 
     def _unconfirmable(self, trial: FrozenTrial) -> str | None:
         """Why ``trial``'s configuration is neither confirmed nor a re-ranking candidate, or None
@@ -860,11 +911,15 @@ class Runner:
                 best = None if single is None else crowned_by(self._study, stored_rerank(self._study), single)
                 if best is not None and best.user_attrs.get(self._source_key) != SOURCE_BASELINE:
                     target.update(self._trial_texts(best))
-                    over = (f", crowned over trial {single.number} by re-measuring the top trials"
-                            if single is not None and single.number != best.number else "")
+                    over = (
+                        f", crowned over trial {single.number} by re-measuring the top trials"
+                        if single is not None and single.number != best.number
+                        else ""
+                    )
                     label = f"best configuration (trial {best.number}{over})"
             pending = [
-                k.name for k in self._knobs
+                k.name
+                for k in self._knobs
                 if k.name in target and not _same(k, self._system.state[k.name], target[k.name])
             ]
             if pending or self._system.restart_pending:
@@ -891,8 +946,9 @@ class Runner:
             if self._study is not None:
                 left = ", ".join(f"{n}={v}" for n, v in result.left_changed.items()) or "unknown"
                 with contextlib.suppress(Exception):
-                    self._study.set_user_attr(STUDY_APPLIED, f"left changed: {left} (setting the {label} "
-                                                             f"failed: {result.restore_error})")
+                    self._study.set_user_attr(
+                        STUDY_APPLIED, f"left changed: {left} (setting the {label} failed: {result.restore_error})"
+                    )
         finally:
             self._restoring = False
 

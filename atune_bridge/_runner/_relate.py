@@ -66,8 +66,9 @@ def configure(knobs: Sequence[Knob], params: Mapping[str, Any]) -> Configured:
     return Configured(out, attrs, list(fixed.broken))
 
 
-def threshold_metrics(evaluations: Sequence[Evaluation], configured: Configured,
-                      attrs: dict[str, Any]) -> dict[str, float]:
+def threshold_metrics(
+    evaluations: Sequence[Evaluation], configured: Configured, attrs: dict[str, Any]
+) -> dict[str, float]:
     """The metrics atuned gives a configuration that breaks a relation: each evaluation's
     ``threshold`` (``YamlPrjCli.Threshold``), nothing run.
 
@@ -75,8 +76,12 @@ def threshold_metrics(evaluations: Sequence[Evaluation], configured: Configured,
         _StepFailed: an evaluation has no threshold: the trial fails, nothing run.
     """
     if any(e.threshold is None for e in evaluations):
-        raise _StepFailed("relations", "refused before any command ran: " + "; ".join(configured.broken)
-                          + " (A-Tune scores such a configuration with each evaluation's threshold; "
-                          "the client file gives none)")
+        raise _StepFailed(
+            "relations",
+            "refused before any command ran: "
+            + "; ".join(configured.broken)
+            + " (A-Tune scores such a configuration with each evaluation's threshold; "
+            "the client file gives none)",
+        )
     attrs[ATTR_THRESHOLD_SCORED] = True
     return {e.name: float(e.threshold) for e in evaluations}  # type: ignore[arg-type]

@@ -139,8 +139,12 @@ class Summary:
         """The trial with the best single measurement when the re-ranking (``--rerank``) crowned
         :attr:`best` in its place; None when it did not."""
         rerank = (self.confirm or {}).get("rerank")
-        if (not isinstance(rerank, Mapping) or self.best is None or not rerank.get("changed")
-                or rerank.get("crowned") != self.best.number):
+        if (
+            not isinstance(rerank, Mapping)
+            or self.best is None
+            or not rerank.get("changed")
+            or rerank.get("crowned") != self.best.number
+        ):
             return None
         single = rerank.get("best_single")
         return single if isinstance(single, int) else None
@@ -231,8 +235,9 @@ def crowned_by(study: Study, rerank: Any, best: FrozenTrial) -> FrozenTrial:
     crowned = current_crown(rerank, best.number)
     if crowned is None or crowned == best.number:
         return best
-    trial = next((t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                  if t.number == crowned), None)
+    trial = next(
+        (t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.number == crowned), None
+    )
     return trial if trial is not None else best
 
 
@@ -257,8 +262,7 @@ def _llm_details(attrs: Mapping[str, Any]) -> dict[str, Any]:
         out["repairs"] = len(attrs["llm_repairs"])
     choice = attrs.get("llm_choice")
     if isinstance(choice, Mapping):
-        out["choice"] = (f"candidate {choice.get('picked')} of {choice.get('of')} "
-                         f"drawn by {choice.get('drawn_by')}")
+        out["choice"] = f"candidate {choice.get('picked')} of {choice.get('of')} drawn by {choice.get('drawn_by')}"
     vet = attrs.get(ATTR_VET)
     if isinstance(vet, Mapping):
         out["vet"] = vet_text(vet)
@@ -503,13 +507,21 @@ def format_summary(summary: Summary) -> str:
         out.append(summary.model_share)
     out.append(f"Best configuration (A-Tune): {summary.best_line}")
     names = list(summary.best_params) or list(summary.baseline_params)
-    rows = [[n, summary.baseline_params.get(n, "-"), summary.best_params.get(n, "-"),
-             "" if summary.baseline_params.get(n) == summary.best_params.get(n) else "*"] for n in names]
+    rows = [
+        [
+            n,
+            summary.baseline_params.get(n, "-"),
+            summary.best_params.get(n, "-"),
+            "" if summary.baseline_params.get(n) == summary.best_params.get(n) else "*",
+        ]
+        for n in names
+    ]
     if rows:
         out.append(_table(rows, ["parameter", "baseline", "best", "changed"]))
     gains = [
         f"{name} {value:+.2f}% ({'higher' if summary.higher_is_better[name] else 'lower'} is better)"
-        for name, value in summary.improvement.items() if value is not None
+        for name, value in summary.improvement.items()
+        if value is not None
     ]
     if gains:
         out.append("Improvement over the baseline: " + ", ".join(gains))
@@ -544,11 +556,17 @@ def history_figure(summary: Summary, index: int = 0) -> Any:
     seen: dict[str, str] = {}
     for source in dict.fromkeys(r.source for r in done):
         rows = [r for r in done if r.source == source]
-        fig.add_trace(go.Scatter(
-            x=[r.number for r in rows], y=[r.values[index] for r in rows],  # type: ignore[index]
-            mode="markers", name=source, marker={"size": 10, "color": _colour(source, seen)},
-            text=[r.params_text for r in rows], hovertemplate="trial %{x}: %{y}<br>%{text}<extra>" + source + "</extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[r.number for r in rows],
+                y=[r.values[index] for r in rows],  # type: ignore[index]
+                mode="markers",
+                name=source,
+                marker={"size": 10, "color": _colour(source, seen)},
+                text=[r.params_text for r in rows],
+                hovertemplate="trial %{x}: %{y}<br>%{text}<extra>" + source + "</extra>",
+            )
+        )
     best_x, best_y, current = [], [], None
     for r in done:
         value = r.values[index]  # type: ignore[index]
@@ -556,20 +574,29 @@ def history_figure(summary: Summary, index: int = 0) -> Any:
             current = value
         best_x.append(r.number)
         best_y.append(current)
-    fig.add_trace(go.Scatter(x=best_x, y=best_y, mode="lines", name="best so far",
-                             line={"shape": "hv", "color": "#555555"}))
+    fig.add_trace(
+        go.Scatter(x=best_x, y=best_y, mode="lines", name="best so far", line={"shape": "hv", "color": "#555555"})
+    )
     failed = [r for r in summary.rows if r.state == "FAIL"]
     if failed and done:
         low = min(r.values[index] for r in done)  # type: ignore[index]
-        fig.add_trace(go.Scatter(
-            x=[r.number for r in failed], y=[low] * len(failed), mode="markers", name="failed",
-            marker={"symbol": "x", "size": 9, "color": "#999999"},
-            text=[r.fail_reason for r in failed], hovertemplate="trial %{x} failed: %{text}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[r.number for r in failed],
+                y=[low] * len(failed),
+                mode="markers",
+                name="failed",
+                marker={"symbol": "x", "size": 9, "color": "#999999"},
+                text=[r.fail_reason for r in failed],
+                hovertemplate="trial %{x} failed: %{text}<extra></extra>",
+            )
+        )
     name = summary.objective_names[index]
     fig.update_layout(
         title=f"Optimization history: {name} ({'higher' if maximize else 'lower'} is better)",
-        xaxis_title="trial", yaxis_title=name, template="plotly_white",
+        xaxis_title="trial",
+        yaxis_title=name,
+        template="plotly_white",
     )
     return fig
 
@@ -586,12 +613,18 @@ def _plots(summary: Summary, study: Study) -> tuple[list[str], str]:
     if summary.importances:
         try:
             if len(summary.objective_names) > 1:
-                figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=importance_evaluator(study),
-                    target=lambda t: t.values[0], target_name=summary.objective_names[0]))
+                figures.append(
+                    optuna.visualization.plot_param_importances(
+                        study,
+                        evaluator=importance_evaluator(study),
+                        target=lambda t: t.values[0],
+                        target_name=summary.objective_names[0],
+                    )
+                )
             else:
-                figures.append(optuna.visualization.plot_param_importances(
-                    study, evaluator=importance_evaluator(study)))
+                figures.append(
+                    optuna.visualization.plot_param_importances(study, evaluator=importance_evaluator(study))
+                )
         except (RuntimeError, ValueError, ZeroDivisionError) as exc:
             notes.append(f"no importance plot: {exc}")
     if summary.mode == "pareto" and summary.n_complete:
@@ -677,11 +710,17 @@ def _columns(summary: Summary) -> tuple[bool, bool, str]:
     the only new number. Each number is shown once.
     """
     if summary.mode == "weighted":
-        return True, False, ("objective: the weighted improvement over the baseline in % "
-                             "(A-Tune's objective is its negation)")
+        return (
+            True,
+            False,
+            ("objective: the weighted improvement over the baseline in % (A-Tune's objective is its negation)"),
+        )
     if summary.mode == "pareto":
-        return False, True, ("the objectives are the metrics; A-Tune objective: the weighted "
-                             "improvement rate A-Tune would minimise")
+        return (
+            False,
+            True,
+            ("the objectives are the metrics; A-Tune objective: the weighted improvement rate A-Tune would minimise"),
+        )
     return False, False, "the objective is the metric itself (A-Tune minimises its signed value)"
 
 
@@ -692,8 +731,9 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
     css = "verified" if summary.confirm else "unverified"
     head.append(f'<p class="{css}" id="verified-gain"><b>Verified gain:</b> {e(summary.verified_gain)}</p>')
     counted = ", ".join(f"{n} {e(source)}" for source, n in summary.sources.items())
-    discarded = (f"; {summary.n_discarded} proposal(s) discarded without running, left out"
-                 if summary.n_discarded else "")
+    discarded = (
+        f"; {summary.n_discarded} proposal(s) discarded without running, left out" if summary.n_discarded else ""
+    )
     head.append(
         f"<p>{summary.n_complete} completed, {summary.n_failed} failed trials ({counted}){discarded}; "
         f"objective {e(', '.join(f'{n} ({d})' for n, d in zip(summary.objective_names, summary.directions)))}.</p>"
@@ -714,8 +754,10 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
         head.append(f"<p>Left applied at the end: {e(summary.applied)}.</p>")
     for name, imp in summary.importances.items():
         shown = ", ".join(f"{e(k)} {v:.2f}" for k, v in sorted(imp.items(), key=lambda kv: -kv[1]))
-        head.append(f'<p id="importances"><b>Parameter importances ({e(name)}, from '
-                    f"{summary.importance_trials} complete trials):</b> {shown}</p>")
+        head.append(
+            f'<p id="importances"><b>Parameter importances ({e(name)}, from '
+            f"{summary.importance_trials} complete trials):</b> {shown}</p>"
+        )
     if summary.importance_note:
         head.append(f'<p class="caveat">Parameter importances: {e(summary.importance_note)}</p>')
     if note:
@@ -746,8 +788,11 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
     if best_number is not None:
         legend += f" The highlighted row is the best trial, {e(summary.best_label)}."
     table = (
-        '<table id="trials"><thead><tr>' + "".join(f"<th>{e(h)}</th>" for h in header)
-        + "</tr></thead><tbody>" + "\n".join(rows) + "</tbody></table>"
+        '<table id="trials"><thead><tr>'
+        + "".join(f"<th>{e(h)}</th>" for h in header)
+        + "</tr></thead><tbody>"
+        + "\n".join(rows)
+        + "</tbody></table>"
         + f'<p class="legend">{legend}</p>'
     )
     # Words never break inside the short cells (state, proposer, numbers) and break inside the
@@ -764,10 +809,14 @@ def _html(summary: Summary, plots: list[str], note: str) -> str:
         ".note,.caveat,.unverified{color:#a60;} .verified{color:#060;}"
     )
     return (
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f"<title>atune-bridge: {e(summary.study_name)}</title><style>{style}</style></head><body>"
-        + "\n".join(head) + "\n" + "\n".join(f'<div class="plot">{p}</div>' for p in plots)
-        + "\n<h2>Trials</h2>\n" + table + "\n</body></html>\n"
+        + "\n".join(head)
+        + "\n"
+        + "\n".join(f'<div class="plot">{p}</div>' for p in plots)
+        + "\n<h2>Trials</h2>\n"
+        + table
+        + "\n</body></html>\n"
     )
 
 

@@ -158,8 +158,15 @@ def pick_candidates(
         groups.setdefault(key, []).append(trial)
         configs.setdefault(key, config)
     picked = list(groups)[:k]
-    return [Candidate(groups[key][0].number, tuple(t.number for t in groups[key]), configs[key],
-                      tuple(score(t) for t in groups[key])) for key in picked]
+    return [
+        Candidate(
+            groups[key][0].number,
+            tuple(t.number for t in groups[key]),
+            configs[key],
+            tuple(score(t) for t in groups[key]),
+        )
+        for key in picked
+    ]
 
 
 def rerank(
@@ -199,8 +206,12 @@ def rerank(
             metrics[index].append({name: float(v) for name, v in measured.items()})
         if interrupted:
             break
-        logger.info("re-ranking round %d of %d: %s", round_, repeats, ", ".join(
-            f"trial {c.trial} {_mean(c.earlier, s):.2f}" for c, s in zip(candidates, samples)))
+        logger.info(
+            "re-ranking round %d of %d: %s",
+            round_,
+            repeats,
+            ", ".join(f"trial {c.trial} {_mean(c.earlier, s):.2f}" for c, s in zip(candidates, samples)),
+        )
     sign = 1.0 if higher_is_better else -1.0
     measured_again = [i for i, s in enumerate(samples) if s]
     crowned = best_single
@@ -213,8 +224,16 @@ def rerank(
         "ranked_by": ranked_by,
         "higher_is_better": higher_is_better,
         "candidates": [
-            {"trial": c.trial, "trials": list(c.trials), "config": dict(c.config), "earlier": list(c.earlier),
-             "samples": s, "metrics": m, "n": len(c.earlier) + len(s), "mean": _mean(c.earlier, s)}
+            {
+                "trial": c.trial,
+                "trials": list(c.trials),
+                "config": dict(c.config),
+                "earlier": list(c.earlier),
+                "samples": s,
+                "metrics": m,
+                "n": len(c.earlier) + len(s),
+                "mean": _mean(c.earlier, s),
+            }
             for c, s, m in zip(candidates, samples, metrics)
         ],
         "best_single": best_single,
@@ -259,8 +278,7 @@ def crown_sentence(record: Mapping[str, Any] | None) -> str:
     if not any(c.get("samples") for c in record.get("candidates") or []):
         return f"trial {single} kept the crown: {what} failed for every candidate"
     if record.get("changed"):
-        return (f"trial {crowned} crowned after {what} (trial {single} had the best single "
-                "measurement: a lucky draw)")
+        return f"trial {crowned} crowned after {what} (trial {single} had the best single measurement: a lucky draw)"
     return f"trial {crowned} kept the crown after {what}"
 
 
@@ -268,14 +286,18 @@ def rerank_text(record: Mapping[str, Any] | None) -> list[str]:
     """The re-ranking as terminal lines: what it decided, then each candidate's mean."""
     if not record:
         return []
-    lines = [f"Re-ranked ({record.get('ranked_by')}, mean of each trial's measurement and the new ones): "
-             f"{crown_sentence(record)}."]
+    lines = [
+        f"Re-ranked ({record.get('ranked_by')}, mean of each trial's measurement and the new ones): "
+        f"{crown_sentence(record)}."
+    ]
     for c in record.get("candidates") or []:
         earlier = ", ".join(f"{v:.2f}" for v in c.get("earlier") or [])
         again = ", ".join(f"{v:.2f}" for v in c.get("samples") or []) or "none"
         mark = "  <- crowned" if c.get("trial") == record.get("crowned") else ""
-        lines.append(f"  trial {c.get('trial')}: mean {c.get('mean'):.2f} (n={c.get('n')}; trials {earlier}; "
-                     f"again {again}){mark}")
+        lines.append(
+            f"  trial {c.get('trial')}: mean {c.get('mean'):.2f} (n={c.get('n')}; trials {earlier}; "
+            f"again {again}){mark}"
+        )
     for failure in record.get("failures") or []:
         lines.append(f"  trial {failure['trial']} measurement {failure['round']} failed: {failure['reason']}")
     return lines

@@ -77,20 +77,26 @@ def restore_originals(server: ServerSpec, config: RunnerConfig | None = None) ->
         try:
             study_id = storage.get_study_id_from_name(study_name)
         except KeyError:
-            raise ProjectError(f"no study {study_name!r} in {config.storage}: nothing to set back "
-                               "(--study names the study, --storage its storage)") from None
+            raise ProjectError(
+                f"no study {study_name!r} in {config.storage}: nothing to set back "
+                "(--study names the study, --storage its storage)"
+            ) from None
         attrs = storage.get_study_user_attrs(study_id)
         claim.check(attrs)
         recorded = attrs.get(STUDY_ORIGINAL)
         if not isinstance(recorded, dict) or not recorded:
-            raise ProjectError(f"study {study_name!r} in {config.storage} records no original values "
-                               "(its first run stopped before reading them): nothing to set back")
+            raise ProjectError(
+                f"study {study_name!r} in {config.storage} records no original values "
+                "(its first run stopped before reading them): nothing to set back"
+            )
         original = {str(k): str(v) for k, v in recorded.items()}
         by_name = {k.name: k for k in server.knobs}
         unknown = [name for name in original if name not in by_name]
         if unknown:
-            raise ProjectError(f"{server.path}: no object {', '.join(map(repr, unknown))}, which study "
-                               f"{study_name!r} recorded: give the server file the study was tuned with")
+            raise ProjectError(
+                f"{server.path}: no object {', '.join(map(repr, unknown))}, which study "
+                f"{study_name!r} recorded: give the server file the study was tuned with"
+            )
         knobs = [by_name[name] for name in original]
         target = {}
         for knob in knobs:
@@ -99,9 +105,12 @@ def restore_originals(server: ServerSpec, config: RunnerConfig | None = None) ->
             except UnsafeValueError as exc:
                 raise ProjectError(f"study {study_name!r}: original value cannot be set back safely: {exc}") from None
         claim.record(storage, study_id)
-        result = RestoreResult(study_name, config.storage, original,
-                               taken_over=claim.taken_over.describe() if claim.taken_over else None)
-        result.failed_trials = fail_stale_trials(storage, study_id, "; its values were set back by atune-bridge restore")
+        result = RestoreResult(
+            study_name, config.storage, original, taken_over=claim.taken_over.describe() if claim.taken_over else None
+        )
+        result.failed_trials = fail_stale_trials(
+            storage, study_id, "; its values were set back by atune-bridge restore"
+        )
         system = _System(server, knobs, config)
         for knob in knobs:
             if knob.get:
@@ -109,8 +118,7 @@ def restore_originals(server: ServerSpec, config: RunnerConfig | None = None) ->
                     system.state[knob.name] = system.read(knob)
                 except ProjectError as exc:
                     logger.warning("%s; setting its original value back anyway", exc)
-        result.set_back = {k.name: target[k.name] for k in knobs
-                           if not _same(k, system.state[k.name], target[k.name])}
+        result.set_back = {k.name: target[k.name] for k in knobs if not _same(k, system.state[k.name], target[k.name])}
         try:
             result.restarted = system.apply(result.set_back, None, only_changed=True)
             differ, result.unverified, _ = system.verify(target)
@@ -118,8 +126,11 @@ def restore_originals(server: ServerSpec, config: RunnerConfig | None = None) ->
                 raise ProjectError(mismatch_text(differ, target))
         except (_StepFailed, AtuneBridgeError, OSError) as exc:
             result.error = str(exc)
-            result.left_changed = {k.name: system.state.get(k.name) or "unknown" for k in knobs
-                                   if not _same(k, system.state.get(k.name), target[k.name])}
+            result.left_changed = {
+                k.name: system.state.get(k.name) or "unknown"
+                for k in knobs
+                if not _same(k, system.state.get(k.name), target[k.name])
+            }
             return result
         storage.set_study_user_attr(study_id, STUDY_APPLIED, RESTORED_LABEL)
         return result

@@ -144,8 +144,7 @@ def build_sampler(
             schedule=schedule,
             timeout=llm_timeout,
             artifact_store=(
-                optuna.artifacts.FileSystemArtifactStore(_make_dir(artifact_dir))
-                if artifact_dir else None
+                optuna.artifacts.FileSystemArtifactStore(_make_dir(artifact_dir)) if artifact_dir else None
             ),
         )
     except (ValueError, ImportError, OSError, RuntimeError) as exc:

@@ -37,8 +37,18 @@ if TYPE_CHECKING:
     from atune_bridge._format import ClientSpec, ServerSpec
 
 PASSED_ENVIRONMENT: tuple[str, ...] = (
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM",
-    "TMPDIR", "XDG_RUNTIME_DIR",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TZ",
+    "TERM",
+    "TMPDIR",
+    "XDG_RUNTIME_DIR",
 )
 """The variables every project command gets from the runner's environment (``NAME*``: every
 variable starting with ``NAME``)."""
@@ -69,8 +79,9 @@ def _commands(server: ServerSpec | None, client: ClientSpec | None) -> Iterable[
             yield evaluation.get
 
 
-def passed_variables(requested: Sequence[str], server: ServerSpec | None = None,
-                     client: ClientSpec | None = None) -> tuple[str, ...]:
+def passed_variables(
+    requested: Sequence[str], server: ServerSpec | None = None, client: ClientSpec | None = None
+) -> tuple[str, ...]:
     """The names (and ``NAME*`` patterns) a project's commands get: :data:`PASSED_ENVIRONMENT`,
     what the project files ask for and what the user ``requested``."""
     names = list(PASSED_ENVIRONMENT) + list(requested)
@@ -81,8 +92,9 @@ def passed_variables(requested: Sequence[str], server: ServerSpec | None = None,
     return tuple(dict.fromkeys(names))
 
 
-def command_environment(passed: Sequence[str], extra: Mapping[str, str] | None = None,
-                        environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def command_environment(
+    passed: Sequence[str], extra: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment of one command: the variables of ``environ`` (default the process's)
     that ``passed`` names, then ``extra``."""
     environ = os.environ if environ is None else environ

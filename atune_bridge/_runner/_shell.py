@@ -273,7 +273,7 @@ def _read_tail(handle: Any, limit: int) -> tuple[str, int]:
     if start:
         newline = data.find(b"\n", 0, 64 * 1024)
         if newline >= 0:
-            data = data[newline + 1:]
+            data = data[newline + 1 :]
             start += newline + 1
     return data.decode("utf-8", errors="replace"), start
 
@@ -322,7 +322,12 @@ def run_command(
         )
         # A thread blocks in waitpid so the exit is seen at once (Popen.wait(timeout) polls).
         exited = threading.Event()
-        threading.Thread(target=lambda: (proc.wait(), exited.set()), daemon=True).start()
+
+        def wait_for_exit() -> None:
+            proc.wait()
+            exited.set()
+
+        threading.Thread(target=wait_for_exit, daemon=True).start()
         try:
             while not exited.wait(_POLL_SECONDS):
                 if cancel is not None and cancel.is_set():
@@ -339,10 +344,13 @@ def run_command(
             raise
         stdout, cut = _read_tail(out_file, max_output)
         stderr, err_cut = ("", 0) if combined else _read_tail(err_file, max_output)
-    result = CommandResult(command, proc.returncode, stdout, stderr, time.monotonic() - start, timed_out,
-                           cut + err_cut)
+    result = CommandResult(command, proc.returncode, stdout, stderr, time.monotonic() - start, timed_out, cut + err_cut)
     if result.cut:
-        logger.warning("%s printed more than %d bytes: only the last are read (%d left out)",
-                       redact(command), max_output, result.cut)
+        logger.warning(
+            "%s printed more than %d bytes: only the last are read (%d left out)",
+            redact(command),
+            max_output,
+            result.cut,
+        )
     logger.debug("%s -> %s in %.2f s", redact(command), proc.returncode, result.duration)
     return result

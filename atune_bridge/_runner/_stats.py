@@ -37,8 +37,10 @@ def _betacf(a: float, b: float, x: float) -> float:
     h = d
     for m in range(1, 300):
         m2 = 2 * m
-        for num in (m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
-                    -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1))):
+        for num in (
+            m * (b - m) * x / ((a + m2 - 1) * (a + m2)),
+            -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1)),
+        ):
             d = 1.0 + num * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + num / c
@@ -146,9 +148,7 @@ def ratio_interval(a: Sequence[float], b: Sequence[float], confidence: float = C
     se = math.sqrt(va + vb)
     if se == 0:
         return RatioInterval(ratio, ratio, ratio, method)
-    df = (va + vb) ** 2 / (
-        (va**2 / (ma.n - 1) if va else 0.0) + (vb**2 / (mb.n - 1) if vb else 0.0)
-    )
+    df = (va + vb) ** 2 / ((va**2 / (ma.n - 1) if va else 0.0) + (vb**2 / (mb.n - 1) if vb else 0.0))
     t = t_quantile(0.5 + confidence / 2.0, df)
     if positive:
         return RatioInterval(ratio, ratio * math.exp(-t * se), ratio * math.exp(t * se), method)

@@ -75,8 +75,9 @@ class StopRules:
     def active(self) -> bool:
         return self.target_gain is not None or self.patience is not None
 
-    def check(self, study: Study, scoring: Scoring, baseline: Mapping[str, float] | None,
-              best: FrozenTrial | None) -> dict[str, Any] | None:
+    def check(
+        self, study: Study, scoring: Scoring, baseline: Mapping[str, float] | None, best: FrozenTrial | None
+    ) -> dict[str, Any] | None:
         """Why the run should stop now (the record of the module doc), or None to go on."""
         if best is None or baseline is None:
             return None
@@ -84,13 +85,19 @@ class StopRules:
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
         record = {"trial": best.number, "finished": len(finished), "gain_pct": gain}
         if self.target_gain is not None and gain is not None and gain >= self.target_gain:
-            return {"rule": "target_gain", **record,
-                    "reason": f"trial {best.number} reached a gain of {gain:+.2f}% over the baseline "
-                              f"(target {self.target_gain:g}%)"}
+            return {
+                "rule": "target_gain",
+                **record,
+                "reason": f"trial {best.number} reached a gain of {gain:+.2f}% over the baseline "
+                f"(target {self.target_gain:g}%)",
+            }
         if self.patience is not None:
             since = sum(1 for t in finished if t.number > best.number)
             if since >= self.patience:
-                return {"rule": "patience", **record,
-                        "reason": f"{since} finished trials since trial {best.number} without a better one "
-                                  f"(patience {self.patience})"}
+                return {
+                    "rule": "patience",
+                    **record,
+                    "reason": f"{since} finished trials since trial {best.number} without a better one "
+                    f"(patience {self.patience})",
+                }
         return None

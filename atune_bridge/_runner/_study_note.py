@@ -37,20 +37,25 @@ def study_note(summary: Summary, artifact_dir: str | None = None) -> str:
     lines.append(
         f"{summary.n_complete} completed, {summary.n_failed} failed trials ({counted}); "
         f"objective {_md(objective)}."
-        + (f" {summary.n_discarded} proposal(s) of the model were discarded without running."
-           if summary.n_discarded else "")
+        + (
+            f" {summary.n_discarded} proposal(s) of the model were discarded without running."
+            if summary.n_discarded
+            else ""
+        )
     )
     if summary.model_share:
         lines.append(f"**The model:** {_md(summary.model_share)}")
     base, best = summary.baseline, summary.best
     if base is not None:
-        lines.append(f"**Baseline:** trial {base.number}: {_md(_metrics_text(base.metrics))}  \n"
-                     f"`{_md(base.params_text)}`")
+        lines.append(
+            f"**Baseline:** trial {base.number}: {_md(_metrics_text(base.metrics))}  \n`{_md(base.params_text)}`"
+        )
     else:
         lines.append("**Baseline:** not measured")
     if best is not None:
-        lines.append(f"**Best:** {_md(summary.best_label)}: {_md(_metrics_text(best.metrics))}  \n"
-                     f"`{_md(summary.best_line)}`")
+        lines.append(
+            f"**Best:** {_md(summary.best_label)}: {_md(_metrics_text(best.metrics))}  \n`{_md(summary.best_line)}`"
+        )
         gains = [f"{_md(n)} {v:+.2f}%" for n, v in summary.improvement.items() if v is not None]
         if gains:
             lines.append("**Gain over the baseline (single measurements):** " + ", ".join(gains))
@@ -59,8 +64,10 @@ def study_note(summary: Summary, artifact_dir: str | None = None) -> str:
     if summary.applied:
         lines.append(f"Left applied at the end: {_md(summary.applied)}.")
     if artifact_dir:
-        lines.append(f"Prompts and replies of the model: `optuna-dashboard {_md(summary.storage)} "
-                     f"--artifact-dir {_md(artifact_dir)}`")
+        lines.append(
+            f"Prompts and replies of the model: `optuna-dashboard {_md(summary.storage)} "
+            f"--artifact-dir {_md(artifact_dir)}`"
+        )
     return "\n\n".join(lines)
 
 

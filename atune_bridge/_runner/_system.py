@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 class _StepFailed(Exception):
     """One step of a trial failed; carries what to keep on the trial."""
 
-    def __init__(self, step: str, reason: str, result: CommandResult | None = None,
-                 extra: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, step: str, reason: str, result: CommandResult | None = None, extra: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(reason)
         self.step = step
         self.reason = reason
@@ -53,14 +54,20 @@ def _same(knob: Knob, a: str | None, b: str | None) -> bool:
 def mismatch_text(differ: Mapping[str, str], target: Mapping[str, str]) -> str:
     """Why values read back (see :meth:`_System.verify`) say they are not as set."""
     return "read back with each get after setting them, " + ", ".join(
-        f"{n} is {v}" if v.startswith("unreadable") else f"{n} is {v} (set {target[n]})" for n, v in differ.items())
+        f"{n} is {v}" if v.startswith("unreadable") else f"{n} is {v} (set {target[n]})" for n, v in differ.items()
+    )
 
 
 class _System:
     """The service's parameters: reads them, sets them, restarts, remembers what is applied."""
 
-    def __init__(self, server: ServerSpec, knobs: Sequence[Knob], config: RunnerConfig,
-                 passed: Sequence[str] = PASSED_ENVIRONMENT) -> None:
+    def __init__(
+        self,
+        server: ServerSpec,
+        knobs: Sequence[Knob],
+        config: RunnerConfig,
+        passed: Sequence[str] = PASSED_ENVIRONMENT,
+    ) -> None:
         self.server = server
         self.knobs = list(knobs)
         self.config = config
@@ -71,10 +78,16 @@ class _System:
         self.touched: set[str] = set()
         """The parameters a ``set`` was run for (what :meth:`verify` reads back)."""
 
-    def _run(self, command: str, cancel: threading.Event | None,
-             env: Mapping[str, str] | None = None) -> CommandResult:
-        return run_command(command, timeout=self.config.command_timeout, env=env, cwd=self.config.workdir,
-                           cancel=cancel, passed=self.passed, max_output=self.config.max_output_bytes)
+    def _run(self, command: str, cancel: threading.Event | None, env: Mapping[str, str] | None = None) -> CommandResult:
+        return run_command(
+            command,
+            timeout=self.config.command_timeout,
+            env=env,
+            cwd=self.config.workdir,
+            cancel=cancel,
+            passed=self.passed,
+            max_output=self.config.max_output_bytes,
+        )
 
     def read(self, knob: Knob) -> str:
         """The current value of ``knob`` read with its ``get``.
@@ -89,8 +102,7 @@ class _System:
             raise ProjectError(redact(f"{self.server.path}: object {knob.name!r}: get `{knob.get}` {why}"))
         return text
 
-    def apply(self, target: Mapping[str, str], cancel: threading.Event | None, *,
-              only_changed: bool) -> bool:
+    def apply(self, target: Mapping[str, str], cancel: threading.Event | None, *, only_changed: bool) -> bool:
         """Set ``target`` (name to gated text), then restart if a needrestart value changed.
 
         Returns whether the service was restarted.
@@ -131,8 +143,10 @@ class _System:
             self.state[knob.name] = text
         restarted = self.restart_pending
         if self.restart_pending:
-            for step, command in (("stopworkload", self.server.stopworkload),
-                                  ("startworkload", self.server.startworkload)):
+            for step, command in (
+                ("stopworkload", self.server.stopworkload),
+                ("startworkload", self.server.startworkload),
+            ):
                 if not command:
                     continue
                 result = self._run(command, cancel)

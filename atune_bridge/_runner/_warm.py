@@ -52,8 +52,9 @@ class WarmStart:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def read(cls, sources: Sequence[str], storage: str, study_name: str,
-             space: Mapping[str, BaseDistribution], limit: int) -> WarmStart:
+    def read(
+        cls, sources: Sequence[str], storage: str, study_name: str, space: Mapping[str, BaseDistribution], limit: int
+    ) -> WarmStart:
         """Read each source's best ``limit`` trials as seeds for ``space``.
 
         Raises:
@@ -80,9 +81,11 @@ class WarmStart:
         if isinstance(done, dict) and done.get("sources") == self.sources:
             return done
         for seed in self.seeds:
-            study.enqueue_trial(dict(seed.params), skip_if_exists=True,
-                                user_attrs={WARM_START_FROM: seed.origin,
-                                            "warm_start_values": list(seed.values or ())})
+            study.enqueue_trial(
+                dict(seed.params),
+                skip_if_exists=True,
+                user_attrs={WARM_START_FROM: seed.origin, "warm_start_values": list(seed.values or ())},
+            )
         for note in self.notes:
             logger.warning("warm start: %s", note)
         record = {"sources": self.sources, "seeded": [s.origin for s in self.seeds], "notes": self.notes}

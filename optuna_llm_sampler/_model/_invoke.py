@@ -59,10 +59,14 @@ def fit_schema(schema: dict[str, Any], limit: int) -> tuple[dict[str, Any] | Non
     plain = json.loads(json.dumps(schema, default=str), object_hook=_without_enums)
     plain_size = len(json.dumps(plain))
     if plain_size <= limit:
-        return plain, (f"the reply's JSON schema ({size} characters) is over schema_chars "
-                       f"({limit}): sent without its enumerations and bounds ({plain_size})")
-    return None, (f"the reply's JSON schema ({size} characters, {plain_size} without "
-                  f"enumerations) is over schema_chars ({limit}): not sent")
+        return plain, (
+            f"the reply's JSON schema ({size} characters) is over schema_chars "
+            f"({limit}): sent without its enumerations and bounds ({plain_size})"
+        )
+    return None, (
+        f"the reply's JSON schema ({size} characters, {plain_size} without "
+        f"enumerations) is over schema_chars ({limit}): not sent"
+    )
 
 
 def _without_enums(node: dict[str, Any]) -> dict[str, Any]:

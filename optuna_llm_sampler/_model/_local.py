@@ -127,9 +127,7 @@ class LocalChatModel(BaseChatModel):
         run_manager: Any = None,
         **kwargs: Any,
     ) -> ChatResult:
-        chat = [
-            {"role": _ROLES.get(m.type, "user"), "content": _text(m.content)} for m in messages
-        ]
+        chat = [{"role": _ROLES.get(m.type, "user"), "content": _text(m.content)} for m in messages]
         response_format = _llama_response_format(kwargs.pop("response_format", None))
         options = {
             "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
@@ -140,9 +138,7 @@ class LocalChatModel(BaseChatModel):
             # No reset(): llama.cpp reuses the cached prefix (system prompt, knowledge, search
             # space) of the previous call, which is the same each round.
             llama = self._load()
-            out = llama.create_chat_completion(
-                messages=chat, response_format=response_format, stop=stop, **options
-            )
+            out = llama.create_chat_completion(messages=chat, response_format=response_format, stop=stop, **options)
         choice = out["choices"][0]
         message = AIMessage(
             content=choice["message"].get("content") or "",

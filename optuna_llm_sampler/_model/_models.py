@@ -92,8 +92,7 @@ def make_chat_model(spec: str, **kwargs: Any) -> BaseChatModel:
     factory = _PROVIDERS.get(provider.lower())
     if factory is None:
         raise ModelSpecError(
-            f"unknown model provider {provider!r} in spec {spec!r}; "
-            f"known: {', '.join(sorted(_PROVIDERS))}"
+            f"unknown model provider {provider!r} in spec {spec!r}; known: {', '.join(sorted(_PROVIDERS))}"
         )
     model = factory(rest.strip(), dict(kwargs))
     # LLMSampler pickles a model that does not pickle itself as this spec (for Ray Tune).
@@ -106,9 +105,7 @@ def _make_tongyi(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
     try:
         from langchain_qwq import ChatQwen
     except ImportError as e:
-        raise MissingDependencyError(
-            "the 'tongyi' provider (package langchain-qwq)", "dashscope"
-        ) from e
+        raise MissingDependencyError("the 'tongyi' provider (package langchain-qwq)", "dashscope") from e
     if "api_key" not in kwargs and "dashscope_api_key" not in kwargs:
         if not os.environ.get("DASHSCOPE_API_KEY"):
             raise MissingCredentialError("the 'tongyi' provider", "DASHSCOPE_API_KEY")
@@ -121,15 +118,11 @@ def _make_tongyi(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
 def _make_openai(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
     match = _OPENAI_SPEC.match(rest)
     if not rest or match is None:
-        raise ModelSpecError(
-            f"spec 'openai:{rest}' must be 'openai:<model>' or 'openai:<model>@<http(s) URL>'"
-        )
+        raise ModelSpecError(f"spec 'openai:{rest}' must be 'openai:<model>' or 'openai:<model>@<http(s) URL>'")
     url = match.group("url")
     given = kwargs.pop("base_url", None)
     if url and given and given.rstrip("/") != url.rstrip("/"):
-        raise ModelSpecError(
-            f"base URL given twice: {url!r} in the spec and {given!r} as base_url"
-        )
+        raise ModelSpecError(f"base URL given twice: {url!r} in the spec and {given!r} as base_url")
     base_url = url or given or os.environ.get("OPENAI_BASE_URL") or None
     try:
         from langchain_openai import ChatOpenAI
@@ -138,9 +131,7 @@ def _make_openai(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
     if "api_key" not in kwargs and "openai_api_key" not in kwargs:
         if not os.environ.get("OPENAI_API_KEY"):
             if base_url is None:
-                raise MissingCredentialError(
-                    "the 'openai' provider without a base URL", "OPENAI_API_KEY"
-                )
+                raise MissingCredentialError("the 'openai' provider without a base URL", "OPENAI_API_KEY")
             _logger.debug("OPENAI_API_KEY is not set; using a placeholder key for %s", base_url)
             kwargs["api_key"] = OPENAI_KEY_PLACEHOLDER
     return ChatOpenAI(model=match.group("model"), base_url=base_url, **kwargs)
@@ -167,9 +158,7 @@ def _make_random(rest: str, kwargs: dict[str, Any]) -> BaseChatModel:
         try:
             seed = int(rest)
         except ValueError:
-            raise ModelSpecError(
-                f"spec 'random:{rest}' must be 'random' or 'random:<integer seed>'"
-            ) from None
+            raise ModelSpecError(f"spec 'random:{rest}' must be 'random' or 'random:<integer seed>'") from None
     try:
         from optuna_llm_sampler._model._random_model import RandomChatModel
     except ImportError as e:
@@ -199,9 +188,7 @@ def find_smollm2_gguf() -> Path:
         found = sorted(Path(folder).glob("*.gguf"))
         if found:
             return found[0]
-    raise MissingDependencyError(
-        f"the 'local' provider (no .gguf file in {', '.join(folders)})", "local"
-    )
+    raise MissingDependencyError(f"the 'local' provider (no .gguf file in {', '.join(folders)})", "local")
 
 
 _PROVIDERS: dict[str, Callable[[str, dict[str, Any]], BaseChatModel]] = {

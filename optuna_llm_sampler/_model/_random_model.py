@@ -123,10 +123,7 @@ def random_instance(schema: dict[str, Any], rng: random.Random) -> Any:
         return rng.choice(list(schema["enum"]))
     kind = schema.get("type")
     if kind == "object":
-        return {
-            name: random_instance(sub, rng)
-            for name, sub in schema.get("properties", {}).items()
-        }
+        return {name: random_instance(sub, rng) for name, sub in schema.get("properties", {}).items()}
     if kind == "array":
         count = int(schema.get("minItems", schema.get("maxItems", 1)))
         return [random_instance(schema.get("items", {}), rng) for _ in range(count)]

@@ -188,45 +188,34 @@ class AdaptiveSchedule(Schedule):
         self.floor = _check_share("floor", floor)
         self.ceiling = _check_share("ceiling", ceiling)
         if self.floor > self.ceiling:
-            raise ConfigError(
-                f"floor must not exceed ceiling, got floor={floor!r} > ceiling={ceiling!r}"
-            )
+            raise ConfigError(f"floor must not exceed ceiling, got floor={floor!r} > ceiling={ceiling!r}")
         self.early_share = _check_share("early_share", early_share)
         if isinstance(early_trials, bool) or not isinstance(early_trials, int) or early_trials < 0:
             raise ConfigError(f"early_trials must be an int >= 0, got {early_trials!r}")
         self.early_trials = early_trials
         if not isinstance(early_on_evidence, bool):
-            raise ConfigError(
-                f"early_on_evidence must be True or False, got {early_on_evidence!r}"
-            )
+            raise ConfigError(f"early_on_evidence must be True or False, got {early_on_evidence!r}")
         self.early_on_evidence = early_on_evidence
         if not isinstance(model_first, bool):
             raise ConfigError(f"model_first must be True or False, got {model_first!r}")
         self.model_first = model_first
         if early_round_trials is not None and (
-            isinstance(early_round_trials, bool)
-            or not isinstance(early_round_trials, int)
-            or early_round_trials < 1
+            isinstance(early_round_trials, bool) or not isinstance(early_round_trials, int) or early_round_trials < 1
         ):
-            raise ConfigError(
-                f"early_round_trials must be an int >= 1 or None, got {early_round_trials!r}"
-            )
+            raise ConfigError(f"early_round_trials must be an int >= 1 or None, got {early_round_trials!r}")
         self.early_round_trials = early_round_trials
         if score not in SCORES:
-            raise ConfigError(
-                f"score must be one of {', '.join(map(repr, SCORES))}, got {score!r}"
-            )
+            raise ConfigError(f"score must be one of {', '.join(map(repr, SCORES))}, got {score!r}")
         self.score = score
-        if window is not None and (isinstance(window, bool) or not isinstance(window, int)
-                                   or window < 1):
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
             raise ConfigError(f"window must be an int >= 1 or None, got {window!r}")
         self.window = window
-        if base_startup is not None and base_startup != AUTO and (
-            isinstance(base_startup, bool) or not isinstance(base_startup, int) or base_startup < 0
+        if (
+            base_startup is not None
+            and base_startup != AUTO
+            and (isinstance(base_startup, bool) or not isinstance(base_startup, int) or base_startup < 0)
         ):
-            raise ConfigError(
-                f"base_startup must be 'auto', an int >= 0 or None, got {base_startup!r}"
-            )
+            raise ConfigError(f"base_startup must be 'auto', an int >= 0 or None, got {base_startup!r}")
         self.base_startup = base_startup
         if isinstance(round_size, bool) or not isinstance(round_size, int) or round_size < 1:
             raise ConfigError(f"round_size must be an int >= 1, got {round_size!r}")
@@ -390,9 +379,7 @@ class AdaptiveSchedule(Schedule):
         # A model with no scored trial keeps the early share: the base sampler's random draws
         # beat the baseline, and against them a model that has not proposed yet would look behind.
         written = llm_rewards if written_rewards is None else written_rewards
-        p_written = (
-            probability_better(written, base_rewards, self.prior) if written and not no_bar else None
-        )
+        p_written = probability_better(written, base_rewards, self.prior) if written and not no_bar else None
         behind = self.early_on_evidence and p_written is not None and p_written < 0.5
         if self._is_early(start) and not behind:
             share = max(share, self.early_share)
@@ -436,9 +423,7 @@ class _BoundAdaptive(Schedule):
     ask, which outside one may be stale.
     """
 
-    def __init__(
-        self, schedule: AdaptiveSchedule, study: Study, *, in_ask: bool = False
-    ) -> None:
+    def __init__(self, schedule: AdaptiveSchedule, study: Study, *, in_ask: bool = False) -> None:
         self._schedule = schedule
         self._study = study
         self.max_round_size = schedule.max_round_size
@@ -502,16 +487,13 @@ class _BoundAdaptive(Schedule):
         first = self._undecided_from(start, cache)
         previous = cache.get(first - s.max_round_size)
         credit = previous["credit"] if previous is not None else s.initial_credit
-        trials = (
-            _trials_of_this_ask(self._study)
-            if self._in_ask
-            else storage.get_all_trials(study_id, deepcopy=False)
-        )
+        trials = _trials_of_this_ask(self._study) if self._in_ask else storage.get_all_trials(study_id, deepcopy=False)
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
             since = 0 if s.window is None else block - s.window
-            llm, written, base = _scores(trials, directions, before=block, pooled=s.pooled,
-                                         since=since, base_since=s.base_since(block))
+            llm, written, base = _scores(
+                trials, directions, before=block, pooled=s.pooled, since=since, base_since=s.base_since(block)
+            )
             record = s.decide(block, credit, llm, base, written)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
@@ -536,10 +518,7 @@ def _trials_of_this_ask(study: Study) -> list[FrozenTrial]:
 def others_running(study: Study, trial: FrozenTrial) -> bool:
     """Whether a trial of ``study`` other than ``trial`` is running: another worker, or
     ``n_jobs`` above one, may then decide blocks too and has to read this worker's decisions."""
-    return any(
-        t.state is TrialState.RUNNING and t.number != trial.number
-        for t in _trials_of_this_ask(study)
-    )
+    return any(t.state is TrialState.RUNNING and t.number != trial.number for t in _trials_of_this_ask(study))
 
 
 def rewards(
@@ -634,9 +613,7 @@ def _beaten(field: Sequence[float], value: float, *, itself: bool) -> float:
     return ((len(field) - above) + 0.5 * ties) / others
 
 
-def probability_better(
-    llm_rewards: Sequence[float], base_rewards: Sequence[float], prior: float = 1.0
-) -> float:
+def probability_better(llm_rewards: Sequence[float], base_rewards: Sequence[float], prior: float = 1.0) -> float:
     """P(the model's mean score exceeds the base sampler's) under two Beta posteriors.
 
     Normal approximation of the difference of the two Beta variables: deterministic, so every
@@ -678,5 +655,5 @@ def decisions(study: Study) -> Mapping[int, dict[str, Any]]:
     """The adaptive schedule's recorded decisions of ``study``, by first trial of the block."""
     prefix = _attrs.SHARE_RECORD_PREFIX
     records = study._storage.get_study_system_attrs(study._study_id)
-    found = {int(k[len(prefix):]): v for k, v in records.items() if k.startswith(prefix)}
+    found = {int(k[len(prefix) :]): v for k, v in records.items() if k.startswith(prefix)}
     return dict(sorted(found.items()))

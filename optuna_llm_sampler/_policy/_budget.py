@@ -70,26 +70,17 @@ class ModelBudget:
             or not math.isfinite(seconds)
             or seconds < 0
         ):
-            raise ConfigError(
-                f"max_seconds must be a finite number >= 0 or None, got {seconds!r}"
-            )
+            raise ConfigError(f"max_seconds must be a finite number >= 0 or None, got {seconds!r}")
 
     def spent(self, records: Mapping[str, Any]) -> str | None:
         """Why no more model calls may be made, from the study's system attributes; or None."""
         if self.max_calls is None and self.max_seconds is None:
             return None
-        rounds = [
-            v
-            for k, v in records.items()
-            if k.startswith(_attrs.ROUND_RECORD_PREFIX) and isinstance(v, dict)
-        ]
+        rounds = [v for k, v in records.items() if k.startswith(_attrs.ROUND_RECORD_PREFIX) and isinstance(v, dict)]
         calls = sum(int(r.get("calls", 1)) for r in rounds if r.get("status") in _CALLED)
         if self.max_calls is not None and calls >= self.max_calls:
             return f"model budget spent: {calls} call(s) made, max_calls={self.max_calls}"
         seconds = sum(float(r.get("seconds", 0.0)) for r in rounds)
         if self.max_seconds is not None and seconds >= self.max_seconds:
-            return (
-                f"model budget spent: {seconds:.1f} s of model calls, "
-                f"max_seconds={self.max_seconds:g}"
-            )
+            return f"model budget spent: {seconds:.1f} s of model calls, max_seconds={self.max_seconds:g}"
         return None

@@ -15,6 +15,7 @@ import dataclasses
 
 from optuna_llm_sampler._errors import ConfigError
 
+
 @dataclasses.dataclass(frozen=True)
 class Choose:
     """The model picks each of a round's configurations from the base sampler's candidates.
@@ -87,9 +88,7 @@ class Choose:
     write_after: int = 0
     vet_writes: bool = True
 
-    def applies_to(
-        self, round_start: int, p_better: float | None = None, complete: int | None = None
-    ) -> bool:
+    def applies_to(self, round_start: int, p_better: float | None = None, complete: int | None = None) -> bool:
         """Whether the round starting at trial ``round_start`` chooses (else it writes).
 
         ``p_better`` is the schedule's probability that the model's trials are the better
@@ -107,9 +106,7 @@ class Choose:
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, bool) or not isinstance(self.candidates, int):
-            raise ConfigError(
-                f"Choose(candidates=...) must be an int, got {self.candidates!r}"
-            )
+            raise ConfigError(f"Choose(candidates=...) must be an int, got {self.candidates!r}")
         if not 2 <= self.candidates <= 20:
             raise ConfigError(
                 f"Choose(candidates={self.candidates}) must be between 2 and 20: one candidate "
@@ -117,9 +114,7 @@ class Choose:
             )
         for flag in ("write_when_ahead", "vet_writes"):
             if not isinstance(getattr(self, flag), bool):
-                raise ConfigError(
-                    f"Choose({flag}=...) must be True or False, got {getattr(self, flag)!r}"
-                )
+                raise ConfigError(f"Choose({flag}=...) must be True or False, got {getattr(self, flag)!r}")
         for field in ("from_trial", "write_after"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

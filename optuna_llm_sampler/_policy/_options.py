@@ -65,8 +65,11 @@ def model_role(
                 "in advance and rounds the model writes: pass schedule='alternating' (or a "
                 "fixed Schedule with choose=None)"
             )
-        warnings.warn("LLMSampler(prefetch=True) is experimental: it may change without a "
-                      "deprecation period.", ExperimentalWarning, stacklevel=3)
+        warnings.warn(
+            "LLMSampler(prefetch=True) is experimental: it may change without a deprecation period.",
+            ExperimentalWarning,
+            stacklevel=3,
+        )
     return resolved, choose
 
 

@@ -80,9 +80,7 @@ class Prefetch(Generic[_T]):
                 except BaseException as e:  # Reported to the round, not lost in the thread.
                     pending.error.append(e)
 
-            pending.thread = threading.Thread(
-                target=run, name="optuna-llm-sampler-prefetch", daemon=True
-            )
+            pending.thread = threading.Thread(target=run, name="optuna-llm-sampler-prefetch", daemon=True)
             self._pending = pending
             pending.thread.start()
             return True

@@ -184,10 +184,7 @@ class AlternatingSchedule(Schedule):
         return range(start, start + self.llm)
 
     def __repr__(self) -> str:
-        return (
-            f"AlternatingSchedule(llm={self.llm}, base={self.base}, "
-            f"baseline_first={self.baseline_first})"
-        )
+        return f"AlternatingSchedule(llm={self.llm}, base={self.base}, baseline_first={self.baseline_first})"
 
 
 class EveryKthSchedule(Schedule):
@@ -275,10 +272,7 @@ class FirstNSchedule(Schedule):
         return range(start, min(start + self.max_round_size, offset + self.n))
 
     def __repr__(self) -> str:
-        return (
-            f"FirstNSchedule({self.n}, round_size={self.max_round_size}, "
-            f"baseline_first={self.baseline_first})"
-        )
+        return f"FirstNSchedule({self.n}, round_size={self.max_round_size}, baseline_first={self.baseline_first})"
 
 
 class CallableSchedule(Schedule):
@@ -339,6 +333,4 @@ def as_schedule(schedule: Schedule | Callable[[int], RoleLike] | None) -> Schedu
         return schedule
     if callable(schedule):
         return CallableSchedule(schedule)
-    raise ConfigError(
-        f"schedule must be a Schedule or a callable of the trial number, got {schedule!r}"
-    )
+    raise ConfigError(f"schedule must be a Schedule or a callable of the trial number, got {schedule!r}")

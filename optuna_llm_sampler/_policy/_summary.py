@@ -62,13 +62,9 @@ def share_summary(study: Study) -> str | None:
     model = [
         t.number
         for t in trials
-        if t.user_attrs.get(_attrs.ATTR_SOURCE) == _attrs.SOURCE_LLM
-        and _attrs.ATTR_DISCARDED not in t.user_attrs
+        if t.user_attrs.get(_attrs.ATTR_SOURCE) == _attrs.SOURCE_LLM and _attrs.ATTR_DISCARDED not in t.user_attrs
     ]
-    picked = sum(
-        1 for t in trials
-        if t.number in model and isinstance(t.user_attrs.get(_attrs.ATTR_CHOICE), dict)
-    )
+    picked = sum(1 for t in trials if t.number in model and isinstance(t.user_attrs.get(_attrs.ATTR_CHOICE), dict))
     fell_back = [
         t.number
         for t in trials
@@ -97,8 +93,7 @@ def share_summary(study: Study) -> str | None:
     if records:
         block = max(records)
         record = records[block]
-        parts.append(f"at trial {block} its share of blocks was {_percent(record)}: "
-                     f"{_reason(record)}")
+        parts.append(f"at trial {block} its share of blocks was {_percent(record)}: {_reason(record)}")
     else:
         parts.append("its schedule is fixed (no adaptive share)")
     return "; ".join(parts) + "."

@@ -50,9 +50,7 @@ def draw_candidates(
     or an evaluated configuration are retried, at most ``3 * count`` draws in all.
     """
     relative_space = {
-        name: dist
-        for name, dist in base.infer_relative_search_space(study, trial).items()
-        if name in search_space
+        name: dist for name, dist in base.infer_relative_search_space(study, trial).items() if name in search_space
     }
     seen = {_key(params) for params in evaluated}
     out: list[dict[str, Any]] = []
@@ -72,9 +70,7 @@ def draw_candidates(
     return out
 
 
-def render_candidates(
-    candidates: Sequence[Mapping[str, Any]], drawn_by: str, own: int = 0
-) -> str:
+def render_candidates(candidates: Sequence[Mapping[str, Any]], drawn_by: str, own: int = 0) -> str:
     """The prompt section: one numbered line per candidate, its parameters as JSON.
 
     ``own``: how many of them the model wrote (``Choose(vet_writes=True)``); which ones is
@@ -104,9 +100,7 @@ def place_own(
     of the same study puts them in the same places, and different studies in different ones:
     a model that favours a position in a list is not steered towards or away from its own.
     """
-    digest = hashlib.sha256(
-        json.dumps([list(drawn), list(own)], sort_keys=True, default=str).encode()
-    ).digest()
+    digest = hashlib.sha256(json.dumps([list(drawn), list(own)], sort_keys=True, default=str).encode()).digest()
     rng = random.Random(digest)
     tagged: list[tuple[int | None, dict[str, Any]]] = [(None, dict(p)) for p in drawn]
     for index, params in enumerate(own):
@@ -141,9 +135,7 @@ class Picks:
     notes: list[Repair]
 
 
-def read_choices(
-    text: str, candidates: Sequence[Mapping[str, Any]], n: int, deadline: float | None = None
-) -> Picks:
+def read_choices(text: str, candidates: Sequence[Mapping[str, Any]], n: int, deadline: float | None = None) -> Picks:
     """The first ``n`` distinct valid candidate numbers in the reply ``text``.
 
     Reads ``{"choices": [{"candidate": 3, "rationale": ...}]}`` and the shapes small models
@@ -166,10 +158,7 @@ def read_choices(
             break
         number = _as_int(raw)
         if number is None or not 1 <= number <= len(candidates):
-            notes.append(
-                Repair("unusable", None, f"candidate {raw!r} is not a number from 1 to "
-                       f"{len(candidates)}")
-            )
+            notes.append(Repair("unusable", None, f"candidate {raw!r} is not a number from 1 to {len(candidates)}"))
             continue
         if number in picked:
             notes.append(Repair("duplicate", None, f"candidate {number} chosen twice"))

@@ -82,9 +82,7 @@ class Evidence:
         if isinstance(self.good_fraction, bool) or not (
             isinstance(self.good_fraction, (int, float)) and 0.0 < self.good_fraction <= 1.0
         ):
-            raise ConfigError(
-                f"good_fraction must be a number in (0, 1], got {self.good_fraction!r}"
-            )
+            raise ConfigError(f"good_fraction must be a number in (0, 1], got {self.good_fraction!r}")
         for name, minimum in (("min_trials", 2), ("importance_trials", 2), ("max_trials", 2)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -104,23 +102,15 @@ class Evidence:
             return ""
         maximize = study.directions[0] is StudyDirection.MAXIMIZE
         complete = [
-            t
-            for t in trials
-            if t.state is TrialState.COMPLETE
-            and t.values is not None
-            and math.isfinite(t.values[0])
+            t for t in trials if t.state is TrialState.COMPLETE and t.values is not None and math.isfinite(t.values[0])
         ]
         if len(complete) < self.min_trials:
             return ""
-        complete = sorted(complete, key=lambda t: t.number)[-self.max_trials:]
+        complete = sorted(complete, key=lambda t: t.number)[-self.max_trials :]
         ranked = sorted(complete, key=lambda t: t.values[0], reverse=maximize)
         n_good = max(1, math.ceil(self.good_fraction * len(ranked)))
         good = ranked[:n_good]
-        importances = (
-            _importances(study, complete, search_space)
-            if len(complete) >= self.importance_trials
-            else {}
-        )
+        importances = _importances(study, complete, search_space) if len(complete) >= self.importance_trials else {}
         names = sorted(search_space, key=lambda n: -importances.get(n, 0.0))
         head = (
             f"From {len(complete)} complete trials ({'higher' if maximize else 'lower'} is "
@@ -185,9 +175,7 @@ def _numeric(
         for t in complete
         if isinstance(t.params.get(name), (int, float)) and not isinstance(t.params[name], bool)
     ]
-    good_values = sorted(
-        float(t.params[name]) for t in good if isinstance(t.params.get(name), (int, float))
-    )
+    good_values = sorted(float(t.params[name]) for t in good if isinstance(t.params.get(name), (int, float)))
     if len(pairs) < 2 or not good_values:
         return None
     xs = [x for x, _ in pairs]

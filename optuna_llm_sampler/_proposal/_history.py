@@ -15,6 +15,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_llm_sampler._records import _attrs
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -139,9 +140,7 @@ def _key(value: float) -> float:
     return math.inf if math.isnan(value) else value
 
 
-def _pareto_front(
-    trials: list[FrozenTrial], directions: Sequence[StudyDirection]
-) -> list[FrozenTrial]:
+def _pareto_front(trials: list[FrozenTrial], directions: Sequence[StudyDirection]) -> list[FrozenTrial]:
     signs = [-1.0 if d is StudyDirection.MAXIMIZE else 1.0 for d in directions]
     points = [[s * v for s, v in zip(signs, t.values)] for t in trials]
     front = []

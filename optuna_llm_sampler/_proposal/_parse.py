@@ -67,9 +67,7 @@ class ParseResult:
     notes: list[Repair]
 
 
-def parse_reply(
-    text: str, param_names: Sequence[str], deadline: float | None = None
-) -> ParseResult:
+def parse_reply(text: str, param_names: Sequence[str], deadline: float | None = None) -> ParseResult:
     """Find the configurations in ``text``.
 
     Args:
@@ -170,14 +168,17 @@ def _past(deadline: float | None, notes: list[Repair]) -> bool:
     if deadline is None or time.monotonic() <= deadline:
         return False
     if not any(n.kind == "deadline" for n in notes):
-        notes.append(Repair("deadline", None, "the model's timeout ran out while the reply "
-                            "was read; the rest of it was not searched"))
+        notes.append(
+            Repair(
+                "deadline",
+                None,
+                "the model's timeout ran out while the reply was read; the rest of it was not searched",
+            )
+        )
     return True
 
 
-def _first_embedded(
-    text: str, notes: list[Repair], deadline: float | None = None
-) -> tuple[Any, bool]:
+def _first_embedded(text: str, notes: list[Repair], deadline: float | None = None) -> tuple[Any, bool]:
     """Decode the first JSON object or array in ``text``; say whether other text surrounds it.
 
     At most :data:`MAX_STARTS` opening brackets are tried, each in time linear in the text.
@@ -195,11 +196,11 @@ def _first_embedded(
             if isinstance(value, (dict, list)) and value:
                 return value, bool(text[:start].strip() or text[end:].strip())
             continue
-        end = _matching_end(text, start)
-        if end is not None:
-            value = _loads(text[start:end], notes)
+        closing = _matching_end(text, start)
+        if closing is not None:
+            value = _loads(text[start:closing], notes)
             if value is not _NOTHING:
-                return value, bool(text[:start].strip() or text[end:].strip())
+                return value, bool(text[:start].strip() or text[closing:].strip())
             continue
         value = _close_truncated(text[start:], deadline)
         if value is not _NOTHING:
@@ -350,8 +351,7 @@ def _positional(values: list[Any], names: list[str], notes: list[Repair]) -> lis
             Repair(
                 "unusable",
                 None,
-                f"a bare list of {len(values)} values cannot be matched to "
-                f"{len(names)} parameters",
+                f"a bare list of {len(values)} values cannot be matched to {len(names)} parameters",
             )
         )
         return []

@@ -98,9 +98,7 @@ class PromptConfig:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(
-                    f"{field.name} must be a non-negative int, got {value!r}"
-                )
+                raise ConfigError(f"{field.name} must be a non-negative int, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,9 +177,12 @@ class PromptBuilder:
             "candidates": "## Candidates\n",
             "request": "## Request\n",
         }
-        fixed = len(SYSTEM_PROMPT) + sum(
-            len(headers[k]) + len(v) + 2 for k, v in sections.items() if v
-        ) + len(headers["history"]) + 2
+        fixed = (
+            len(SYSTEM_PROMPT)
+            + sum(len(headers[k]) + len(v) + 2 for k, v in sections.items() if v)
+            + len(headers["history"])
+            + 2
+        )
         room = c.max_chars - fixed
         if room < 0:
             # The caps add up to more than the total: shrink knowledge, the evidence, then the
@@ -257,7 +258,7 @@ def _request_part(search_space: Mapping[str, BaseDistribution], n: int) -> str:
     example = {name: _placeholder(d) for name, d in list(search_space.items())[:8]}
     example_text = _json(example)
     if len(search_space) > 8:
-        example_text = example_text[:-1] + ', ...}'
+        example_text = example_text[:-1] + ", ...}"
     plural = "configuration" if n == 1 else "configurations"
     return (
         f"Propose {n} new {plural} that you expect to beat the best result so far. "
@@ -336,9 +337,7 @@ def _render_trial(trial: TrialView) -> str:
     elif trial.state == "FAIL":
         outcome = f"FAILED ({truncate(trial.fail_reason or 'no reason recorded', 200)})"
     elif trial.state == "PRUNED":
-        outcome = "PRUNED" + (
-            " at value=" + ",".join(_num(v) for v in trial.values) if trial.values else ""
-        )
+        outcome = "PRUNED" + (" at value=" + ",".join(_num(v) for v in trial.values) if trial.values else "")
     else:
         outcome = trial.state
     params = ", ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
@@ -371,5 +370,3 @@ def _cut_lines(text: str, limit: int) -> str:
         return text
     kept = text[:limit].rsplit("\n", 1)[0] if "\n" in text[:limit] else ""
     return kept or truncate(text, limit)
-
-

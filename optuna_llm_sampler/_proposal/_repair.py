@@ -70,9 +70,7 @@ def repair_candidates(
         The usable proposals, and the records of candidates dropped as a whole.
     """
     names = list(search_space)
-    seen: list[dict[str, Any]] = [
-        {k: v for k, v in params.items() if k in search_space} for params in evaluated
-    ]
+    seen: list[dict[str, Any]] = [{k: v for k, v in params.items() if k in search_space} for params in evaluated]
     seen = [p for p in seen if len(p) == len(names)]
     proposals: list[Proposal] = []
     rejected: list[Repair] = []
@@ -199,9 +197,7 @@ def _fit_int(name: str, value: Any, dist: IntDistribution, repairs: list[Repair]
     step = dist.step
     if number < dist.low or number > dist.high:
         clipped = min(max(number, dist.low), dist.high)
-        repairs.append(
-            Repair("clipped", name, f"{_fmt(number)} outside [{dist.low}, {dist.high}]")
-        )
+        repairs.append(Repair("clipped", name, f"{_fmt(number)} outside [{dist.low}, {dist.high}]"))
         number = clipped
     k = round((number - dist.low) / step)
     result = int(dist.low + k * step)
@@ -218,11 +214,7 @@ def _fit_float(name: str, value: Any, dist: FloatDistribution, repairs: list[Rep
     if number is None:
         return _DROP
     if number < dist.low or number > dist.high:
-        repairs.append(
-            Repair(
-                "clipped", name, f"{_fmt(number)} outside [{_fmt(dist.low)}, {_fmt(dist.high)}]"
-            )
-        )
+        repairs.append(Repair("clipped", name, f"{_fmt(number)} outside [{_fmt(dist.low)}, {_fmt(dist.high)}]"))
         number = min(max(number, dist.low), dist.high)
     if dist.step is not None:
         k = round((number - dist.low) / dist.step)
@@ -232,9 +224,7 @@ def _fit_float(name: str, value: Any, dist: FloatDistribution, repairs: list[Rep
         snapped = float(round(snapped, 12))
         snapped = min(max(snapped, dist.low), dist.high)
         if not math.isclose(snapped, number, rel_tol=1e-12, abs_tol=1e-15):
-            repairs.append(
-                Repair("snapped", name, f"{_fmt(number)} -> {_fmt(snapped)} (step {dist.step})")
-            )
+            repairs.append(Repair("snapped", name, f"{_fmt(number)} -> {_fmt(snapped)} (step {dist.step})"))
         number = snapped
     return float(number)
 
@@ -261,24 +251,16 @@ def _fit_choice(name: str, value: Any, choices: Sequence[Any], repairs: list[Rep
             number = float(_NUMBER.findall(value)[0])
     if number is not None and math.isfinite(number):
         nearest = min(numeric, key=lambda c: abs(float(c) - number))
-        repairs.append(
-            Repair("nearest_choice", name, f"{_short(value)} not a choice; nearest is {nearest!r}")
-        )
+        repairs.append(Repair("nearest_choice", name, f"{_short(value)} not a choice; nearest is {nearest!r}"))
         return nearest
     if isinstance(value, str):
         texts = [_choice_text(c) for c in choices]
         close = difflib.get_close_matches(text, texts, n=1, cutoff=0.6)
         if close:
             choice = choices[texts.index(close[0])]
-            repairs.append(
-                Repair(
-                    "nearest_choice", name, f"{_short(value)} not a choice; closest is {choice!r}"
-                )
-            )
+            repairs.append(Repair("nearest_choice", name, f"{_short(value)} not a choice; closest is {choice!r}"))
             return choice
-    repairs.append(
-        Repair("dropped_value", name, f"{_short(value)} is not one of {_short(list(choices))}")
-    )
+    repairs.append(Repair("dropped_value", name, f"{_short(value)} is not one of {_short(list(choices))}"))
     return _DROP
 
 

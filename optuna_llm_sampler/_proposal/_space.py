@@ -35,9 +35,7 @@ def check_search_space(
         if not isinstance(name, str) or not name:
             raise SearchSpaceError(f"search_space has a non-string or empty name: {name!r}")
         if not isinstance(dist, BaseDistribution):
-            raise SearchSpaceError(
-                f"search_space[{name!r}] must be an optuna distribution, got {dist!r}"
-            )
+            raise SearchSpaceError(f"search_space[{name!r}] must be an optuna distribution, got {dist!r}")
         out[name] = dist
     if not out:
         raise SearchSpaceError("search_space is empty; pass None to read it from the study")
@@ -48,9 +46,7 @@ def check_descriptions(descriptions: Mapping[str, str] | None) -> dict[str, str]
     out = {}
     for name, text in (descriptions or {}).items():
         if not isinstance(text, str):
-            raise SearchSpaceError(
-                f"descriptions[{name!r}] must be a string, got {type(text).__name__}"
-            )
+            raise SearchSpaceError(f"descriptions[{name!r}] must be a string, got {type(text).__name__}")
         out[str(name)] = text
     return out
 

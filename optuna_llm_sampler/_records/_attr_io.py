@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 
-
 def write_attrs(
     storage: BaseStorage,
     trial_id: int,
@@ -74,7 +73,10 @@ def write_trial_attrs(
     if round_record is not None:
         on_study[round_record[0]] = round_record[1]
     write_attrs(
-        study._storage, trial._trial_id, attrs, study_id=study._study_id,
+        study._storage,
+        trial._trial_id,
+        attrs,
+        study_id=study._study_id,
         study_system_attrs=on_study,
     )
     trial.user_attrs.update(attrs)
@@ -122,9 +124,7 @@ def read_study_system_attrs(
                 .filter(model.key.like(prefix.replace("%", "_") + "%"))
                 .all()
             )
-            found.update(
-                (key, json.loads(value)) for key, value in rows if key.startswith(prefix)
-            )
+            found.update((key, json.loads(value)) for key, value in rows if key.startswith(prefix))
     return found
 
 
@@ -170,16 +170,13 @@ def _write_rdb(
         if user_attrs:
             _upsert_user_attrs(rdb, session, trial_id, user_attrs)
         if study_system_attrs:
+            assert study_id is not None  # write_attrs checks it
             study = models.StudyModel.find_or_raise_by_id(study_id, session)
             for key, value in study_system_attrs.items():
-                attribute = models.StudySystemAttributeModel.find_by_study_and_key(
-                    study, key, session
-                )
+                attribute = models.StudySystemAttributeModel.find_by_study_and_key(study, key, session)
                 if attribute is None:
                     session.add(
-                        models.StudySystemAttributeModel(
-                            study_id=study_id, key=key, value_json=json.dumps(value)
-                        )
+                        models.StudySystemAttributeModel(study_id=study_id, key=key, value_json=json.dumps(value))
                     )
                 else:
                     attribute.value_json = json.dumps(value)
@@ -195,7 +192,7 @@ def _upsert_user_attrs(rdb: Any, session: Any, trial_id: int, attrs: Mapping[str
     if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
         from sqlalchemy.dialects.sqlite import insert
     elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
     else:
         for key, value in attrs.items():
             rdb._set_trial_attr_without_commit(session, model, trial_id, key, value)
@@ -205,10 +202,7 @@ def _upsert_user_attrs(rdb: Any, session: Any, trial_id: int, attrs: Mapping[str
     trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
     rdb.check_trial_is_updatable(trial_id, trial.state)
     statement = insert(model).values(
-        [
-            {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
-            for key, value in attrs.items()
-        ]
+        [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
     )
     session.execute(
         statement.on_conflict_do_update(

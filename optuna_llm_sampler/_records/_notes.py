@@ -63,15 +63,12 @@ def trial_note(number: int, attrs: Mapping[str, Any]) -> str | None:
             lines.append(f"**Why not the model:** {markdown_text(attrs[_attrs.ATTR_NOTE])}")
         if _attrs.ATTR_ERROR in attrs:
             lines.append(
-                "**Why not the model:** the model's round gave no proposal: "
-                + markdown_text(attrs[_attrs.ATTR_ERROR])
+                "**Why not the model:** the model's round gave no proposal: " + markdown_text(attrs[_attrs.ATTR_ERROR])
             )
     lines.append(_call_line(attrs))
     if is_llm:
         rationale = attrs.get(_attrs.ATTR_RATIONALE)
-        lines.append(
-            f"**Rationale:** {markdown_text(rationale)}" if rationale else "**Rationale:** none given"
-        )
+        lines.append(f"**Rationale:** {markdown_text(rationale)}" if rationale else "**Rationale:** none given")
     choice = attrs.get(_attrs.ATTR_CHOICE)
     repairs = list(attrs.get(_attrs.ATTR_REPAIRS) or [])
     if repairs:
@@ -87,8 +84,7 @@ def trial_note(number: int, attrs: Mapping[str, Any]) -> str | None:
     vet = attrs.get(_attrs.ATTR_VET)
     if isinstance(vet, dict):
         if vet.get("error"):
-            lines.append(f"**Vetting failed:** {markdown_text(vet['error'])}; the trial runs "
-                         "what the model wrote")
+            lines.append(f"**Vetting failed:** {markdown_text(vet['error'])}; the trial runs what the model wrote")
         else:
             own = ", ".join(markdown_text(p) for p in vet.get("own") or [])
             kept = "what it wrote" if vet.get("kept") == "written" else "a draw of the base sampler"
@@ -123,9 +119,7 @@ def _call_line(attrs: Mapping[str, Any]) -> str:
     if _attrs.ATTR_PROPOSED_BY in attrs:
         parts.append(f"asked by trial {attrs[_attrs.ATTR_PROPOSED_BY]}")
     latency = attrs.get(_attrs.ATTR_LATENCY)
-    parts.append(
-        f"latency {latency:.2f} s" if isinstance(latency, (int, float)) else "no reply received"
-    )
+    parts.append(f"latency {latency:.2f} s" if isinstance(latency, (int, float)) else "no reply received")
     if isinstance(attrs.get(_attrs.ATTR_PROMPT_CHARS), int):
         parts.append(f"prompt {attrs[_attrs.ATTR_PROMPT_CHARS]:,} characters")
     return "; ".join(parts)
@@ -192,8 +186,7 @@ class TrialNotes:
             except ImportError:
                 self._unavailable = True
                 _logger.debug(
-                    "optuna-dashboard is not installed: no trial notes "
-                    "(pip install 'optuna-llm-sampler[dashboard]')."
+                    "optuna-dashboard is not installed: no trial notes (pip install 'optuna-llm-sampler[dashboard]')."
                 )
                 return
             save_trial_note(study, trial._trial_id, body)

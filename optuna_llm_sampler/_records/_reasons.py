@@ -21,16 +21,13 @@ if TYPE_CHECKING:
 DROPPING_KINDS = frozenset({"duplicate", "empty", "extra", "unusable"})
 
 
-def not_owner_reason(
-    label: str, owner: int, record: Mapping[str, Any] | None, n_slots: int
-) -> str:
+def not_owner_reason(label: str, owner: int, record: Mapping[str, Any] | None, n_slots: int) -> str:
     """The reason a trial of round ``label`` (``n_slots`` LLM slots) owned by ``owner`` got no
     proposal, from the round's ``record`` (:obj:`None` while the owner has not started)."""
     prefix = f"round {label} is asked by trial {owner}"
     if not record:
         return (
-            f"{prefix}, which had not asked the model yet when this trial started; its proposals "
-            "go to the next trials"
+            f"{prefix}, which had not asked the model yet when this trial started; its proposals go to the next trials"
         )
     status = record.get("status", "asking")
     if status == "over_budget":

@@ -14,9 +14,7 @@ from typing import Any
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 # A keyword argument holding a credential: api_key, openai_api_key, access_token (not max_tokens).
-_SECRET_ARGUMENT = re.compile(
-    r"(^|_)(api_?key|key|token|secret|password|passwd|credentials?)$", re.IGNORECASE
-)
+_SECRET_ARGUMENT = re.compile(r"(^|_)(api_?key|key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
 _MIN_SECRET_LENGTH = 6
 REDACTED = "***"
 
@@ -24,9 +22,7 @@ REDACTED = "***"
 def collect_secrets(model: Any = None) -> list[str]:
     """Return the secret strings to scrub, longest first."""
     secrets = {
-        value
-        for name, value in os.environ.items()
-        if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH
+        value for name, value in os.environ.items() if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH
     }
     if model is not None:
         secrets.update(_model_secrets(model))

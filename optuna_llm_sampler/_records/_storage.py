@@ -23,9 +23,7 @@ from typing import Any
 import optuna
 
 
-def sqlite_storage(
-    path: str | os.PathLike[str], *, timeout: float = 60.0
-) -> optuna.storages.RDBStorage:
+def sqlite_storage(path: str | os.PathLike[str], *, timeout: float = 60.0) -> optuna.storages.RDBStorage:
     """Return an :class:`~optuna.storages.RDBStorage` on the SQLite file ``path``, safe to share
     between processes that pop enqueued trials.
 

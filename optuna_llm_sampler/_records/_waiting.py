@@ -67,9 +67,7 @@ def discard_waiting_proposals(study: Study, reason: str = DEFAULT_REASON) -> lis
         if storage.get_trial(trial._trial_id).state is not TrialState.WAITING:
             continue  # Popped meanwhile.
         storage.set_trial_user_attr(trial._trial_id, _attrs.ATTR_DISCARDED, reason)
-        storage.set_trial_user_attr(
-            trial._trial_id, _attrs.ATTR_FAIL_REASON, f"discarded, never run: {reason}"
-        )
+        storage.set_trial_user_attr(trial._trial_id, _attrs.ATTR_FAIL_REASON, f"discarded, never run: {reason}")
         storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         notes.write(study, storage.get_trial(trial._trial_id))
         discarded.append(trial.number)

@@ -90,8 +90,7 @@ def ask_model(
         if len(candidates) + len(own) <= n:
             call = Call({}, dict(search_space), asked)
             call.error = (
-                f"{s.base_name} drew {len(candidates)} new candidate(s) for {n} "
-                "trial(s): nothing to choose from"
+                f"{s.base_name} drew {len(candidates)} new candidate(s) for {n} trial(s): nothing to choose from"
             )
             return call
         candidates, call_own = place_own(candidates, own)
@@ -132,12 +131,16 @@ def ask_model(
         about[_attrs.ATTR_OUTPUT_MODE] = mode.value
         text = reply.text
         if len(text) > c.reply_chars:
-            call.notes.append(Repair("cut", None, f"the reply's {len(text)} characters were cut "
-                                     f"to reply_chars ({c.reply_chars}) before reading"))
+            call.notes.append(
+                Repair(
+                    "cut",
+                    None,
+                    f"the reply's {len(text)} characters were cut to reply_chars ({c.reply_chars}) before reading",
+                )
+            )
             text = text[: c.reply_chars]
         call.raw = redact(text, secrets)
-        about.update(_keep(s, study, number, round_, prompt, call.raw, secrets,
-                           vetting=bool(own)))
+        about.update(_keep(s, study, number, round_, prompt, call.raw, secrets, vetting=bool(own)))
         about[_attrs.ATTR_RAW_REPLY] = truncate(call.raw, c.raw_reply_chars)
         about[_attrs.ATTR_LATENCY] = round(reply.latency, 3)
     call.candidates = candidates
@@ -160,6 +163,5 @@ def _keep(
     if s.artifact_store is None:
         return {}
     text = redact(prompt_text(prompt.messages()), secrets)
-    kept = keep_exchange(s.artifact_store, study, number, round_.label, text, reply,
-                         call="vet" if vetting else "round")
+    kept = keep_exchange(s.artifact_store, study, number, round_.label, text, reply, call="vet" if vetting else "round")
     return {_attrs.ATTR_ARTIFACTS: kept} if kept else {}

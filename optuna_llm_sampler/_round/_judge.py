@@ -35,20 +35,15 @@ if TYPE_CHECKING:
 _logger = logging.getLogger(__name__)
 
 
-def judge(
-    s: RoundSettings, study: Study, call: Call, trials: Sequence[FrozenTrial], n: int
-) -> Outcome:
+def judge(s: RoundSettings, study: Study, call: Call, trials: Sequence[FrozenTrial], n: int) -> Outcome:
     """Parse and repair the reply against the current history: proposals or an error."""
     about, search_space = call.about, call.search_space
     if call.error is not None or call.raw is None:
-        return Outcome(about, notes=list(call.notes), error=call.error or "no reply",
-                       status="failed")
+        return Outcome(about, notes=list(call.notes), error=call.error or "no reply", status="failed")
     if call.candidates:
         return _chosen(s, about, call, n)
     parsed = parse_reply(call.raw, list(search_space), call.deadline)
-    result = repair_candidates(
-        parsed.candidates, search_space, evaluated_params(trials), limit=call.asked
-    )
+    result = repair_candidates(parsed.candidates, search_space, evaluated_params(trials), limit=call.asked)
     notes = [*call.notes, *parsed.notes, *result.rejected]
     if result.proposals and s.screen is not None:
         kept = s.screen.select(result.proposals, n, trials, search_space, study.directions)
@@ -82,8 +77,7 @@ def _chosen(s: RoundSettings, about: dict[str, Any], call: Call, n: int) -> Outc
             status="unusable",
         )
     choices: list[dict[str, Any] | None] = [
-        {"picked": number, "of": len(candidates), "drawn_by": s.base_name}
-        for number in picks.numbers
+        {"picked": number, "of": len(candidates), "drawn_by": s.base_name} for number in picks.numbers
     ]
     return Outcome(about, proposals=picks.proposals, notes=picks.notes, choices=choices)
 
@@ -102,8 +96,7 @@ def vet(
     draws, and the model's picks of them all; ``written`` itself if that call fails."""
     n = len(written.proposals)
     own = [p.params for p in written.proposals]
-    call = ask_model(s, study, round_, trials, search_space, trial.number, choose_on=trial,
-                     own=own)
+    call = ask_model(s, study, round_, trials, search_space, trial.number, choose_on=trial, own=own)
     record["seconds"] = round(record.get("seconds", 0.0) + call.seconds, 3)
     if call.about:  # the model was asked (not when the base sampler drew too few)
         record["calls"] = 2
@@ -118,9 +111,12 @@ def vet(
     picked = judge(s, study, call, trials, n)  # as a round that chooses reads its reply
     if picked.error is not None:
         vetting["error"] = picked.error
-        _logger.warning("LLM round %s (trial %d): vetting failed, the written "
-                        "configuration(s) stand: %s", round_.label, trial.number,
-                        vetting["error"])
+        _logger.warning(
+            "LLM round %s (trial %d): vetting failed, the written configuration(s) stand: %s",
+            round_.label,
+            trial.number,
+            vetting["error"],
+        )
         return dataclasses.replace(written, vets=[{**vetting, "kept": "written"}] * n)
     mine = {place: p for place, p in zip(places, written.proposals) if place is not None}
     numbers = [choice["picked"] for choice in picked.choices or [] if choice is not None]
@@ -138,5 +134,5 @@ def vet(
             choices.append(None)
             vets.append({**vetting, "picked": None, "kept": "written"})
     return dataclasses.replace(
-        written, proposals=proposals, notes=[*written.notes, *picked.notes],
-        choices=choices, vets=vets, screens=None)
+        written, proposals=proposals, notes=[*written.notes, *picked.notes], choices=choices, vets=vets, screens=None
+    )

@@ -48,9 +48,7 @@ def round_of(schedule: Schedule, number: int, *, baseline: bool) -> Round:
     span = schedule.round_of(number)
     if span is None or number not in span:
         span = range(number, number + 1)
-    slots = tuple(
-        n for n in span if role_of(schedule, n, baseline=baseline) is TrialRole.LLM
-    )
+    slots = tuple(n for n in span if role_of(schedule, n, baseline=baseline) is TrialRole.LLM)
     label = f"{span.start}-{span.stop - 1}" if len(span) > 1 else str(span.start)
     return Round(span.start, slots, label)
 
@@ -96,8 +94,7 @@ class Outcome:
             **self.about,
             _attrs.ATTR_SOURCE: _attrs.SOURCE_LLM,
             _attrs.ATTR_RATIONALE: truncate(proposal.rationale, config.rationale_chars),
-            _attrs.ATTR_REPAIRS: repairs_json([*self.notes, *proposal.repairs],
-                                              config.repairs_kept),
+            _attrs.ATTR_REPAIRS: repairs_json([*self.notes, *proposal.repairs], config.repairs_kept),
         }
         if self.screens is not None:
             attrs[_attrs.ATTR_SCREEN] = self.screens[index]
@@ -112,9 +109,13 @@ def repairs_json(repairs: Sequence[Repair], kept: int) -> list[dict[str, Any]]:
     """The first ``kept`` repairs as records; a last record counts the ones left out."""
     out = [r.to_json() for r in repairs[:kept]]
     if len(repairs) > kept:
-        out.append({"kind": "cut", "param": None,
-                    "detail": f"{len(repairs) - kept} more repair(s) not kept "
-                              "(PromptConfig.repairs_kept)"})
+        out.append(
+            {
+                "kind": "cut",
+                "param": None,
+                "detail": f"{len(repairs) - kept} more repair(s) not kept (PromptConfig.repairs_kept)",
+            }
+        )
     return out
 
 
@@ -143,5 +144,4 @@ def vetting_summary(vets: Sequence[Mapping[str, Any]] | None, base_name: str) ->
     kept = sum(v.get("kept") == "written" for v in vets)
     latency = vets[0].get("latency_s")
     took = f" in {latency:.1f} s" if isinstance(latency, (int, float)) else ""
-    return (f"; vetted{took}: kept {kept} of its own, preferred {len(vets) - kept} of "
-            f"{base_name}'s draws")
+    return f"; vetted{took}: kept {kept} of its own, preferred {len(vets) - kept} of {base_name}'s draws"

@@ -103,9 +103,7 @@ class ModelRounds:
                 return None
         storage.set_study_system_attr(study_id, round_.key, record)
         complete = sum(t.state is TrialState.COMPLETE for t in trials)
-        chooses = s.choose is not None and s.choose.applies_to(
-            round_.start, writing_evidence(decision), complete
-        )
+        chooses = s.choose is not None and s.choose.applies_to(round_.start, writing_evidence(decision), complete)
         try:
             return self._ask_and_plan(study, trial, round_, trials, record, chooses)
         except Exception as e:
@@ -137,15 +135,18 @@ class ModelRounds:
         call = self._prefetched(study, round_, search_space, trial.number)
         if call is None:
             call = ask_model(
-                s, study, round_, trials, search_space, trial.number,
+                s,
+                study,
+                round_,
+                trials,
+                search_space,
+                trial.number,
                 choose_on=trial if chooses else None,
             )
         record["seconds"] = call.seconds
         outcome = judge(s, study, call, trials, len(round_.slots))
         if outcome.error is not None:
-            _logger.warning(
-                "LLM round %s (trial %d): %s", round_.label, trial.number, outcome.error
-            )
+            _logger.warning("LLM round %s (trial %d): %s", round_.label, trial.number, outcome.error)
             attrs = {**outcome.about, **fallback, _attrs.ATTR_ERROR: outcome.error}
             if outcome.notes:
                 attrs[_attrs.ATTR_REPAIRS] = repairs_json(outcome.notes, s.config.repairs_kept)
@@ -160,8 +161,7 @@ class ModelRounds:
         # other trials, which pop them from the queue with their attributes.
         own, *rest = outcome.proposals
         for index, proposal in enumerate(rest, start=1):
-            study.enqueue_trial(dict(proposal.params),
-                                user_attrs=outcome.attrs_for(index, s.config))
+            study.enqueue_trial(dict(proposal.params), user_attrs=outcome.attrs_for(index, s.config))
         done = {
             **record,
             "status": "done",
@@ -170,8 +170,7 @@ class ModelRounds:
         }
         write_trial_attrs(study, trial, outcome.attrs_for(0, s.config), (round_.key, done))
         _logger.info(
-            "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, "
-            "%d enqueued, %d repair(s)%s.",
+            "LLM round %s (trial %d): %d of %d configuration(s) from %s in %.1f s, %d enqueued, %d repair(s)%s.",
             round_.label,
             trial.number,
             len(outcome.proposals),
@@ -257,9 +256,7 @@ class ModelRounds:
         return True if self._prefetch is None else self._prefetch.join(timeout)
 
 
-def _not_the_owner(
-    study: Study, round_: Round, trials: Sequence[FrozenTrial], number: int
-) -> str | None:
+def _not_the_owner(study: Study, round_: Round, trials: Sequence[FrozenTrial], number: int) -> str | None:
     """Why trial ``number`` must not ask the model for ``round_``, or None if it must.
 
     The owner is the lowest-numbered trial of the round that was not popped from the queue.
@@ -267,11 +264,7 @@ def _not_the_owner(
     so every worker names the same owner.
     """
     owner = min(
-        (
-            t.number
-            for t in trials
-            if t.number in round_.slots and "fixed_params" not in t.system_attrs
-        ),
+        (t.number for t in trials if t.number in round_.slots and "fixed_params" not in t.system_attrs),
         default=number,
     )
     records = study._storage.get_study_system_attrs(study._study_id)

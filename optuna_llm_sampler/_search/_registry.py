@@ -67,8 +67,14 @@ def _random(seed: int | None, startup: int) -> BaseSampler:
 SEARCHES: dict[str, tuple[Callable[[int | None, int], BaseSampler], str]] = {
     "sobol-tpe": (_sobol_tpe, "scrambled Sobol start-up over every knob, then multivariate TPE (fast)"),
     "tpe": (_tpe, "Optuna's TPE with its random start-up (fast)"),
-    "sobol-gp": (_sobol_gp, "scrambled Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (PyTorch; about a second per trial)"),
-    "gp": (_gp, "Optuna's Gaussian process with wide knobs rounded, random start-up (PyTorch; about a second per trial)"),
+    "sobol-gp": (
+        _sobol_gp,
+        "scrambled Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (PyTorch; about a second per trial)",
+    ),
+    "gp": (
+        _gp,
+        "Optuna's Gaussian process with wide knobs rounded, random start-up (PyTorch; about a second per trial)",
+    ),
     "random": (_random, "uniform random search"),
 }
 """Each base search by name: its factory of ``(seed, n_startup_trials)`` and one line saying what it is."""
@@ -108,7 +114,6 @@ def make_search(
         raise SearchError(f"search {key!r}: n_startup_trials must be a whole number >= 0, got {startup!r}")
     if key in _NEEDS_TORCH and importlib.util.find_spec("torch") is None:
         raise SearchError(
-            f"search {key!r} needs PyTorch (Optuna's Gaussian process): pip install torch, "
-            f"or choose {DEFAULT_SEARCH!r}"
+            f"search {key!r} needs PyTorch (Optuna's Gaussian process): pip install torch, or choose {DEFAULT_SEARCH!r}"
         )
     return SEARCHES[key][0](seed, startup)

@@ -88,9 +88,7 @@ class SobolSampler(BaseSampler):
     def reseed_rng(self) -> None:
         self._fallback.reseed_rng()
 
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         space = self._search_space
         if space is None:
             space = self._intersection.calculate(study)

@@ -39,9 +39,7 @@ class _SobolStart:
         done = study._get_trials(deepcopy=False, states=states, use_cache=True)
         return len(done) < self._n_startup_trials
 
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         if self._in_startup(study):
             return self._design.infer_relative_search_space(study, trial)
         return super().infer_relative_search_space(study, trial)  # type: ignore[misc]
