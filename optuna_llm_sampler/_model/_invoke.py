@@ -30,6 +30,8 @@ class Reply:
 
     text: str
     latency: float
+    tokens: int | None = None
+    """Output tokens, when the model reports them (LangChain's ``usage_metadata``)."""
 
 
 def reply_schema(search_space: Mapping[str, BaseDistribution], n: int) -> dict[str, Any]:
@@ -170,11 +172,21 @@ def invoke(model: Any, messages: Sequence[tuple[str, str]], timeout: float | Non
     thread.join(timeout)
     latency = time.perf_counter() - start
     if thread.is_alive():
-        raise ModelTimeoutError(f"the model did not answer within {timeout:g} s")
+        raise ModelTimeoutError(
+            f"the model did not answer within {timeout:g} s (raise the limit with "
+            "LLMSampler(timeout=...), or atune-bridge tune --llm-timeout)"
+        )
     if "error" in outcome:
         error = outcome["error"]
         raise ModelCallError(f"{type(error).__name__}: {error}") from error
-    return Reply(message_text(outcome.get("value")), latency)
+    value = outcome.get("value")
+    return Reply(message_text(value), latency, _output_tokens(value))
+
+
+def _output_tokens(message: Any) -> int | None:
+    usage = getattr(message, "usage_metadata", None)
+    tokens = usage.get("output_tokens") if isinstance(usage, dict) else None
+    return tokens if isinstance(tokens, int) and tokens > 0 else None
 
 
 def message_text(message: Any) -> str:

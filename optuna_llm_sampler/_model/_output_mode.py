@@ -5,7 +5,9 @@ Servers differ in how they take a JSON schema: OpenAI and vLLM take ``response_f
 type ``json_object`` with the schema beside it and refuse ``json_schema`` (llama-cpp-python's
 answers HTTP 500); some take neither. :class:`OutputModes` tries the forms from the strongest
 down, steps down when the server refuses one, and keeps the form that was accepted for the
-next calls, so a refusal costs one quick failed request per sampler, not one per round.
+next calls, so a refusal costs one quick failed request per sampler, not one per round:
+until a form has been answered once, the call goes out without the client's own retries
+(:func:`without_retries`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,29 @@ _ORDER = (OutputMode.JSON_SCHEMA, OutputMode.JSON_OBJECT, OutputMode.PROMPT)
 # structured output for the rest of the study because of a passing condition.
 _NOT_A_REFUSAL = frozenset({401, 403, 404, 408, 409, 429, 502, 503, 504})
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output")
+
+
+def without_retries(model: Any) -> Any:
+    """A copy of ``model`` whose HTTP client does not retry a failed request, or ``model``.
+
+    OpenAI's client (under LangChain's ``ChatOpenAI`` and the models built on it) retries a
+    failed request twice by default; a server that refuses an output form would answer each
+    try the same. The copy asks once. Models without such a client come back unchanged.
+    """
+    root: Any = getattr(model, "root_client", None)
+    if not callable(getattr(root, "with_options", None)) or not hasattr(model, "model_copy"):
+        return model
+    try:
+        probe = model.model_copy()
+        probe.root_client = root.with_options(max_retries=0)
+        probe.client = probe.root_client.chat.completions
+        root_async: Any = getattr(model, "root_async_client", None)
+        if callable(getattr(root_async, "with_options", None)):
+            probe.root_async_client = root_async.with_options(max_retries=0)
+            probe.async_client = probe.root_async_client.chat.completions
+    except Exception:  # Another client layout: ask with the model as it is.
+        return model
+    return probe
 
 
 def bind_mode(model: Any, mode: OutputMode, schema: dict[str, Any]) -> Any:
@@ -134,6 +159,9 @@ class OutputModes:
         self._modes = _modes_for(structured, model)
         self._index = 0
         self._lock = threading.Lock()
+        self._answered: set[OutputMode] = set()  # forms the model has answered in
+        # The replies' output so far, for a timeout's message: (tokens, seconds, estimated).
+        self._output = [0, 0.0, False]
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -143,6 +171,8 @@ class OutputModes:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self.__dict__.setdefault("_output", [0, 0.0, False])
+        self.__dict__.setdefault("_answered", set())
 
     @property
     def current(self) -> OutputMode:
@@ -168,6 +198,41 @@ class OutputModes:
             ModelCallError: The model failed for another reason than a refusal, or refused
                 the last form there is; the message names the forms refused.
         """
+        try:
+            reply, mode = self._invoke(model, schema, messages, timeout)
+        except ModelTimeoutError as e:
+            raise ModelTimeoutError(f"{e}; {self.throughput()}") from e
+        self._measure(reply)
+        return reply, mode
+
+    def throughput(self) -> str:
+        """How fast the model's replies came so far, in output tokens per second."""
+        tokens, seconds, estimated = self._output
+        if not tokens or not seconds:
+            return "no reply of the model has been measured yet"
+        about = "about " if estimated else ""
+        return (
+            f"its replies so far came at {about}{tokens / seconds:.1f} tokens/s "
+            f"({about}{tokens} tokens in {seconds:.1f} s)"
+        )
+
+    def _measure(self, reply: Reply) -> None:
+        tokens = reply.tokens
+        estimated = tokens is None
+        if tokens is None:
+            tokens = max(1, len(reply.text) // 4)  # about four characters a token
+        with self._lock:
+            self._output[0] += tokens
+            self._output[1] += reply.latency
+            self._output[2] = bool(self._output[2]) or estimated
+
+    def _invoke(
+        self,
+        model: Any,
+        schema: dict[str, Any] | None,
+        messages: Sequence[tuple[str, str]],
+        timeout: float | None,
+    ) -> tuple[Reply, OutputMode]:
         if schema is None:
             return invoke(model, messages, timeout), OutputMode.PROMPT
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -177,8 +242,10 @@ class OutputModes:
             left = timeout
             if refused and deadline is not None:
                 left = max(deadline - time.monotonic(), 0.001)
+            # A form not answered yet is probed with one request, not the client's retries.
+            asked = model if mode in self._answered else without_retries(model)
             try:
-                reply = invoke(bind_mode(model, mode, schema), messages, left)
+                reply = invoke(bind_mode(asked, mode, schema), messages, left)
             except ModelCallError as e:
                 if not is_refusal(e):
                     raise
@@ -196,6 +263,8 @@ class OutputModes:
                 )
                 mode = following
                 continue
+            with self._lock:
+                self._answered.add(mode)
             return reply, mode
 
     def _step_down(self, refused: OutputMode) -> OutputMode | None:

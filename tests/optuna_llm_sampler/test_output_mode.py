@@ -137,6 +137,19 @@ def test_a_refused_json_schema_steps_down_to_llama_cpp_form_and_is_remembered() 
 
 
 @needs_openai
+def test_a_refused_form_costs_one_request_even_with_the_clients_retries() -> None:
+    # The OpenAI client retries a 500 twice by default; the probe of a form does not.
+    model = make_chat_model("openai:fake@http://127.0.0.1:9/v1")
+    assert model.root_client.max_retries == 2
+    with FakeOpenAIServer(refuse={"json_schema": 500}) as server:
+        model = make_chat_model(f"openai:fake@{server.url}")
+        sampler = LLMSampler(model, search_space=SPACE, seed=0, schedule=AlternatingSchedule(),
+                             choose=unvetted())
+        optuna.create_study(sampler=sampler).optimize(objective, n_trials=7)
+    assert server.forms == ["json_schema", "json_object", "json_object"]
+
+
+@needs_openai
 def test_a_server_refusing_both_schema_forms_gets_the_prompt_alone() -> None:
     with FakeOpenAIServer(refuse={"json_schema": 400, "json_object": 422}) as server:
         study = _study(server.url, n_trials=7)

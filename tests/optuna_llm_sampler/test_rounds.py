@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 import subprocess
 import sys
@@ -128,6 +129,25 @@ def test_timeout_sends_the_trial_to_the_base_sampler_without_waiting_for_the_mod
     owner = study.trials[1]
     assert source_of(owner, "RandomSampler") == "RandomSampler"
     assert "did not answer within 0.3 s" in owner.user_attrs[ATTR_ERROR]
+    # The message names the setting that raises the limit.
+    assert "LLMSampler(timeout=...), or atune-bridge tune --llm-timeout" in owner.user_attrs[ATTR_ERROR]
+    assert "no reply of the model has been measured yet" in owner.user_attrs[ATTR_ERROR]
+
+
+def test_a_timeout_says_how_fast_the_models_earlier_replies_came() -> None:
+    # Quick replies first, then one that takes longer than the limit.
+    model = ScriptedChatModel(replier=random_replier(), sleep=0.2)
+    sampler = LLMSampler(model, base_sampler=RandomSampler(seed=0), search_space=SPACE, timeout=1.0,
+                         schedule=AlternatingSchedule(), choose=None)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=3)  # round 1-2 answered
+    model.sleep = 5.0
+    study.optimize(objective, n_trials=4)  # round 5-6 times out
+    error = study.trials[5].user_attrs[ATTR_ERROR]
+    assert "did not answer within 1 s" in error
+    match = re.search(r"its replies so far came at about ([\d.]+) tokens/s \(about (\d+) tokens in ([\d.]+) s\)", error)
+    assert match, error
+    assert float(match.group(1)) > 0 and int(match.group(2)) > 0
 
 
 @pytest.mark.parametrize("reply", ["Sorry, I can't.", '{"configurations": []}', '{"colour": "red"}'])
