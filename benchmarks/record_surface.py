@@ -47,6 +47,7 @@ import math
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -277,6 +278,27 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform(), "python": platform.python_version()}
 
 
+def repeat_noise(rows: Sequence[Mapping[str, Any]], metric: str) -> dict[str, Any]:
+    """The noise the repeated configurations measured: per configuration its measurements, mean
+    and relative standard deviation, and the pooled standard deviation of the log of the metric
+    (what the benchmark's surrogate adds to a query)."""
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        groups.setdefault(str(row["config"]), []).append(float(row[metric]))
+    repeated = {config: values for config, values in groups.items() if len(values) > 1}
+    per_config = {}
+    squares, dof = 0.0, 0
+    for config, values in repeated.items():
+        mean = statistics.fmean(values)
+        per_config[config] = {"n": len(values), "mean": round(mean, 2),
+                              "rsd": round(statistics.stdev(values) / mean, 4) if mean else None}
+        logs = [math.log(v) for v in values if v > 0]
+        if len(logs) > 1:
+            squares += statistics.variance(logs) * (len(logs) - 1)
+            dof += len(logs) - 1
+    return {"repeats": per_config, "pooled_log_sd": round(math.sqrt(squares / dof), 4) if dof else None}
+
+
 def export(study: optuna.Study, space: Mapping[str, BaseDistribution], metric: str, direction: str,
            out: Path, meta: dict[str, Any], descriptions: Mapping[str, str], knowledge: str | None) -> int:
     """Write ``measurements.csv`` and ``surface.json``; returns the number of rows.
@@ -321,6 +343,7 @@ def export(study: optuna.Study, space: Mapping[str, BaseDistribution], metric: s
     else:
         for row in rows:
             del row[LOAD_ATTR]
+    meta["noise"] = repeat_noise(rows, metric)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "measurements.csv").open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
@@ -480,7 +503,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "server": str(args.server),
         "client": str(args.client),
         "environment": {k: v for k, v in os.environ.items() if "_STUDY_" in k},
-        "command": "python benchmarks/record_surface.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        # The recording's command: written again by --export-only, which is not part of it.
+        "command": "python benchmarks/record_surface.py "
+        + " ".join(a for a in (sys.argv[1:] if argv is None else argv) if a != "--export-only"),
     }
     trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start is not None]
     if trials:
@@ -492,6 +517,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     descriptions = {k.name: k.desc for k in server.tunable if k.desc}
     rows = export(study, space, args.metric, direction, args.out, meta, descriptions, args.knowledge)
     print(f"record_surface: {rows} measurements in {args.out / 'measurements.csv'}")
+    noise = meta["noise"]
+    for config, r in noise["repeats"].items():
+        rsd = "-" if r["rsd"] is None else f"{r['rsd']:.1%}"
+        print(f"record_surface: {config}: {r['n']} measurements, mean {r['mean']:,.2f}, relative sd {rsd}")
+    print(f"record_surface: pooled sd of log {args.metric} over the repeats: {noise['pooled_log_sd']}")
     return 0
 
 

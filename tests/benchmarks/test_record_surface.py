@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import statistics
 import sys
 import textwrap
 from collections import Counter
@@ -212,3 +214,17 @@ def test_quiet_options_are_checked() -> None:
     for bad in (["--quiet", "-1"], ["--quiet", "0.2", "--quiet-window", "0"], ["--quiet-retakes", "-1"]):
         with pytest.raises(SystemExit):
             record_surface.parse_args(["--server", "s", "--client", "c", "--metric", "m", "--out", "o", *bad])
+
+
+def test_the_repeats_give_each_configurations_relative_sd_and_the_pooled_log_noise() -> None:
+    from record_surface import repeat_noise
+
+    rows = [{"config": "baseline", "rps": v} for v in (90.0, 100.0, 110.0)]
+    rows += [{"config": "d0000", "rps": v} for v in (1000.0, 1000.0)] + [{"config": "d0001", "rps": 5.0}]
+    noise = repeat_noise(rows, "rps")
+    assert set(noise["repeats"]) == {"baseline", "d0000"}  # a configuration measured once is no repeat
+    assert noise["repeats"]["baseline"] == {"n": 3, "mean": 100.0, "rsd": 0.1}
+    assert noise["repeats"]["d0000"]["rsd"] == 0.0
+    # Pooled over both: the baseline's log variance with 2 degrees of freedom, d0000's 0 with 1.
+    logs = [math.log(v) for v in (90.0, 100.0, 110.0)]
+    assert noise["pooled_log_sd"] == round(math.sqrt(statistics.variance(logs) * 2 / 3), 4)

@@ -125,6 +125,8 @@ def test_a_shipped_surface_is_a_full_quiet_recording(folder: str) -> None:
         assert any(tool in v for v in recorded["versions"].values()), tool
     # recorded in quiet mode: the load of other processes beside every measurement
     assert recorded["quiet"]["threshold"] > 0
+    # the noise the repeats measured, stated with the surface
+    assert recorded["noise"]["pooled_log_sd"] > 0 and recorded["noise"]["repeats"]["baseline"]["n"] >= 10
     with (path / "measurements.csv").open() as f:
         loads = [row["other_cpu"] for row in csv.DictReader(f)]
     assert len(loads) == len(surface.values) and all(load != "" for load in loads)
