@@ -54,8 +54,6 @@ class InstantModel:
 
     def invoke(self, messages: list[tuple[str, str]]) -> str:
         self.calls += 1
-        if "## Candidates" in messages[-1][1]:  # a vetting call: keep the first candidate
-            return json.dumps({"choices": [{"candidate": 1}]})
         match = re.search(r"Propose (\d+) new", messages[-1][1])
         n = int(match.group(1)) if match else 1
         configs = []
