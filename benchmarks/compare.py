@@ -23,6 +23,11 @@ Usage, from the repository root::
         --arms random,tpe,tpe-mv,gp,gbrt,llm:random,llm:expert,llm:local \\
         --seeds 20 --llm-seeds 10 --trials 30 --out out/compare/nginx-surface
 
+``--problem`` takes several problems, comma-separated (``--problem
+nginx-surface,mariadb-surface``): each is run in turn with the same arms and seeds, and its
+files go to ``DIR/PROBLEM/``. When peers (SMAC3, HEBO, NGOpt) are among the arms, the tables
+also set every other arm against the best of them at each checkpoint.
+
 ``--problem PATH`` takes any recorded surface folder (``surface.json`` + ``measurements.csv``,
 see ``benchmarks/record_surface.py`` and ``docs/benchmarks.md``). ``llm:random`` and
 ``llm:expert`` are stand-ins, not models, and are labelled so everywhere.
@@ -46,11 +51,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, ArmError, check_arm, make_arm, split_arm  # noqa: E402
+from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, PEERS, ArmError, check_arm, make_arm, split_arm  # noqa: E402
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
 from optbench.summary import (  # noqa: E402
-    STAND_IN, against_reference, by_source_table, chosen_and_written, label, markdown_table, plot, plot_against, summarize, to_json,
+    STAND_IN, against_best_peer, against_reference, by_source_table, chosen_and_written, label, markdown_table, plot, plot_against, summarize, to_json,
     trials_to_levels,
 )
 
@@ -106,7 +111,9 @@ def print_list() -> None:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--list", action="store_true", help="print the problems and arms, then exit")
-    p.add_argument("--problem", default="nginx-surface", help="problem name or surface folder (default nginx-surface)")
+    p.add_argument("--problem", default="nginx-surface",
+                   help="problem name or surface folder, or several comma-separated (each to OUT/PROBLEM; "
+                        "default nginx-surface)")
     p.add_argument("--arms", default="random,tpe,llm:random", help="comma-separated arms (default random,tpe,llm:random)")
     p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 for model-free arms (default 20)")
     p.add_argument("--llm-seeds", type=int, default=None,
@@ -129,6 +136,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error(f"--llm-threads must be at least 1, got {args.llm_threads}")
     if args.list:
         return args
+    args.problems = [x.strip() for x in args.problem.split(",") if x.strip()]
+    if not args.problems:
+        p.error("--problem names no problem")
     args.arms = [a.strip() for a in args.arms.split(",") if a.strip()]
     if not args.arms:
         p.error("--arms names no arm")
@@ -166,15 +176,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_list()
         return 0
     _quiet()
+    problems: list[Problem] = []
     try:
-        problem = make_problem(args.problem)
-        for arm in args.arms:
-            check_arm(arm, problem)
+        for name in args.problems:
+            problems.append(make_problem(name))
+            for arm in args.arms:
+                check_arm(arm, problems[-1])
     except (ProblemError, ArmError, ValueError) as e:
         print(f"compare: {e}", file=sys.stderr)
         return 2
-    _PROBLEM[args.problem] = problem
-    store = RunStore(args.out / "runs.jsonl")
+    if len(problems) == 1:
+        return compare_one(args, args.problems[0], problems[0], args.out)
+    for name, problem in zip(args.problems, problems):
+        code = compare_one(args, name, problem, args.out / problem.name)
+        if code:
+            return code
+    return 0
+
+
+def compare_one(args: argparse.Namespace, name: str, problem: Problem, out: Path) -> int:
+    """Run every arm and seed of ``args`` on ``problem`` (called ``name`` on the command line),
+    resuming from ``out/runs.jsonl``, and write the results to ``out``."""
+    _PROBLEM[name] = problem
+    store = RunStore(out / "runs.jsonl")
     for arm in args.arms:
         settings = _settings(arm, problem) if arm.startswith("llm:") else ""
         conflict = store.settings_conflict(arm, settings) if settings else None
@@ -203,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               llm_threads=args.llm_threads), i)
         else:
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-                futures = [pool.submit(_run_in_worker, args.problem, a, s, args.trials, args.llm_timeout,
+                futures = [pool.submit(_run_in_worker, name, a, s, args.trials, args.llm_timeout,
                                        args.llm_threads)
                            for a, s in todo]
                 for i, future in enumerate(futures, start=1):
@@ -212,11 +236,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("compare: interrupted; finished runs are kept, run the same command to resume", file=sys.stderr)
         return 130
     wall = time.perf_counter() - started
-    write_results(args, problem, store, wall)
+    write_results(args, problem, store, wall, out)
     return 0
 
 
-def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, wall: float) -> None:
+def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, wall: float,
+                  out: Path | None = None) -> None:
+    out = args.out if out is None else out
     runs = [r for arm in args.arms for r in sorted(store.runs(problem.name, args.trials, [arm]), key=lambda r: r.seed)
             if r.seed < seeds_for(arm, args)]
     baseline_values = [r.means[0] for r in runs if r.means and r.means[0] is not None]
@@ -232,6 +258,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     versus = against_reference(runs, summaries, args.reference, problem.maximize)
     if versus:
         table += "\n\n" + versus
+    field = against_best_peer(runs, summaries, PEERS, problem.maximize)
+    if field:
+        table += "\n\n" + field
     levels = trials_to_levels(runs, args.trials, best_known, baseline, problem.maximize, args.reference)
     if levels:
         table += "\n\n" + levels
@@ -249,9 +278,9 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
                  f"({q.folds}-fold, grouped by configuration) Spearman {q.spearman:.3f}, R² {q.r2:.3f} "
                  f"(R² {q.r2_log:.3f} on the log scale); noise sd {problem.surface.noise:.3f} "
                  f"({'log scale' if problem.surface.log else 'linear'}).\n\n") + table
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/compare.py " + " ".join(
-        [f"--problem {args.problem}", f"--arms {','.join(args.arms)}", f"--seeds {args.seeds}",
+        [f"--problem {','.join(args.problems)}", f"--arms {','.join(args.arms)}", f"--seeds {args.seeds}",
          f"--llm-seeds {args.llm_seeds}", f"--trials {args.trials}", f"--out {args.out}"]
         + ([f"--seeds-for {','.join(f'{a}={n}' for a, n in args.seeds_for.items())}"] if args.seeds_for else [])
         + ([f"--reference {args.reference}"] if args.reference != "tpe" else []))
@@ -276,20 +305,20 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
         "wall_seconds_this_invocation": wall,
         "date": time.strftime("%Y-%m-%d"),
     }
-    (args.out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    (args.out / "results.md").write_text(table + f"\n\nReproduce: `{command}`\n", encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (out / "results.md").write_text(table + f"\n\nReproduce: `{command}`\n", encoding="utf-8")
     try:
-        plot(args.out / "convergence.png", [(problem.name, summaries, problem.maximize, best_known)])
-        plotted = f", {args.out / 'convergence.png'}"
+        plot(out / "convergence.png", [(problem.name, summaries, problem.maximize, best_known)])
+        plotted = f", {out / 'convergence.png'}"
         if versus:
-            against = args.out / f"against-{args.reference.replace(':', '-')}.png"
+            against = out / f"against-{args.reference.replace(':', '-')}.png"
             plot_against(against, problem.name, runs, args.reference, problem.maximize)
             plotted += f", {against}"
     except ImportError:
         plotted = " (no plot: matplotlib is not installed; it comes with the bench extra)"
     print()
     print(table)
-    print(f"\ncompare: {wall:.0f} s this invocation; {args.out / 'results.json'}, {args.out / 'results.md'}{plotted}")
+    print(f"\ncompare: {wall:.0f} s this invocation; {out / 'results.json'}, {out / 'results.md'}{plotted}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The ``expert`` stand-in: scripted nginx advice, not a model.
+"""The ``expert`` stand-in: scripted tuning advice for nginx and MariaDB, not a model.
 
-It stands for what a capable model knows about nginx, so that the benchmark can show what
-LLMSampler makes of good advice. It encodes published nginx tuning advice (nginx's own
-tuning guide, the "Tuning NGINX for performance" blog post, common production checklists)
-and applies it to the study's best configuration so far. It answers through the same chat
+It stands for what a capable model knows about the service, so that the benchmark can show
+what LLMSampler makes of good advice. It encodes published tuning advice (for nginx: nginx's
+own tuning guide, the "Tuning NGINX for performance" blog post, common production
+checklists; for MariaDB: the MariaDB knowledge base's InnoDB and server system variable
+pages and the usual OLTP checklists) and applies it to the study's best configuration so far. It answers through the same chat
 model interface, schema and parser as a real model, and its recorded model name says what it
 is. It knows nothing about the recorded surface beyond that advice, and it is benchmark
 code, not part of the package.
@@ -26,6 +27,7 @@ from pydantic import PrivateAttr
 from optuna_llm_sampler._model._invoke import bound_schema
 
 EXPERT_MODEL_NAME = "expert (scripted nginx advice, not a model)"
+"""The recorded model name of the nginx advice; :func:`expert_model_name` gives any service's."""
 
 #: knob -> (advised value, the advice), in the order a tuning guide gives them.
 NGINX_ADVICE: dict[str, tuple[Any, str]] = {
@@ -44,19 +46,47 @@ NGINX_ADVICE: dict[str, tuple[Any, str]] = {
     "gzip_comp_level": (1, "if compressing, the cheapest level"),
 }
 
+#: knob -> (advised value, the advice) for MariaDB under an OLTP load, sizes in bytes.
+MARIADB_ADVICE: dict[str, tuple[Any, str]] = {
+    "innodb_buffer_pool_size": (1073741824, "a buffer pool larger than the data and its indexes"),
+    "innodb_flush_log_at_trx_commit": (2, "write the redo log at commit, flush it once a second"),
+    "sync_binlog": ("0", "let the OS flush the binary log"),
+    "innodb_log_file_size": (536870912, "a large redo log: fewer checkpoints under writes"),
+    "innodb_log_buffer_size": (67108864, "a redo log buffer of tens of MiB"),
+    "innodb_flush_method": ("O_DIRECT", "O_DIRECT: no double caching in the OS"),
+    "innodb_io_capacity": (2000, "an I/O capacity for SSDs"),
+    "thread_cache_size": (100, "cache threads for reconnecting clients"),
+    "table_open_cache": (4000, "keep the tables open"),
+    "max_connections": (200, "connections for the clients with room to spare, no more"),
+    "sort_buffer_size": (2097152, "per-connection buffers at their defaults: 2 MiB sort buffer"),
+    "read_buffer_size": (131072, "128 KiB read buffer"),
+    "read_rnd_buffer_size": (262144, "256 KiB random-read buffer"),
+    "max_heap_table_size": (16777216, "16 MiB in-memory temporary tables"),
+}
+
+ADVICE: dict[str, dict[str, tuple[Any, str]]] = {"nginx": NGINX_ADVICE, "mariadb": MARIADB_ADVICE}
+"""Each service's advice, by the name the expert's model name gives."""
+
+
+def expert_model_name(service: str) -> str:
+    """The model name the expert records for ``service``'s advice: it says it is not a model."""
+    return f"expert (scripted {service} advice, not a model)"
+
 
 class ExpertUnavailableError(ValueError):
     """The expert has no advice for this search space."""
 
 
-def check_expert(space: Mapping[str, Any], advice: Mapping[str, tuple[Any, str]] = NGINX_ADVICE) -> None:
-    """Raise :class:`ExpertUnavailableError` unless most advised knobs are in ``space``."""
-    known = [k for k in advice if k in space]
-    if len(known) < len(advice) / 2:
-        raise ExpertUnavailableError(
-            "the expert stand-in has advice only for the nginx study's knobs "
-            f"({', '.join(advice)}); this problem has {', '.join(space)}"
-        )
+def check_expert(space: Mapping[str, Any]) -> str:
+    """The service whose advice covers most of ``space``'s knobs (at least half of the advised
+    ones); :class:`ExpertUnavailableError` when no service's does."""
+    for service, advice in ADVICE.items():
+        if sum(k in space for k in advice) >= len(advice) / 2:
+            return service
+    raise ExpertUnavailableError(
+        "the expert stand-in has advice only for the knobs of the studies "
+        f"{' and '.join(ADVICE)}; this problem has {', '.join(space)}"
+    )
 
 
 class ExpertChatModel(BaseChatModel):
@@ -70,7 +100,8 @@ class ExpertChatModel(BaseChatModel):
     """
 
     seed: int = 0
-    model_name: str = EXPERT_MODEL_NAME
+    service: str = "nginx"
+    model_name: str = ""
 
     supports_response_schema: ClassVar[bool] = True
 
@@ -79,7 +110,15 @@ class ExpertChatModel(BaseChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def model_post_init(self, context: Any) -> None:
+        if self.service not in ADVICE:
+            raise ExpertUnavailableError(f"no scripted advice for {self.service!r}; choose one of {', '.join(ADVICE)}")
+        self.model_name = self.model_name or expert_model_name(self.service)
         self._rng = random.Random(self.seed)
+
+    @property
+    def advice(self) -> dict[str, tuple[Any, str]]:
+        """The advice this expert applies: knob -> (value, why)."""
+        return ADVICE[self.service]
 
     def attach(self, study: Any) -> None:
         """The study whose best configuration the advice is applied to."""
@@ -104,7 +143,7 @@ class ExpertChatModel(BaseChatModel):
             for slot in range(slots):
                 params = dict(start)
                 applied = []
-                for knob, (value, why) in NGINX_ADVICE.items():
+                for knob, (value, why) in self.advice.items():
                     if knob in props and _allowed(props[knob], value):
                         params[knob] = value
                         applied.append(why)
@@ -133,8 +172,9 @@ class ExpertChatModel(BaseChatModel):
         text = str(messages[-1].content)
         candidates = {int(m.group(1)): json.loads(m.group(2)) for m in _CANDIDATE.finditer(text)}
         ranked = sorted((n for n in candidates if n in allowed),
-                        key=lambda n: (-_advice_score(candidates[n]), n))
-        picks = [{"candidate": n, "rationale": f"follows {_advice_score(candidates[n]):.1f} pieces of advice"}
+                        key=lambda n: (-_advice_score(candidates[n], self.advice), n))
+        picks = [{"candidate": n,
+                  "rationale": f"follows {_advice_score(candidates[n], self.advice):.1f} pieces of advice"}
                  for n in ranked[:slots]]
         text = json.dumps({"choices": picks})
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
@@ -148,7 +188,7 @@ class ExpertChatModel(BaseChatModel):
     def _vary(self, params: dict[str, Any], props: Mapping[str, Any], count: int) -> dict[str, Any]:
         """Change ``count`` knobs, those the advice does not fix first, to another allowed value."""
         out = dict(params)
-        weighted = [k for k in props for _ in range(1 if k in NGINX_ADVICE else 3)]
+        weighted = [k for k in props for _ in range(1 if k in self.advice else 3)]
         chosen: list[str] = []
         while len(chosen) < min(count, len(props)):
             knob = self._rng.choice(weighted)
@@ -178,10 +218,10 @@ class ExpertChatModel(BaseChatModel):
 _CANDIDATE = re.compile(r"^(\d+)\. (\{.*\})$", re.MULTILINE)
 
 
-def _advice_score(params: Mapping[str, Any]) -> float:
+def _advice_score(params: Mapping[str, Any], advice: Mapping[str, tuple[Any, str]]) -> float:
     """How much advice ``params`` follows: 1 per advised choice, the ratio for advised numbers."""
     score = 0.0
-    for knob, (value, _) in NGINX_ADVICE.items():
+    for knob, (value, _) in advice.items():
         if knob not in params:
             continue
         have = params[knob]

@@ -307,6 +307,49 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
     return "\n".join(lines)
 
 
+def against_best_peer(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], peers: Sequence[str],
+                      maximize: bool) -> str:
+    """Every other arm against the best of the field's optimisers at each checkpoint.
+
+    At each checkpoint the peer with the best mean there (of ``peers`` present) is the bar;
+    each arm that is not a peer is set against it on the seeds both ran: the difference of
+    the means in that peer's standard errors (✗: behind by more than one, the bar a default
+    has to clear), then the paired difference, mean ± standard error. Empty without a peer.
+    """
+    by = {s.arm: s for s in summaries}
+    present = [p for p in peers if p in by]
+    if not present:
+        return ""
+    sign = 1.0 if maximize else -1.0
+    curves = curves_by_arm(runs, maximize)
+    checkpoints = list(by[present[0]].at)
+    best = {k: max(present, key=lambda p: sign * by[p].at[k][0]) for k in checkpoints}
+    head = ["arm", *[f"@{k} against `{best[k]}`" for k in checkpoints]]
+    lines = _table_start(
+        "Against the best of the field's optimisers at each checkpoint (the peer with the best mean "
+        "there; positive: better): the difference of the means in that peer's standard errors over the "
+        "seeds both ran (✗: behind by more than one), then the paired difference, mean ± standard error.",
+        head)
+    for s in summaries:
+        if s.arm in present:
+            continue
+        cells = []
+        for k in checkpoints:
+            peer = best[k]
+            seeds = set(curves[s.arm]) & set(curves[peer])
+            m, _ = mean_se(_at(curves[s.arm], k, seeds))
+            pm_, pse_ = mean_se(_at(curves[peer], k, seeds))
+            units = sign * (m - pm_) / pse_ + 0.0 if pse_ and pse_ > 0 else float("nan")
+            diffs = [sign * (curves[s.arm][seed][k - 1] - curves[peer][seed][k - 1]) for seed in sorted(seeds)
+                     if k - 1 < len(curves[s.arm][seed]) and k - 1 < len(curves[peer][seed])
+                     and curves[s.arm][seed][k - 1] is not None and curves[peer][seed][k - 1] is not None]
+            dm, dse = mean_se(diffs)
+            mark = " ✗" if units < -1 else ""
+            cells.append(f"{units:+.1f}{mark} ({_num(dm, 3)} ± {_num(dse, 2)}, {len(diffs)} seeds)")
+        lines.append("| " + " | ".join([label(s.arm), *cells]) + " |")
+    return "\n".join(lines)
+
+
 LEVELS = (0.7, 0.8, 0.9, 0.95)
 """Shares of the best known value :func:`trials_to_levels` reports (the decision rule's good-advice
 criterion names 95%)."""

@@ -176,3 +176,30 @@ def test_runs_recorded_before_a_field_was_added_at_its_default_are_the_same_arm(
     assert compare("--problem", str(toy_surface), "--arms", "llm:random+unvetted", "--seeds", "2",
                    "--trials", "4", "--out", str(tmp_path)).returncode == 0
     assert len((tmp_path / "runs.jsonl").read_text().splitlines()) == 2
+
+
+def test_several_problems_run_in_one_invocation_each_into_its_own_folder(tmp_path: Path) -> None:
+    out = compare("--problem", "ackley-mixed,styblinski-tang-mixed", "--arms", "random,tpe", "--seeds", "2",
+                  "--trials", "5", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    for problem in ("ackley-mixed", "styblinski-tang-mixed"):
+        result = json.loads((tmp_path / problem / "results.json").read_text())
+        assert result["problem"] == problem and set(result["arms"]) == {"random", "tpe"}
+        # the command that reproduces a table names every problem of the invocation
+        assert "--problem ackley-mixed,styblinski-tang-mixed" in result["settings"]["command"]
+    assert not (tmp_path / "results.json").exists()
+    assert "compare: 1 problem" not in out.stdout and out.stdout.count("compare: ") >= 4
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nevergrad") is None, reason="needs the bench extra (nevergrad)")
+def test_every_other_arm_is_set_against_the_best_peer_at_each_checkpoint(tmp_path: Path) -> None:
+    out = compare("--problem", "ackley-mixed", "--arms", "tpe,ngopt,llm:random+ngopt", "--seeds", "3",
+                  "--trials", "6", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    report = (tmp_path / "results.md").read_text()
+    assert "Against the best of the field's optimisers at each checkpoint" in report
+    section = report.split("Against the best of the field's optimisers", 1)[1].split("\n\n")[1]  # its table
+    assert "@5 against `ngopt`" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "against" not in line]
+    assert [row.split(" |")[0] for row in rows] == ["| tpe", "| llm:random+ngopt (stand-in, not a model)"]
+    assert all("3 seeds" in row for row in rows)
