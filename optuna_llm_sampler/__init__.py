@@ -41,6 +41,7 @@ from optuna_llm_sampler._proposal._evidence import Evidence
 from optuna_llm_sampler._proposal._prompt import PromptConfig
 from optuna_llm_sampler._records._storage import sqlite_storage
 from optuna_llm_sampler._search import make_search
+from optuna_llm_sampler._search import NevergradSampler
 from optuna_llm_sampler._search import RoundedGPSampler
 from optuna_llm_sampler._search import SobolGPSampler
 from optuna_llm_sampler._search import SobolSampler
@@ -76,6 +77,7 @@ __all__ = [
     "ModelPickleError",
     "ModelSpecError",
     "ModelTimeoutError",
+    "NevergradSampler",
     "OutputMode",
     "PRESETS",
     "Preset",

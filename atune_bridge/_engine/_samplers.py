@@ -204,7 +204,7 @@ def _llm(ctx: SamplerContext) -> EnginePlan:
 
     name = ctx.search or DEFAULT_SEARCH
     try:
-        sampler = make_search(name, seed=ctx.seed, n_startup_trials=_startup(ctx))
+        sampler = make_search(name, seed=ctx.seed, n_startup_trials=_startup(ctx), budget=max(1, ctx.max_eval))
     except SearchError as exc:
         raise UnsupportedEngineError("llm", f"engine 'llm': {exc}") from exc
     return EnginePlan("llm", sampler, f"LLMSampler over the {name} search", ctx.max_eval, wants_llm=True)

@@ -487,6 +487,7 @@ class Runner:
                 baseline=self._baseline_params(),
                 seed=self.config.seed,
                 n_startup_trials=self.client.random_starts,
+                budget=self.budget,
                 schedule=self.config.schedule,
                 llm_timeout=self.config.llm_timeout,
                 artifact_dir=self.config.artifact_folder(),

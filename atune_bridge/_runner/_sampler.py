@@ -106,14 +106,15 @@ def build_sampler(
     baseline: Mapping[str, Any],
     seed: int | None,
     n_startup_trials: int,
+    budget: int | None = None,
     schedule: str = "adaptive",
     llm_timeout: float = 300.0,
     artifact_dir: str | None = None,
     search: str | None = None,
 ) -> BaseSampler:
     """The base search ``search`` (:func:`optuna_llm_sampler._search.make_search`, default
-    ``tpe``) with ``n_startup_trials`` start-up trials, wrapped in ``LLMSampler`` unless
-    ``llm`` is ``"none"``.
+    ``tpe``) with ``n_startup_trials`` start-up trials (and ``budget``, the study's trials, for a
+    search that plans for it), wrapped in ``LLMSampler`` unless ``llm`` is ``"none"``.
 
     ``schedule`` names the model's role (a preset of ``LLMSampler``: ``adaptive``,
     ``alternating``, ``write``). With ``artifact_dir`` the model's prompts and raw replies are
@@ -122,7 +123,7 @@ def build_sampler(
     Raises:
         SamplerUnavailableError: the sampler package, the search or the model cannot be loaded.
     """
-    base = build_search(search, seed=seed, n_startup_trials=n_startup_trials)
+    base = build_search(search, seed=seed, n_startup_trials=n_startup_trials, budget=budget)
     if llm.strip().lower() == "none":
         return base
     try:
@@ -151,8 +152,11 @@ def build_sampler(
         raise SamplerUnavailableError(f"--llm {llm}: cannot build the LLM sampler: {exc}") from exc
 
 
-def build_search(search: str | None, *, seed: int | None, n_startup_trials: int) -> BaseSampler:
-    """The base search named ``search`` (default ``tpe``), at least one start-up trial.
+def build_search(
+    search: str | None, *, seed: int | None, n_startup_trials: int, budget: int | None = None
+) -> BaseSampler:
+    """The base search named ``search`` (default ``tpe``), at least one start-up trial, told the
+    study's ``budget`` of trials where it plans for one.
 
     Raises:
         SamplerUnavailableError: the name is unknown, or the search needs what is not installed.
@@ -162,7 +166,9 @@ def build_search(search: str | None, *, seed: int | None, n_startup_trials: int)
     except ImportError as exc:
         raise SamplerUnavailableError(f"--search: optuna_llm_sampler cannot be imported ({exc})") from exc
     try:
-        return make_search(search or DEFAULT_SEARCH, seed=seed, n_startup_trials=max(1, n_startup_trials))
+        return make_search(
+            search or DEFAULT_SEARCH, seed=seed, n_startup_trials=max(1, n_startup_trials), budget=budget
+        )
     except SearchError as exc:
         raise SamplerUnavailableError(f"--search {search}: {exc}") from exc
 

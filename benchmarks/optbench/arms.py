@@ -3,8 +3,8 @@
 Model-free arms are Optuna's samplers, A-Tune's default engine and the field's optimisers
 (SMAC3, HEBO, Nevergrad's NGOpt: :mod:`optbench.peers`); ``llm:SPEC`` arms are
 LLMSampler over TPE with a model spec (anything ``make_chat_model`` takes, ``random`` among
-them, a stand-in that is not a model) or ``llm:expert``, scripted nginx advice that is not a
-model either (see :mod:`optbench.expert`).
+them, a stand-in that is not a model) or ``llm:expert``, scripted nginx or MariaDB advice that
+is not a model either (see :mod:`optbench.expert`).
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def _search(name: str) -> Callable[[Problem, int, int], BaseSampler]:
         from optuna_llm_sampler._search import SearchError, make_search
 
         try:
-            return make_search(name, seed=seed)
+            return make_search(name, seed=seed, budget=trials)
         except SearchError as e:
             raise ArmError(f"arm {name!r}: {e}") from None
 
@@ -283,7 +283,7 @@ PEERS = ("smac", "smac-noisy", "hebo", "ngopt")
 
 LLM_ARMS: dict[str, str] = {
     "llm:random": "LLMSampler over TPE; the model is the 'random' stand-in (NOT a model: uniform random replies)",
-    "llm:expert": "LLMSampler over TPE; the model is scripted nginx advice (NOT a model; nginx surface only)",
+    "llm:expert": "LLMSampler over TPE; the model is scripted nginx or MariaDB advice (NOT a model; those surfaces only)",
     "llm:local": "LLMSampler over TPE with SmolLM2-135M-Instruct on llama.cpp (a real, weak model)",
     "llm:SPEC": "LLMSampler over TPE with any make_chat_model spec (tongyi:MODEL, openai:MODEL@URL)",
 }
@@ -448,6 +448,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
     "sobol-tpe": (lambda: {_BASE_SEARCH: _search("sobol-tpe")}, "base_sampler=SobolTPESampler(seed): TPE whose start-up trials are a scrambled Sobol design over every knob, categorical ones included, instead of random draws"),
     "sobol-gp": (lambda: {_BASE_SEARCH: _search("sobol-gp")}, "base_sampler=SobolGPSampler(seed): the Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (needs torch; about a second per trial)"),
+    "ngopt": (lambda: {_BASE_SEARCH: _search("ngopt")}, "base_sampler=NevergradSampler(budget=trials, seed): Nevergrad's NGOpt under the model (the 'ngopt' search), told every finished trial, the model's and the baseline included"),
 }
 
 
@@ -514,7 +515,9 @@ def make_arm(name: str, problem: Problem, seed: int, *, trials: int = 30, llm_ti
     if spec == "expert":
         from optbench.expert import ExpertChatModel
 
-        model: Any = ExpertChatModel(seed=seed)
+        from optbench.expert import check_expert
+
+        model: Any = ExpertChatModel(seed=seed, service=check_expert(problem.space))
     elif spec == "local" and llm_threads is not None:
         model = make_chat_model(spec, seed=seed, n_threads=llm_threads)
     elif spec in ("random", "local"):

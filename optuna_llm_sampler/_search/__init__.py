@@ -3,7 +3,8 @@
 A space-filling design (:class:`SobolSampler`); Optuna's Gaussian process without listing
 the values of a wide knob (:class:`RoundedGPSampler`); TPE and that Gaussian process started
 from the design rather than from random draws (:class:`SobolTPESampler`,
-:class:`SobolGPSampler`); and the named searches (:func:`make_search`, ``--search NAME``
+:class:`SobolGPSampler`); Nevergrad's optimisers (:class:`NevergradSampler`, with
+``nevergrad`` installed); and the named searches (:func:`make_search`, ``--search NAME``
 on the command line). This sub-package imports only Optuna, NumPy, SciPy and
 :mod:`optuna_llm_sampler._errors`.
 """
@@ -11,6 +12,7 @@ on the command line). This sub-package imports only Optuna, NumPy, SciPy and
 from __future__ import annotations
 
 from optuna_llm_sampler._search._gp import RoundedGPSampler
+from optuna_llm_sampler._search._nevergrad import NevergradSampler
 from optuna_llm_sampler._search._registry import DEFAULT_SEARCH
 from optuna_llm_sampler._search._registry import make_search
 from optuna_llm_sampler._search._registry import SEARCHES
@@ -23,6 +25,7 @@ from optuna_llm_sampler._search._start import SobolTPESampler
 
 __all__ = [
     "DEFAULT_SEARCH",
+    "NevergradSampler",
     "RoundedGPSampler",
     "SEARCHES",
     "SearchError",

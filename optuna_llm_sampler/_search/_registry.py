@@ -15,10 +15,14 @@ name            what runs
                 wide knobs rounded. Needs PyTorch; about a second per trial on two cores.
 ``gp``          :class:`RoundedGPSampler` with its random start-up. Needs PyTorch.
 ``random``      Optuna's :class:`~optuna.samplers.RandomSampler`.
+``ngopt``       :class:`NevergradSampler`: Nevergrad's NGOpt (for A-Tune projects a (1+1) evolution
+                strategy from the centre of the space, mutating the best so far; no random
+                start-up), told every trial. Needs ``nevergrad``. Hundredths of a second per trial.
 ==============  ==================================================================================
 
 ``n_startup_trials`` counts complete trials, the baseline included, as TPE's does: with 10, the
-baseline and nine design points come before the model.
+baseline and nine design points come before the model. ``budget``, the trials the study will
+have, is told to the searches that plan for one (``ngopt``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from optuna.samplers import TPESampler
 
 from optuna_llm_sampler._errors import SearchError
 from optuna_llm_sampler._search._gp import RoundedGPSampler
+from optuna_llm_sampler._search._nevergrad import NevergradSampler
 from optuna_llm_sampler._search._start import SobolGPSampler
 from optuna_llm_sampler._search._start import SobolTPESampler
 
@@ -43,28 +48,35 @@ if TYPE_CHECKING:
 DEFAULT_STARTUP = 10
 """Start-up trials (the baseline included) when none is given: TPE's own default."""
 
+DEFAULT_BUDGET = 100
+"""The study's trials, for a search that plans for a budget, when none is given."""
 
-def _sobol_tpe(seed: int | None, startup: int) -> BaseSampler:
+
+def _sobol_tpe(seed: int | None, startup: int, budget: int) -> BaseSampler:
     return SobolTPESampler(seed=seed, n_startup_trials=startup)
 
 
-def _tpe(seed: int | None, startup: int) -> BaseSampler:
+def _tpe(seed: int | None, startup: int, budget: int) -> BaseSampler:
     return TPESampler(seed=seed, n_startup_trials=startup)
 
 
-def _sobol_gp(seed: int | None, startup: int) -> BaseSampler:
+def _sobol_gp(seed: int | None, startup: int, budget: int) -> BaseSampler:
     return SobolGPSampler(seed=seed, n_startup_trials=startup)
 
 
-def _gp(seed: int | None, startup: int) -> BaseSampler:
+def _gp(seed: int | None, startup: int, budget: int) -> BaseSampler:
     return RoundedGPSampler(seed=seed, n_startup_trials=startup)
 
 
-def _random(seed: int | None, startup: int) -> BaseSampler:
+def _random(seed: int | None, startup: int, budget: int) -> BaseSampler:
     return RandomSampler(seed=seed)
 
 
-SEARCHES: dict[str, tuple[Callable[[int | None, int], BaseSampler], str]] = {
+def _ngopt(seed: int | None, startup: int, budget: int) -> BaseSampler:
+    return NevergradSampler("NGOpt", budget=budget, seed=seed)
+
+
+SEARCHES: dict[str, tuple[Callable[[int | None, int, int], BaseSampler], str]] = {
     "sobol-tpe": (_sobol_tpe, "scrambled Sobol start-up over every knob, then multivariate TPE (fast)"),
     "tpe": (_tpe, "Optuna's TPE with its random start-up (fast)"),
     "sobol-gp": (
@@ -76,10 +88,15 @@ SEARCHES: dict[str, tuple[Callable[[int | None, int], BaseSampler], str]] = {
         "Optuna's Gaussian process with wide knobs rounded, random start-up (PyTorch; about a second per trial)",
     ),
     "random": (_random, "uniform random search"),
+    "ngopt": (
+        _ngopt,
+        "Nevergrad's NGOpt: a (1+1) evolution strategy from the centre of the space, no random start-up (nevergrad; fast)",
+    ),
 }
-"""Each base search by name: its factory of ``(seed, n_startup_trials)`` and one line saying what it is."""
+"""Each base search by name: its factory of ``(seed, n_startup_trials, budget)`` and one line saying what it is."""
 
 _NEEDS_TORCH = ("sobol-gp", "gp")
+_NEEDS_NEVERGRAD = ("ngopt",)
 
 DEFAULT_SEARCH = "tpe"
 """The base search when none is named: TPE, which ``sobol-tpe`` has not been seen to beat under
@@ -92,7 +109,11 @@ def search_names() -> tuple[str, ...]:
 
 
 def make_search(
-    name: str = DEFAULT_SEARCH, *, seed: int | None = None, n_startup_trials: int | None = None
+    name: str = DEFAULT_SEARCH,
+    *,
+    seed: int | None = None,
+    n_startup_trials: int | None = None,
+    budget: int | None = None,
 ) -> BaseSampler:
     """The base search called ``name`` (see :data:`SEARCHES`).
 
@@ -100,11 +121,14 @@ def make_search(
         name: A name of :data:`SEARCHES`; matched without regard to case.
         seed: Seed of every sampler it builds.
         n_startup_trials: Complete trials, the baseline included, before the model takes over.
-            Default :data:`DEFAULT_STARTUP` (10).
+            Default :data:`DEFAULT_STARTUP` (10). The ``ngopt`` search has no start-up.
+        budget: The trials the study will have, the baseline included, for a search that
+            plans for it (``ngopt``). Default :data:`DEFAULT_BUDGET` (100).
 
     Raises:
-        SearchError: ``name`` is unknown, ``n_startup_trials`` is negative, or a Gaussian-process
-            search is asked for without PyTorch.
+        SearchError: ``name`` is unknown, ``n_startup_trials`` is negative, ``budget`` is below 1,
+            or a Gaussian-process search is asked for without PyTorch (``ngopt`` without
+            nevergrad).
     """
     key = name.strip().lower() if isinstance(name, str) else name
     if key not in SEARCHES:
@@ -112,8 +136,13 @@ def make_search(
     startup = DEFAULT_STARTUP if n_startup_trials is None else n_startup_trials
     if isinstance(startup, bool) or not isinstance(startup, int) or startup < 0:
         raise SearchError(f"search {key!r}: n_startup_trials must be a whole number >= 0, got {startup!r}")
+    trials = DEFAULT_BUDGET if budget is None else budget
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise SearchError(f"search {key!r}: budget must be a whole number >= 1, got {trials!r}")
     if key in _NEEDS_TORCH and importlib.util.find_spec("torch") is None:
         raise SearchError(
             f"search {key!r} needs PyTorch (Optuna's Gaussian process): pip install torch, or choose {DEFAULT_SEARCH!r}"
         )
-    return SEARCHES[key][0](seed, startup)
+    if key in _NEEDS_NEVERGRAD and importlib.util.find_spec("nevergrad") is None:
+        raise SearchError(f"search {key!r} needs nevergrad: pip install nevergrad, or choose {DEFAULT_SEARCH!r}")
+    return SEARCHES[key][0](seed, startup, trials)

@@ -53,3 +53,11 @@ def test_tune_takes_search_on_its_command_line() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["tune", "--server", "s", "--client", "c", "--search", "bogus"])
     assert build_parser().parse_args(["serve", "--search", "gp"]).search == "gp"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nevergrad") is None, reason="the ngopt search needs nevergrad")
+def test_the_ngopt_search_is_told_the_runs_trials_as_its_budget() -> None:
+    sampler = build_sampler("none", space=SPACE, knowledge="", descriptions={}, baseline={"workers": 1}, seed=0,
+                            n_startup_trials=20, budget=25, search="ngopt")
+    assert type(sampler).__name__ == "NevergradSampler" and sampler._budget == 25
+    assert build_parser().parse_args(["tune", "--server", "s", "--client", "c", "--search", "ngopt"]).search == "ngopt"
