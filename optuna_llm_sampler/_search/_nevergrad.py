@@ -168,7 +168,9 @@ class _Search:
         if not all(name in params for name in self.space) or not math.isfinite(loss):
             return
         candidate = self._asked.pop(number, None)
-        if candidate is None:  # proposed by someone else: the baseline, the model, another process
+        if candidate is None or self.decode(candidate) != {name: params[name] for name in self.space}:
+            # Proposed by someone else (the baseline, the model, another process), or the trial
+            # ran another of the candidates asked for it (a model round that picks among them).
             value = {name: self._encode(d, params[name]) for name, d in self.space.items()}
             candidate = self._ng.parametrization.spawn_child(new_value=value)
         self._ng.tell(candidate, loss)
@@ -176,6 +178,10 @@ class _Search:
     def ask(self, number: int) -> dict[str, Any]:
         candidate = self._ng.ask()
         self._asked[number] = candidate
+        return self.decode(candidate)
+
+    def decode(self, candidate: Any) -> dict[str, Any]:
+        """The trial parameters of a Nevergrad candidate."""
         return {name: self._decode(d, candidate.value[name]) for name, d in self.space.items()}
 
     @staticmethod

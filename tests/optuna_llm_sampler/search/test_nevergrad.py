@@ -108,3 +108,19 @@ def test_without_nevergrad_the_search_is_refused_naming_the_package(monkeypatch:
         make_search("ngopt")
     with pytest.raises(SearchError, match="needs the nevergrad package"):
         NevergradSampler()
+
+
+def test_a_trial_that_ran_another_candidate_than_the_last_asked_is_told_what_it_ran() -> None:
+    sampler = NevergradSampler(budget=20, seed=0)
+    study = run(sampler, n=3)
+    trial = study.ask()
+    frozen = study._storage.get_trial(trial._trial_id)
+    space = sampler.infer_relative_search_space(study, frozen)
+    first = sampler.sample_relative(study, frozen, space)  # candidates drawn for one trial,
+    second = sampler.sample_relative(study, frozen, space)  # as a model round that picks draws them
+    assert first != second
+    search = next(iter(sampler._studies.values()))
+    told = []
+    search._ng.tell = lambda candidate, loss: told.append((search.decode(candidate), loss))
+    search.tell(trial.number, first, -1.0)  # the trial ran the first candidate
+    assert told == [(first, -1.0)]
