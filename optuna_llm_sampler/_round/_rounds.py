@@ -151,6 +151,12 @@ class ModelRounds:
             if outcome.notes:
                 attrs[_attrs.ATTR_REPAIRS] = repairs_json(outcome.notes, s.config.repairs_kept)
             failed = {**record, "status": outcome.status, "error": outcome.error}
+            if chooses and call.candidates:
+                # The base sampler drew the candidates on this very trial: the trial runs the
+                # first of them rather than drawing once more.
+                attrs[_attrs.ATTR_NOTE] = f"runs the first of {s.base_name}'s candidates for the round"
+                write_trial_attrs(study, trial, attrs, (round_.key, failed))
+                return dict(call.candidates[0])
             write_trial_attrs(study, trial, attrs, (round_.key, failed))
             return None
 

@@ -133,12 +133,15 @@ def test_replies_are_read_into_valid_distinct_candidate_numbers(reply, numbers, 
     assert [r.kind for r in picks.notes] == kinds
 
 
-def test_a_reply_choosing_nothing_falls_back_to_the_base_sampler_with_the_reason() -> None:
-    study, _ = run(lambda prompt, i: '{"choices": [{"candidate": 99}]}', 3)
+def test_a_reply_choosing_nothing_falls_back_to_the_base_samplers_first_candidate_with_the_reason() -> None:
+    study, model = run(lambda prompt, i: '{"choices": [{"candidate": 99}]}', 3)
     trial = study.trials[1]
     assert trial.user_attrs[ATTR_SOURCE] == "RandomSampler"
     assert "chose no candidate" in trial.user_attrs["llm_error"]
     assert "99" in trial.user_attrs["llm_error"]
+    # the candidates were the base sampler's draws for this trial: it runs the first, not one more draw
+    assert trial.params == candidates_in(model.prompts[0])[1]
+    assert trial.user_attrs["llm_note"] == "runs the first of RandomSampler's candidates for the round"
 
 
 @pytest.mark.parametrize("choose", [DEFAULT_CHOOSE, Choose(candidates=6)])
