@@ -151,14 +151,13 @@ class ModelRounds:
             if outcome.notes:
                 attrs[_attrs.ATTR_REPAIRS] = repairs_json(outcome.notes, s.config.repairs_kept)
             failed = {**record, "status": outcome.status, "error": outcome.error}
-            if chooses and call.candidates:
-                # The base sampler drew the candidates on this very trial: the trial runs the
-                # first of them rather than drawing once more.
+            # The base sampler drew a picking round's candidates on this very trial: the trial
+            # runs the first of them rather than drawing once more.
+            drawn = call.candidates if chooses else []
+            if drawn:
                 attrs[_attrs.ATTR_NOTE] = f"runs the first of {s.base_name}'s candidates for the round"
-                write_trial_attrs(study, trial, attrs, (round_.key, failed))
-                return dict(call.candidates[0])
             write_trial_attrs(study, trial, attrs, (round_.key, failed))
-            return None
+            return dict(drawn[0]) if drawn else None
 
         if not chooses and s.choose is not None and s.choose.vet_writes:
             outcome = vet(s, study, trial, round_, trials, search_space, outcome, record)
