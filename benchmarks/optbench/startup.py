@@ -121,7 +121,7 @@ class Outcome:
 
 
 def _trials(values: Sequence[float], sources: Sequence[str]) -> list[Any]:
-    """Complete trials as :func:`optuna_llm_sampler._policy._adaptive.rewards` reads them."""
+    """Complete trials as :func:`optuna_llm_sampler._policy._scoring.rewards` reads them."""
     from optuna.trial import TrialState
 
     from optuna_llm_sampler._records import _attrs
@@ -141,7 +141,7 @@ def simulate(schedule: Any, pools: Pools, *, draws: int = 20000, seed: int = 0,
 
     from optuna_llm_sampler._records import _attrs
     from optuna_llm_sampler import TrialRole
-    from optuna_llm_sampler._policy._adaptive import rewards
+    from optuna_llm_sampler._policy._scoring import rewards
 
     rng = random.Random(seed)
     size = schedule.max_round_size

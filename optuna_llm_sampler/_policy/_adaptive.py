@@ -22,7 +22,6 @@ single worker decides them again, the same way, from the same finished trials.
 
 from __future__ import annotations
 
-import bisect
 import copy
 import math
 import threading
@@ -30,7 +29,6 @@ from typing import Any
 from typing import Literal
 from typing import TYPE_CHECKING
 
-from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from optuna_llm_sampler._records import _attrs
@@ -39,6 +37,8 @@ from optuna_llm_sampler._errors import ConfigError
 from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._schedule import Schedule
 from optuna_llm_sampler._policy._schedule import TrialRole
+from optuna_llm_sampler._policy._scoring import Tally
+from optuna_llm_sampler._policy._scoring import scores
 
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from optuna.study import Study
+    from optuna.study import StudyDirection
     from optuna.trial import FrozenTrial
 
 
@@ -54,9 +55,6 @@ AUTO: Literal["auto"] = "auto"
 
 SCORES = ("earlier", "pooled")
 """What :class:`AdaptiveSchedule` measures a trial's score against (its ``score``)."""
-
-_UNSCORED = (_attrs.SOURCE_BASELINE, _attrs.SOURCE_ENQUEUED)
-"""Sources whose trials neither the model nor the base sampler chose."""
 
 
 class AdaptiveSchedule(Schedule):
@@ -225,6 +223,7 @@ class AdaptiveSchedule(Schedule):
         self.prior = float(prior)
         self.baseline_first = bool(baseline_first)
         self._decided: dict[tuple[int, int], dict[int, dict[str, Any]]] = {}
+        self._tallied: dict[tuple[int, int], dict[tuple[bool, int], Tally]] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -368,10 +367,27 @@ class AdaptiveSchedule(Schedule):
         ``write_when_ahead`` judges, so that the trials the model picked among the base
         sampler's candidates do not earn it rounds to write.
         """
+        return self._decide(
+            start,
+            credit,
+            _totals(llm_rewards),
+            _totals(base_rewards),
+            None if written_rewards is None else _totals(written_rewards),
+        )
+
+    def _decide(
+        self,
+        start: int,
+        credit: float,
+        llm_rewards: tuple[int, float],
+        base_rewards: tuple[int, float],
+        written_rewards: tuple[int, float] | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`decide` from each side's number of scores and their sum, all it reads."""
         # Without a bar (no base trial scored since the base sampler's start-up) there is no
         # evidence: the share stays at the floor and the rounds choose.
-        no_bar = self._startup is not None and not self._is_early(start) and not base_rewards
-        p_better = 0.5 if no_bar else probability_better(llm_rewards, base_rewards, self.prior)
+        no_bar = self._startup is not None and not self._is_early(start) and not base_rewards[0]
+        p_better = 0.5 if no_bar else _p_better(llm_rewards, base_rewards, self.prior)
         # The model has to be ahead to earn more than the floor: a model as good as the base
         # sampler only costs model calls, and at one half the evidence is usually none.
         share = self.floor + (self.ceiling - self.floor) * max(0.0, 2.0 * p_better - 1.0)
@@ -379,7 +395,7 @@ class AdaptiveSchedule(Schedule):
         # A model with no scored trial keeps the early share: the base sampler's random draws
         # beat the baseline, and against them a model that has not proposed yet would look behind.
         written = llm_rewards if written_rewards is None else written_rewards
-        p_written = probability_better(written, base_rewards, self.prior) if written and not no_bar else None
+        p_written = _p_better(written, base_rewards, self.prior) if written[0] and not no_bar else None
         behind = self.early_on_evidence and p_written is not None and p_written < 0.5
         if self._is_early(start) and not behind:
             share = max(share, self.early_share)
@@ -393,14 +409,14 @@ class AdaptiveSchedule(Schedule):
             "role": TrialRole.LLM.value if llm else TrialRole.BASE.value,
             "share": round(share, 4),
             "p_better": round(p_better, 4),
-            "llm": [len(llm_rewards), round(sum(llm_rewards), 3)],
-            "base": [len(base_rewards), round(sum(base_rewards), 3)],
+            "llm": [llm_rewards[0], round(llm_rewards[1], 3)],
+            "base": [base_rewards[0], round(base_rewards[1], 3)],
             **(
                 {
-                    "written": [len(written), round(sum(written), 3)],
+                    "written": [written[0], round(written[1], 3)],
                     "p_written": None if p_written is None else round(p_written, 4),
                 }
-                if len(written) != len(llm_rewards)
+                if written[0] != llm_rewards[0]
                 else {}
             ),
             **({"bar_from": self.base_since(start)} if self._startup is not None else {}),
@@ -411,6 +427,12 @@ class AdaptiveSchedule(Schedule):
         key = (id(study._storage), study._study_id)
         with self._lock:
             return self._decided.setdefault(key, {})
+
+    def _tallies(self, study: Study) -> dict[tuple[bool, int], Tally]:
+        """The scores of ``study``'s trials kept from block to block, by what they score."""
+        key = (id(study._storage), study._study_id)
+        with self._lock:
+            return self._tallied.setdefault(key, {})
 
 
 class _BoundAdaptive(Schedule):
@@ -490,17 +512,39 @@ class _BoundAdaptive(Schedule):
         trials = _trials_of_this_ask(self._study) if self._in_ask else storage.get_all_trials(study_id, deepcopy=False)
         directions = self._study.directions
         for block in range(first, start + 1, s.max_round_size):
-            since = 0 if s.window is None else block - s.window
-            llm, written, base = _scores(
-                trials, directions, before=block, pooled=s.pooled, since=since, base_since=s.base_since(block)
-            )
-            record = s.decide(block, credit, llm, base, written)
+            llm, written, base = self._totals(trials, directions, block)
+            record = s._decide(block, credit, llm, base, written)
             if self._in_ask:
                 self._unwritten[prefix + str(block)] = record
             else:
                 storage.set_study_system_attr(study_id, prefix + str(block), record)
             cache[block] = record
             credit = record["credit"]
+
+    def _totals(
+        self, trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection], block: int
+    ) -> tuple[tuple[int, float], tuple[int, float], tuple[int, float]]:
+        """The model's, its written trials' and the base sampler's scores before ``block``:
+        each side's number of scores and their sum.
+
+        Without a ``window`` the tally of the trials that had finished at the last block is
+        kept, and only the trials since are added; with one, every trial is read again.
+        """
+        s = self._schedule
+        base_since = s.base_since(block)
+        if s.window is not None:
+            sides = scores(
+                trials, directions, before=block, pooled=s.pooled, since=block - s.window, base_since=base_since
+            )
+            return _totals(sides[0]), _totals(sides[1]), _totals(sides[2])
+        tallies = s._tallies(self._study)
+        key = (s.pooled, base_since)
+        kept = tallies.get(key)
+        if kept is None or kept.upto > block:
+            kept = Tally(directions, pooled=s.pooled, base_since=base_since)
+        tally, tallies[key] = kept.advance(trials, block)
+        totals = tally.totals()
+        return totals["llm"], totals["written"], totals["base"]
 
 
 def _trials_of_this_ask(study: Study) -> list[FrozenTrial]:
@@ -521,115 +565,33 @@ def others_running(study: Study, trial: FrozenTrial) -> bool:
     return any(t.state is TrialState.RUNNING and t.number != trial.number for t in _trials_of_this_ask(study))
 
 
-def rewards(
-    trials: Sequence[FrozenTrial],
-    directions: Sequence[StudyDirection],
-    *,
-    before: int,
-    pooled: bool = False,
-    written_only: bool = False,
-) -> tuple[list[float], list[float]]:
-    """Scores of the model's and of the base sampler's finished trials numbered below ``before``.
-
-    A complete trial scores the fraction of earlier complete trials it beats (ties count half);
-    with ``pooled``, the fraction of the other complete trials numbered below ``before``. A
-    failed trial scores 0. Baseline, user-enqueued and pruned trials, and trials with nothing
-    to be compared with, are not scored. Several objectives give no scores: the share then
-    stays at its prior. With ``written_only`` the model's trials that picked a candidate of the
-    base sampler (``llm_choice``) are not scored; they still count in the field.
-    """
-    llm, written, base = _scores(trials, directions, before=before, pooled=pooled)
-    return (written if written_only else llm), base
-
-
-def _scores(
-    trials: Sequence[FrozenTrial],
-    directions: Sequence[StudyDirection],
-    *,
-    before: int,
-    pooled: bool,
-    since: int = 0,
-    base_since: int = 0,
-) -> tuple[list[float], list[float], list[float]]:
-    """:func:`rewards` in one pass: the model's scores, those of its written trials, the base's.
-
-    Trials numbered below ``since`` (``AdaptiveSchedule(window=...)``), and the base sampler's
-    numbered below ``base_since`` (its start-up, ``base_startup``), are not scored; they
-    still count in the field the others are scored against.
-    """
-    if len(directions) != 1:
-        return [], [], []
-    sign = -1.0 if directions[0] is StudyDirection.MAXIMIZE else 1.0
-    llm: list[float] = []
-    written: list[float] = []
-    base: list[float] = []
-    # ``field`` is kept sorted (smaller is better): wins are counted by bisection, not by a
-    # pass over every earlier trial (a 1,000-trial study decides 500 blocks).
-    field: list[float] = []
-    pending: list[tuple[list[list[float]], float]] = []
-    for trial in sorted(trials, key=lambda t: t.number):
-        if trial.number >= before:
-            break
-        # A trial without a source is the base sampler's (LLMSampler writes none on those).
-        source = trial.user_attrs.get(_attrs.ATTR_SOURCE)
-        if source in _UNSCORED or trial.number < since:
-            targets: list[list[float]] = []
-        elif source != _attrs.SOURCE_LLM:
-            targets = [base] if trial.number >= base_since else []
-        elif _attrs.ATTR_CHOICE in trial.user_attrs:
-            targets = [llm]  # A picked trial: not one the model wrote.
-        else:
-            targets = [llm, written]
-        if trial.state is TrialState.FAIL:
-            for target in targets:
-                target.append(0.0)
-            continue
-        if trial.state is not TrialState.COMPLETE or trial.values is None:
-            continue
-        value = sign * trial.values[0]
-        if math.isnan(value):
-            continue
-        if targets and pooled:
-            pending.append((targets, value))
-        elif targets and field:
-            score = _beaten(field, value, itself=False)
-            for target in targets:
-                target.append(score)
-        bisect.insort(field, value)
-    for targets, value in pending:  # With ``pooled``: against the whole field, once it is known.
-        if len(field) > 1:
-            score = _beaten(field, value, itself=True)
-            for target in targets:
-                target.append(score)
-    return llm, written, base
-
-
-def _beaten(field: Sequence[float], value: float, *, itself: bool) -> float:
-    """The fraction of ``field`` (sorted, smaller better) that ``value`` beats, ties half;
-    ``itself``: ``value`` is one of ``field``'s entries and is not compared with itself."""
-    below, above = bisect.bisect_left(field, value), bisect.bisect_right(field, value)
-    others = len(field) - (1 if itself else 0)
-    ties = above - below - (1 if itself else 0)
-    return ((len(field) - above) + 0.5 * ties) / others
-
-
 def probability_better(llm_rewards: Sequence[float], base_rewards: Sequence[float], prior: float = 1.0) -> float:
     """P(the model's mean score exceeds the base sampler's) under two Beta posteriors.
 
     Normal approximation of the difference of the two Beta variables: deterministic, so every
     worker computes the same number from the same trials.
     """
-    mean_l, var_l = _beta(llm_rewards, prior)
-    mean_b, var_b = _beta(base_rewards, prior)
+    return _p_better(_totals(llm_rewards), _totals(base_rewards), prior)
+
+
+def _p_better(llm: tuple[int, float], base: tuple[int, float], prior: float) -> float:
+    """:func:`probability_better` from each side's number of scores and their sum."""
+    mean_l, var_l = _beta(llm, prior)
+    mean_b, var_b = _beta(base, prior)
     z = (mean_l - mean_b) / math.sqrt(var_l + var_b)
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
-def _beta(scores: Sequence[float], prior: float) -> tuple[float, float]:
-    a = prior + sum(scores)
-    b = prior + len(scores) - sum(scores)
+def _beta(totals: tuple[int, float], prior: float) -> tuple[float, float]:
+    count, total = totals
+    a = prior + total
+    b = prior + count - total
     n = a + b
     return a / n, a * b / (n * n * (n + 1.0))
+
+
+def _totals(scores: Sequence[float]) -> tuple[int, float]:
+    return len(scores), sum(scores)
 
 
 def startup_trials(sampler: object) -> int | None:

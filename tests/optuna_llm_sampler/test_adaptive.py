@@ -28,7 +28,7 @@ from optuna_llm_sampler._policy._adaptive import decisions as stored_decisions
 from optuna_llm_sampler._policy._adaptive import startup_trials
 from optuna_llm_sampler._policy._schedule import BindContext
 from optuna_llm_sampler._policy._adaptive import probability_better
-from optuna_llm_sampler._policy._adaptive import rewards
+from optuna_llm_sampler._policy._scoring import rewards
 from optuna_llm_sampler._round._parts import writing_evidence as evidence_of_decision
 
 

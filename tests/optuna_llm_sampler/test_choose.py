@@ -367,7 +367,7 @@ def test_a_vetted_round_that_keeps_its_own_runs_what_the_model_wrote() -> None:
 
 
 def test_a_vetted_round_that_prefers_a_draw_runs_the_draw_as_a_picked_trial() -> None:
-    from optuna_llm_sampler._policy._adaptive import rewards
+    from optuna_llm_sampler._policy._scoring import rewards
 
     study, model = vetted_run(picks_a_draw)
     trial = study.trials[1]
