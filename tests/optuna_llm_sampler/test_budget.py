@@ -14,7 +14,6 @@ from llm_fakes import SPACE
 from llm_fakes import unvetted
 from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler.attrs import ATTR_NOTE
-from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import LLMSampler

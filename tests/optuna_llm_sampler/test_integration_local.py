@@ -19,7 +19,6 @@ from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler.attrs import ATTR_ERROR
 from optuna_llm_sampler.attrs import ATTR_MODEL
 from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
-from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import PromptConfig

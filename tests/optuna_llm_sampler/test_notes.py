@@ -241,7 +241,6 @@ def test_on_sqlite_a_note_is_one_write(tmp_path: Path) -> None:
 
 
 def test_a_picked_candidate_says_it_was_chosen_not_written() -> None:
-    from optuna_llm_sampler import Choose
     from optuna_llm_sampler import FirstNSchedule
 
     def pick_first(prompt: str, index: int) -> str:

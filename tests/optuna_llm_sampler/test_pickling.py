@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import copy
 import pickle
-import threading
 
 import optuna
 from optuna.distributions import CategoricalDistribution
@@ -19,7 +18,6 @@ import pytest
 
 from optuna_llm_sampler.attrs import source_of
 from optuna_llm_sampler import AdaptiveSchedule
-from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import Evidence

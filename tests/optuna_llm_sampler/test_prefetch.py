@@ -22,7 +22,6 @@ from optuna_llm_sampler import AdaptiveSchedule
 from optuna_llm_sampler.attrs import ATTR_ERROR
 from optuna_llm_sampler.attrs import ATTR_PREFETCH
 from optuna_llm_sampler.attrs import ATTR_PROPOSED_BY
-from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import EveryKthSchedule
 from optuna_llm_sampler import ConfigError
 from optuna_llm_sampler import LLMSampler

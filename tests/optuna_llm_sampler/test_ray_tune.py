@@ -26,7 +26,6 @@ from optuna_llm_sampler import AlternatingSchedule
 from optuna_llm_sampler.attrs import ATTR_PROPOSED_BY
 from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
 from optuna_llm_sampler.attrs import ATTR_ROUND
-from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler import make_chat_model
 from optuna_llm_sampler import sqlite_storage

@@ -31,7 +31,6 @@ from optuna_llm_sampler.attrs import ATTR_ERROR
 from optuna_llm_sampler.attrs import ATTR_LATENCY
 from optuna_llm_sampler.attrs import ATTR_NOTE
 from optuna_llm_sampler.attrs import ATTR_RAW_REPLY
-from optuna_llm_sampler.attrs import ATTR_SOURCE
 from optuna_llm_sampler import LLMSampler
 from optuna_llm_sampler._records._attrs import ROUND_RECORD_PREFIX
 

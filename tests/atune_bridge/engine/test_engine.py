@@ -460,7 +460,6 @@ def test_traverse_plan_varies_one_knob_at_a_time(engine: OptimizerEngine) -> Non
     with pytest.raises(UnsupportedEngineError, match="ref"):
         build_plan("traverse", _ctx(baseline={}))
     task, reply = begin(engine, engine="traverse", max_eval=50)
-    sent = [reply["param"]]
     last = drive(engine, task, first=reply["param"], seen=[])
     assert last["finished"] is True
     assert len(engine.study(task).get_trials(states=(TrialState.COMPLETE,))) == 1 + len(plan.fixed)

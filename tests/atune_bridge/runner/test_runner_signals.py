@@ -6,7 +6,6 @@ to ``hanging``: the tests wait for that file, so the signal lands mid-trial.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
