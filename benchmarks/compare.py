@@ -55,7 +55,7 @@ from optbench.arms import LLM_ARMS, LLM_OPTIONS, MODEL_FREE, PEERS, ArmError, ch
 from optbench.problems import PROBLEMS, Problem, ProblemError, make_problem  # noqa: E402
 from optbench.protocol import RunRecord, RunStore, run_once  # noqa: E402
 from optbench.summary import (  # noqa: E402
-    STAND_IN, against_best_peer, against_reference, by_source_table, chosen_and_written, label, markdown_table, plot, plot_against, summarize, to_json,
+    STAND_IN, against_peers, against_reference, by_source_table, chosen_and_written, label, markdown_table, plot, plot_against, summarize, to_json,
     trials_to_levels,
 )
 
@@ -258,7 +258,7 @@ def write_results(args: argparse.Namespace, problem: Problem, store: RunStore, w
     versus = against_reference(runs, summaries, args.reference, problem.maximize)
     if versus:
         table += "\n\n" + versus
-    field = against_best_peer(runs, summaries, PEERS, problem.maximize)
+    field = against_peers(runs, summaries, PEERS, problem.maximize)
     if field:
         table += "\n\n" + field
     levels = trials_to_levels(runs, args.trials, best_known, baseline, problem.maximize, args.reference)

@@ -265,6 +265,20 @@ def _at(by_seed: Mapping[int, Sequence[float | None]], k: int, seeds: set[int]) 
     return [c[k - 1] for seed, c in by_seed.items() if seed in seeds and k - 1 < len(c) and c[k - 1] is not None]
 
 
+def _set_against(curves: Curves, arm: str, bar: str, k: int, sign: float) -> tuple[float, tuple[float, float], int]:
+    """``arm`` against ``bar`` at best@``k`` on the seeds both ran (positive: better): the
+    difference of the means in ``bar``'s standard errors, the paired difference (mean ± SE),
+    and how many seeds it is over."""
+    seeds = set(curves[arm]) & set(curves[bar])
+    m, _ = mean_se(_at(curves[arm], k, seeds))
+    bm, bse = mean_se(_at(curves[bar], k, seeds))
+    units = sign * (m - bm) / bse + 0.0 if bse and bse > 0 else float("nan")  # + 0.0: no "-0.0"
+    diffs = [sign * (curves[arm][seed][k - 1] - curves[bar][seed][k - 1]) for seed in sorted(seeds)
+             if k - 1 < len(curves[arm][seed]) and k - 1 < len(curves[bar][seed])
+             and curves[arm][seed][k - 1] is not None and curves[bar][seed][k - 1] is not None]
+    return units, mean_se(diffs), len(diffs)
+
+
 def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], reference: str,
                       maximize: bool) -> str:
     """Each arm against ``reference`` at each checkpoint, positive meaning better, two ways.
@@ -280,10 +294,7 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
         return ""
     sign = 1.0 if maximize else -1.0
     curves = curves_by_arm(runs, maximize)
-    paired = paired_curves(curves, reference, maximize)
-    seeds = {arm: set(by_seed) for arm, by_seed in curves.items()}
-    ref = by[reference]
-    checkpoints = list(ref.at)
+    checkpoints = list(by[reference].at)
     head = ["arm", *[f"@{k}" for k in checkpoints]]
     lines = _table_start(
         f"Against `{reference}` at each checkpoint (positive: better): the difference of the means in "
@@ -294,27 +305,25 @@ def against_reference(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
             continue
         cells = []
         for k in checkpoints:
-            (m, _), (rm, rse) = s.at[k], ref.at[k]
-            if seeds[s.arm] != seeds[reference]:
-                # An arm run on fewer seeds (--seeds-for) is set against the reference on those.
-                m, _ = mean_se(_at(curves[s.arm], k, seeds[s.arm] & seeds[reference]))
-                rm, rse = mean_se(_at(curves[reference], k, seeds[s.arm] & seeds[reference]))
-            units = sign * (m - rm) / rse + 0.0 if rse and rse > 0 else float("nan")  # + 0.0: no "-0.0"
-            pm, pse = paired[s.arm][k - 1] if k - 1 < len(paired.get(s.arm, [])) else (float("nan"),) * 2
+            # An arm run on fewer seeds (--seeds-for) is set against the reference on those.
+            units, (pm, pse), _ = _set_against(curves, s.arm, reference, k, sign)
             mark = " ✗" if units < -1 else ""
             cells.append(f"{units:+.1f}{mark} ({_num(pm, 3)} ± {_num(pse, 2)})")
         lines.append("| " + " | ".join([label(s.arm), *cells]) + " |")
     return "\n".join(lines)
 
 
-def against_best_peer(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], peers: Sequence[str],
-                      maximize: bool) -> str:
-    """Every other arm against the best of the field's optimisers at each checkpoint.
+def against_peers(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary], peers: Sequence[str],
+                  maximize: bool) -> str:
+    """Every other arm against each of the field's optimisers at each checkpoint: the peer it is
+    furthest behind.
 
-    At each checkpoint the peer with the best mean there (of ``peers`` present) is the bar;
-    each arm that is not a peer is set against it on the seeds both ran: the difference of
-    the means in that peer's standard errors (✗: behind by more than one, the bar a default
-    has to clear), then the paired difference, mean ± standard error. Empty without a peer.
+    Each arm that is not a peer is set against every peer present on the seeds both ran (the
+    difference of the means in that peer's standard errors); the cell names the peer with the
+    lowest, then gives the paired difference to it, mean ± standard error. ✗ marks behind by more
+    than one: the bar a default has to clear against every peer, not only against the one with
+    the best mean (which, on fewer seeds than the others, is not always the hardest to be level
+    with). Empty without a peer.
     """
     by = {s.arm: s for s in summaries}
     present = [p for p in peers if p in by]
@@ -323,29 +332,22 @@ def against_best_peer(runs: Sequence[RunRecord], summaries: Sequence[ArmSummary]
     sign = 1.0 if maximize else -1.0
     curves = curves_by_arm(runs, maximize)
     checkpoints = list(by[present[0]].at)
-    best = {k: max(present, key=lambda p: sign * by[p].at[k][0]) for k in checkpoints}
-    head = ["arm", *[f"@{k} against `{best[k]}`" for k in checkpoints]]
+    head = ["arm", *[f"@{k}" for k in checkpoints]]
     lines = _table_start(
-        "Against the best of the field's optimisers at each checkpoint (the peer with the best mean "
-        "there; positive: better): the difference of the means in that peer's standard errors over the "
-        "seeds both ran (✗: behind by more than one), then the paired difference, mean ± standard error.",
+        "Against each of the field's optimisers at each checkpoint, the peer the arm is furthest behind "
+        "(positive: better): the difference of the means in that peer's standard errors over the seeds "
+        "both ran (✗: behind by more than one), then the paired difference, mean ± standard error.",
         head)
     for s in summaries:
         if s.arm in present:
             continue
         cells = []
         for k in checkpoints:
-            peer = best[k]
-            seeds = set(curves[s.arm]) & set(curves[peer])
-            m, _ = mean_se(_at(curves[s.arm], k, seeds))
-            pm_, pse_ = mean_se(_at(curves[peer], k, seeds))
-            units = sign * (m - pm_) / pse_ + 0.0 if pse_ and pse_ > 0 else float("nan")
-            diffs = [sign * (curves[s.arm][seed][k - 1] - curves[peer][seed][k - 1]) for seed in sorted(seeds)
-                     if k - 1 < len(curves[s.arm][seed]) and k - 1 < len(curves[peer][seed])
-                     and curves[s.arm][seed][k - 1] is not None and curves[peer][seed][k - 1] is not None]
-            dm, dse = mean_se(diffs)
+            against = {peer: _set_against(curves, s.arm, peer, k, sign) for peer in present}
+            peer = min(present, key=lambda p: (math.inf if math.isnan(against[p][0]) else against[p][0]))
+            units, (dm, dse), n = against[peer]
             mark = " ✗" if units < -1 else ""
-            cells.append(f"{units:+.1f}{mark} ({_num(dm, 3)} ± {_num(dse, 2)}, {len(diffs)} seeds)")
+            cells.append(f"{units:+.1f}{mark} `{peer}` ({_num(dm, 3)} ± {_num(dse, 2)}, {n} seeds)")
         lines.append("| " + " | ".join([label(s.arm), *cells]) + " |")
     return "\n".join(lines)
 

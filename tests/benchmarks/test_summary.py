@@ -7,7 +7,7 @@ import math
 import pytest
 
 from optbench.protocol import RunRecord
-from optbench.summary import against_reference, by_source_table, chosen_and_written, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source, trials_to_levels
+from optbench.summary import against_peers, against_reference, by_source_table, chosen_and_written, incumbent_curve, markdown_table, paired_differences, plot_against, summarize, target_of, trial_values_by_source, trials_to_levels
 
 
 def run(arm: str, seed: int, values: list[float | None], means: list[float | None] | None = None) -> RunRecord:
@@ -147,3 +147,15 @@ def test_trials_to_each_share_of_the_best_known_value_are_counted_against_tpe() 
     assert "2 ± 0, median 2, 2/2, ×0.57" in model
     assert "3.5 ± 0.5, median 3.5, 2/2, ×0.70" in model
     assert trials_to_levels([r for r in runs if r.arm != "tpe"], 4, 100.0, 10.0, True) == ""
+
+
+def test_each_arm_is_set_against_the_peer_it_is_furthest_behind_not_the_one_with_the_best_mean() -> None:
+    # p1 has the best mean on wide spread, p2 a lower mean on a narrow one: x is within one of
+    # p1's standard errors and many of p2's behind.
+    at_2 = {"p1": [10.0, 30.0, 10.0, 30.0], "p2": [18.0, 18.5, 18.0, 18.5], "x": [17.0] * 4}
+    runs = [run(arm, seed, [0.0, v]) for arm, values in at_2.items() for seed, v in enumerate(values)]
+    summaries = summarize(runs, True, best_known=30.0, baseline=0.0)
+    table = against_peers(runs, summaries, ["p1", "p2"], maximize=True)
+    rows = [line for line in table.splitlines() if line.startswith("| x")]
+    assert rows == ["| x | -8.7 ✗ `p2` (-1.25 ± 0.14, 4 seeds) |"]
+    assert against_peers(runs, summaries, ["smac"], maximize=True) == ""
