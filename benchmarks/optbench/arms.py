@@ -276,6 +276,7 @@ MODEL_FREE: dict[str, tuple[Callable[[Problem, int, int], BaseSampler], str]] = 
     "smac-noisy": (_peer("smac-noisy"), "SMAC3's facade with its noisy-objective intensifier: it measures incumbents again, up to 3 times"),
     "hebo": (_peer("hebo"), "HEBO (Sobol start of 1 + knobs, GP with input warping and fitted noise, MACE acquisitions); seconds per trial"),
     "ngopt": (_peer("ngopt"), "Nevergrad's NGOpt: picks its algorithm from the budget, the dimension and the knob types"),
+    "tpe-ngopt": (_search("tpe-ngopt"), "InTurnsSampler: TPE's 10 random start-up trials, then NGOpt and TPE by turns of two trials (the 'tpe-ngopt' search)"),
 }
 
 PEERS = ("smac", "smac-noisy", "hebo", "ngopt")
@@ -448,6 +449,7 @@ LLM_OPTIONS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "evidence": (_evidence, "evidence=Evidence(): per-knob evidence in the prompt (the stand-ins do not read it)"),
     "sobol-tpe": (lambda: {_BASE_SEARCH: _search("sobol-tpe")}, "base_sampler=SobolTPESampler(seed): TPE whose start-up trials are a scrambled Sobol design over every knob, categorical ones included, instead of random draws"),
     "sobol-gp": (lambda: {_BASE_SEARCH: _search("sobol-gp")}, "base_sampler=SobolGPSampler(seed): the Sobol start-up, then Optuna's Gaussian process with wide knobs rounded (needs torch; about a second per trial)"),
+    "tpe-ngopt": (lambda: {_BASE_SEARCH: _search("tpe-ngopt")}, "base_sampler=InTurnsSampler(TPE, NGOpt): TPE's random start-up, then NGOpt and TPE by turns of two trials, each learning from every trial, the model's included (the 'tpe-ngopt' search)"),
     "ngopt": (lambda: {_BASE_SEARCH: _search("ngopt")}, "base_sampler=NevergradSampler(budget=trials, seed): Nevergrad's NGOpt under the model (the 'ngopt' search), told every finished trial, the model's and the baseline included"),
 }
 

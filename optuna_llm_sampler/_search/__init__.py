@@ -4,7 +4,7 @@ A space-filling design (:class:`SobolSampler`); Optuna's Gaussian process withou
 the values of a wide knob (:class:`RoundedGPSampler`); TPE and that Gaussian process started
 from the design rather than from random draws (:class:`SobolTPESampler`,
 :class:`SobolGPSampler`); Nevergrad's optimisers (:class:`NevergradSampler`, with
-``nevergrad`` installed); and the named searches (:func:`make_search`, ``--search NAME``
+``nevergrad`` installed); samplers taking turns (:class:`InTurnsSampler`); and the named searches (:func:`make_search`, ``--search NAME``
 on the command line). This sub-package imports only Optuna, NumPy, SciPy and
 :mod:`optuna_llm_sampler._errors`.
 """
@@ -21,10 +21,12 @@ from optuna_llm_sampler._errors import SearchError
 from optuna_llm_sampler._search._sobol import SobolSampler
 from optuna_llm_sampler._search._start import SobolGPSampler
 from optuna_llm_sampler._search._start import SobolTPESampler
+from optuna_llm_sampler._search._turns import InTurnsSampler
 
 
 __all__ = [
     "DEFAULT_SEARCH",
+    "InTurnsSampler",
     "NevergradSampler",
     "RoundedGPSampler",
     "SEARCHES",

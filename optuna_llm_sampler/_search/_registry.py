@@ -18,6 +18,8 @@ name            what runs
 ``ngopt``       :class:`NevergradSampler`: Nevergrad's NGOpt (for A-Tune projects a (1+1) evolution
                 strategy from the centre of the space, mutating the best so far; no random
                 start-up), told every trial. Needs ``nevergrad``. Hundredths of a second per trial.
+``tpe-ngopt``   :class:`InTurnsSampler`: TPE's random start-up, then TPE and NGOpt by turns of two
+                trials (NGOpt first), each learning from every trial. Needs ``nevergrad``.
 ==============  ==================================================================================
 
 ``n_startup_trials`` counts complete trials, the baseline included, as TPE's does: with 10, the
@@ -39,6 +41,7 @@ from optuna_llm_sampler._search._gp import RoundedGPSampler
 from optuna_llm_sampler._search._nevergrad import NevergradSampler
 from optuna_llm_sampler._search._start import SobolGPSampler
 from optuna_llm_sampler._search._start import SobolTPESampler
+from optuna_llm_sampler._search._turns import InTurnsSampler
 
 
 if TYPE_CHECKING:
@@ -76,6 +79,13 @@ def _ngopt(seed: int | None, startup: int, budget: int) -> BaseSampler:
     return NevergradSampler("NGOpt", budget=budget, seed=seed)
 
 
+def _tpe_ngopt(seed: int | None, startup: int, budget: int) -> BaseSampler:
+    return InTurnsSampler(
+        [TPESampler(seed=seed, n_startup_trials=startup), NevergradSampler("NGOpt", budget=budget, seed=seed)],
+        n_startup_trials=startup,
+    )
+
+
 SEARCHES: dict[str, tuple[Callable[[int | None, int, int], BaseSampler], str]] = {
     "sobol-tpe": (_sobol_tpe, "scrambled Sobol start-up over every knob, then multivariate TPE (fast)"),
     "tpe": (_tpe, "Optuna's TPE with its random start-up (fast)"),
@@ -92,11 +102,15 @@ SEARCHES: dict[str, tuple[Callable[[int | None, int, int], BaseSampler], str]] =
         _ngopt,
         "Nevergrad's NGOpt: a (1+1) evolution strategy from the centre of the space, no random start-up (nevergrad; fast)",
     ),
+    "tpe-ngopt": (
+        _tpe_ngopt,
+        "TPE's random start-up, then TPE and NGOpt by turns of two trials, each learning from all (nevergrad; fast)",
+    ),
 }
 """Each base search by name: its factory of ``(seed, n_startup_trials, budget)`` and one line saying what it is."""
 
 _NEEDS_TORCH = ("sobol-gp", "gp")
-_NEEDS_NEVERGRAD = ("ngopt",)
+_NEEDS_NEVERGRAD = ("ngopt", "tpe-ngopt")
 
 DEFAULT_SEARCH = "tpe"
 """The base search when none is named: TPE, which ``sobol-tpe`` has not been seen to beat under
