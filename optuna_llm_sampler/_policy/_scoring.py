@@ -159,22 +159,22 @@ class Tally:
         if value is None:
             return
         field = self._field
-        below, above = bisect.bisect_left(field, value), bisect.bisect_right(field, value)
         if self.pooled:
             # One more in the field: each member better than ``value`` beats it (a tie, half).
             for side, members in self._members.items():
                 if members:
                     less = bisect.bisect_left(members, value)
                     self._sum[side] += less + 0.5 * (bisect.bisect_right(members, value) - less)
+            wins = _wins(field, value)
             for side in sides:
-                self._sum[side] += (len(field) - above) + 0.5 * (above - below)
+                self._sum[side] += wins
                 bisect.insort(self._members[side], value)
         elif field:
-            score = ((len(field) - above) + 0.5 * (above - below)) / len(field)
+            score = _beaten(field, value, itself=False)
             for side in sides:
                 self._count[side] += 1
                 self._sum[side] += score
-        field.insert(below, value)
+        bisect.insort(field, value)
 
     def totals(self) -> dict[str, tuple[int, float]]:
         """Each side's number of scores and their sum, as :func:`scores` gives them."""
@@ -244,10 +244,15 @@ def _sign(directions: Sequence[StudyDirection]) -> float:
     return -1.0 if directions[0] is StudyDirection.MAXIMIZE else 1.0
 
 
+def _wins(field: Sequence[float], value: float) -> float:
+    """How many entries of ``field`` (sorted, smaller better) ``value`` beats, a tie half."""
+    below, above = bisect.bisect_left(field, value), bisect.bisect_right(field, value)
+    return (len(field) - above) + 0.5 * (above - below)
+
+
 def _beaten(field: Sequence[float], value: float, *, itself: bool) -> float:
     """The fraction of ``field`` (sorted, smaller better) that ``value`` beats, ties half;
     ``itself``: ``value`` is one of ``field``'s entries and is not compared with itself."""
-    below, above = bisect.bisect_left(field, value), bisect.bisect_right(field, value)
-    others = len(field) - (1 if itself else 0)
-    ties = above - below - (1 if itself else 0)
-    return ((len(field) - above) + 0.5 * ties) / others
+    if itself:
+        return (_wins(field, value) - 0.5) / (len(field) - 1)
+    return _wins(field, value) / len(field)
